@@ -1,0 +1,3 @@
+//! Configuration: TOML file → validated runtime settings. (Placeholder; being written.)
+
+pub mod cli;

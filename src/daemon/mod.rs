@@ -1,0 +1,3 @@
+//! The long-running service: wiring, signals, shutdown. (Placeholder; being written.)
+
+pub mod cli;

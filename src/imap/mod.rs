@@ -1,0 +1,1 @@
+//! Fetching from the shared mailboxes over IMAP. (Placeholder; being written.)

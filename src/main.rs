@@ -1,0 +1,75 @@
+//! The `leje` command: parses arguments, sets up logging, runs one subcommand.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use leje::cli::Globals;
+
+/// leje: residence-permit notifications in, next-step instructions out.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(flatten)]
+    globals: Globals,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Parse .eml files and print one JSON object per file.
+    Parse(leje::parse::cli::ParseArgs),
+    /// Validate a configuration file; reports every error; exit code 78 if invalid.
+    CheckConfig(leje::config::cli::CheckArgs),
+    /// Run the daemon: watch the mailboxes, update cases, send instructions.
+    Run(leje::daemon::cli::RunArgs),
+    /// Run the pipeline on local .eml files, Maildir folders or mbox files.
+    Import(leje::store::cli::ImportArgs),
+    /// Inspect and advance cases.
+    #[command(subcommand)]
+    Cases(leje::store::cli::CasesCmd),
+    /// What was done with each processed email.
+    #[command(subcommand)]
+    Messages(leje::store::cli::MessagesCmd),
+    /// Outgoing emails.
+    #[command(subcommand)]
+    Outbox(leje::notify::cli::OutboxCmd),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let g = &cli.globals;
+    let result = match &cli.command {
+        Command::Parse(a) => leje::parse::cli::run(a),
+        Command::CheckConfig(a) => leje::config::cli::run(a, g),
+        other => {
+            let rt = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("leje: cannot start the async runtime: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            rt.block_on(async {
+                match other {
+                    Command::Run(a) => leje::daemon::cli::run(a, g).await,
+                    Command::Import(a) => leje::store::cli::import(a, g).await,
+                    Command::Cases(c) => leje::store::cli::cases(c, g).await,
+                    Command::Messages(c) => leje::store::cli::messages(c, g).await,
+                    Command::Outbox(c) => leje::notify::cli::outbox(c, g).await,
+                    Command::Parse(_) | Command::CheckConfig(_) => unreachable!("handled above"),
+                }
+            })
+        }
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("leje: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

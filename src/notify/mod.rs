@@ -1,0 +1,3 @@
+//! Next-step instruction emails: templates, the outbox sender. (Placeholder; being written.)
+
+pub mod cli;

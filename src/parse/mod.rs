@@ -1,0 +1,227 @@
+//! Recognising residence-permit notifications in raw email.
+//!
+//! Entry point: [`parse`], which takes the raw RFC 5322 bytes of one message
+//! (however it reached the shared inbox: direct, forwarded inline, forwarded
+//! as an attachment, quoted, …) and returns a [`ParsedMessage`]. It never
+//! panics and never fails: malformed input yields a [`Kind`] and a [`Reason`].
+//!
+//! The serialised form of [`ParsedMessage`] (minus the `file` field that
+//! `leje parse` adds) is the public JSON contract documented in README.md.
+
+pub mod cli;
+
+use serde::Serialize;
+
+/// What a message is, as far as leje is concerned. Serialised in snake_case.
+///
+/// Only [`Kind::PermitApproved`] ever creates or advances a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// An approval notification with at least a travel-document number.
+    PermitApproved,
+    /// A notification that the permit was rejected ("has been rejected", "është refuzuar").
+    PermitRejected,
+    /// Looks like an approval notification, but the travel-document number is missing,
+    /// so no case can be keyed on it; a person must look at it.
+    IncompleteNotification,
+    /// RFC 3834 auto-reply, vacation notice, X-Autoreply, Precedence: auto_reply/bulk/junk/list.
+    AutoReply,
+    /// Delivery-status notification (multipart/report, mailer-daemon), including bounces of leje's own mail.
+    Bounce,
+    /// Mail that leje itself sent (carries the `X-Leje` header): never processed again.
+    OwnMail,
+    /// A calendar invitation (text/calendar).
+    Calendar,
+    /// No readable text at all (empty, or attachments only).
+    Empty,
+    /// MIME so broken that no text could be recovered.
+    Malformed,
+    /// Anything else: newsletters, questions, spam, …
+    Unrelated,
+}
+
+/// Why a message was not recognised as an approval. Serialised as its stable message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    NoNotification,
+    Rejected,
+    MissingTravelDocument,
+    AutoSubmitted,
+    DeliveryReport,
+    OwnMail,
+    CalendarInvite,
+    EmptyBody,
+    Malformed,
+}
+
+impl Reason {
+    /// The stable, human-readable text used in JSON output and logs.
+    pub fn message(self) -> &'static str {
+        match self {
+            Reason::NoNotification => "no residence-permit notification found in the message",
+            Reason::Rejected => "the notification says the residence permit was rejected",
+            Reason::MissingTravelDocument => {
+                "notification found but its travel document number is missing"
+            }
+            Reason::AutoSubmitted => {
+                "automatic message (Auto-Submitted, X-Autoreply or Precedence header)"
+            }
+            Reason::DeliveryReport => "delivery status notification (bounce)",
+            Reason::OwnMail => "message sent by leje itself",
+            Reason::CalendarInvite => "calendar invitation",
+            Reason::EmptyBody => "message has no readable text",
+            Reason::Malformed => "malformed MIME structure and no readable notification in it",
+        }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.message())
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.message())
+    }
+}
+
+/// Language of the notification text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Language {
+    En,
+    Sq,
+}
+
+/// One of the twelve Local Directorates for Border and Migration, one per county seat.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, PartialOrd, Ord,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Directorate {
+    Berat,
+    Diber,
+    Durres,
+    Elbasan,
+    Fier,
+    Gjirokaster,
+    Korce,
+    Kukes,
+    Lezhe,
+    Shkoder,
+    Tirane,
+    Vlore,
+}
+
+/// A payment waybill (or other PDF/image attachment) that came with the notification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Waybill {
+    /// Decoded filename (RFC 2047/2231), if the part had one.
+    pub filename: Option<String>,
+    /// Declared MIME type, lower-case, without parameters.
+    pub content_type: String,
+    /// Size of the decoded content in bytes.
+    pub size: u64,
+    /// Hex sha256 of the decoded content.
+    pub sha256: String,
+    /// Amount in Lek read from the PDF's text layer; `None` when there is no text layer or no amount.
+    pub amount_lek: Option<u64>,
+    /// The decoded bytes, kept for the store and the instructions email; not part of the JSON.
+    #[serde(skip)]
+    pub data: Vec<u8>,
+}
+
+/// Everything leje learns from one message.
+///
+/// Serialised fields are the `leje parse` JSON contract (README.md); the
+/// `#[serde(skip)]` ones are envelope data the rest of the pipeline needs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ParsedMessage {
+    pub kind: Kind,
+    pub reason: Option<Reason>,
+    pub language: Option<Language>,
+    /// Applicant's full name as written, whitespace collapsed.
+    pub name: Option<String>,
+    /// Upper-case, spaces removed.
+    pub travel_document: Option<String>,
+    /// The free field after the travel document number, as written, trimmed.
+    pub nationality: Option<String>,
+    pub directorate: Option<Directorate>,
+    /// Lower-case address of the Immigration Office sender.
+    pub original_from: Option<String>,
+    /// Lower-case address in the outer message's From.
+    pub forwarded_by: Option<String>,
+    /// RFC 3339 (seconds precision, numeric offset, e.g. `2021-12-22T09:14:00+01:00`).
+    pub notified_at: Option<String>,
+    pub waybills: Vec<Waybill>,
+
+    /// Outer Message-ID without angle brackets.
+    #[serde(skip)]
+    pub message_id: Option<String>,
+    /// Outer References + Message-ID chain, for threading the reply (no angle brackets).
+    #[serde(skip)]
+    pub references: Vec<String>,
+    /// Outer Subject, decoded.
+    #[serde(skip)]
+    pub subject: Option<String>,
+    /// Lower-case address the original notification was sent to (the applicant, usually),
+    /// from the forward header block's To line or the attached/direct message's To.
+    #[serde(skip)]
+    pub original_to: Option<String>,
+    /// Outer Reply-To, lower-case, if any.
+    #[serde(skip)]
+    pub reply_to: Option<String>,
+}
+
+impl ParsedMessage {
+    /// A hash of the notification itself (kind, travel document, name, directorate),
+    /// independent of who forwarded it, how, or when. The store uses it to recognise
+    /// the same notice arriving twice. `None` when there is no travel document.
+    pub fn notification_hash(&self) -> Option<String> {
+        use sha2::{Digest, Sha256};
+        let doc = self.travel_document.as_deref()?;
+        let mut h = Sha256::new();
+        h.update(b"leje-notification-v1\0");
+        h.update(
+            serde_json::to_string(&self.kind)
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        h.update(b"\0");
+        h.update(doc.as_bytes());
+        h.update(b"\0");
+        h.update(self.name.as_deref().unwrap_or("").to_uppercase().as_bytes());
+        h.update(b"\0");
+        if let Some(d) = self.directorate {
+            h.update(serde_json::to_string(&d).unwrap_or_default().as_bytes());
+        }
+        Some(hex::encode(h.finalize()))
+    }
+}
+
+/// Parse one raw message. Never panics, never fails.
+pub fn parse(raw: &[u8]) -> ParsedMessage {
+    // Placeholder until the real recogniser lands.
+    let _ = raw;
+    ParsedMessage {
+        kind: Kind::Unrelated,
+        reason: Some(Reason::NoNotification),
+        language: None,
+        name: None,
+        travel_document: None,
+        nationality: None,
+        directorate: None,
+        original_from: None,
+        forwarded_by: None,
+        notified_at: None,
+        waybills: Vec::new(),
+        message_id: None,
+        references: Vec::new(),
+        subject: None,
+        original_to: None,
+        reply_to: None,
+    }
+}

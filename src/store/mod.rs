@@ -1,0 +1,3 @@
+//! The case store. (Placeholder; being written.)
+
+pub mod cli;
