@@ -1,0 +1,642 @@
+//! The ingest transaction: one message in, at most one case change out.
+//!
+//! In one transaction: the processed-message row (whose unique indexes make
+//! the same origin a no-op), the notification row (whose primary key makes
+//! the same notification from another origin a no-op), the case change and
+//! its event, waybill rows, the outbox row, and the IMAP checkpoint.
+
+use chrono::{DateTime, Utc};
+
+use super::attachments::write_blob;
+use super::cases::{
+    insert_conflict, insert_event, insert_outbox, load_by_doc, transition, NewOutbox,
+};
+use super::query::{list_json, now, q, Tx};
+use super::types::{directorate_str, language_str};
+use super::{
+    redact_doc, Cause, Incoming, Ingested, Origin, OutboxKind, Outcome, Stage, Store, StoreError,
+};
+use crate::parse::{Kind, ParsedMessage};
+
+/// How many times a transaction that lost a race with another writer is retried.
+const ATTEMPTS: usize = 5;
+
+/// What the kind-specific step decided, written back to the processed row.
+struct Decision {
+    outcome: Outcome,
+    reason: Option<String>,
+    case_id: Option<i64>,
+    outbox_ids: Vec<i64>,
+}
+
+impl Decision {
+    fn new(outcome: Outcome, reason: Option<String>, case_id: Option<i64>) -> Decision {
+        Decision {
+            outcome,
+            reason,
+            case_id,
+            outbox_ids: Vec::new(),
+        }
+    }
+}
+
+impl Store {
+    /// One transaction: processed-message row, case create/update + events,
+    /// waybill files, outbox rows, and (for [`Origin::Imap`]) the mailbox
+    /// checkpoint. Idempotent: the same origin, or the same notification
+    /// ([`ParsedMessage::notification_hash`]) again, changes nothing and
+    /// returns [`Outcome::Duplicate`].
+    pub async fn ingest(&self, msg: &Incoming<'_>) -> Result<Ingested, StoreError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.ingest_once(msg).await {
+                // NOTE: two processes racing on the same notification: the loser
+                // hits a unique index (or a deadlock/serialization failure) and
+                // rolls back; on retry it sees the winner's rows → Duplicate.
+                Err(e) if e.is_retryable() && attempt < ATTEMPTS => {
+                    tracing::debug!(attempt, error = %e, "ingest lost a race; retrying");
+                    tokio::time::sleep(std::time::Duration::from_millis(
+                        20 * attempt as u64 + fastrand::u64(..20),
+                    ))
+                    .await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn ingest_once(&self, msg: &Incoming<'_>) -> Result<Ingested, StoreError> {
+        let p = msg.parsed;
+        let at = now();
+        let hash = p.notification_hash();
+        let (mailbox, uidvalidity, uid, path) = origin_cols(&msg.origin);
+        let mut tx = self.pool().write().await?;
+        let row = tx
+            .fetch_optional(
+                q(
+                    "INSERT INTO processed_messages (origin, mailbox, uidvalidity, uid, path, \
+                   message_id, raw_sha256, size, notification_hash, kind, outcome, at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11) \
+                   ON CONFLICT DO NOTHING RETURNING id",
+                )
+                .bind(origin_name(&msg.origin))
+                .bind(mailbox)
+                .bind(uidvalidity)
+                .bind(uid)
+                .bind(path)
+                .bind(p.message_id.as_deref())
+                .bind(msg.raw_sha256)
+                .bind(msg.size)
+                .bind(hash.clone())
+                .bind(kind_str(p.kind))
+                .bind(at),
+            )
+            .await?;
+        advance_checkpoint(&mut tx, &msg.origin, at).await?;
+        let Some(row) = row else {
+            // The same origin was processed before: report what it led to.
+            let prev = previous_case(&mut tx, &msg.origin, msg.raw_sha256).await?;
+            tx.commit().await?;
+            return Ok(Ingested {
+                outcome: Outcome::Duplicate,
+                case_id: prev,
+                outbox_ids: Vec::new(),
+            });
+        };
+        let pm: i64 = row.get("id")?;
+
+        let d = match (p.kind, p.travel_document.as_deref(), hash.as_deref()) {
+            (Kind::PermitApproved | Kind::PermitRejected, Some(doc), Some(hash)) => {
+                match claim_notification(&mut tx, hash, pm, at).await? {
+                    Some(prev) => Decision::new(
+                        Outcome::Duplicate,
+                        Some("the same notification was already processed".into()),
+                        prev,
+                    ),
+                    None => {
+                        let d = if p.kind == Kind::PermitApproved {
+                            self.approved(&mut tx, msg, doc, pm, at).await?
+                        } else {
+                            rejected(&mut tx, msg, doc, pm, at).await?
+                        };
+                        tx.execute(
+                            q("UPDATE notifications SET case_id = $1 WHERE hash = $2")
+                                .bind(d.case_id)
+                                .bind(hash),
+                        )
+                        .await?;
+                        d
+                    }
+                }
+            }
+            (Kind::PermitApproved | Kind::PermitRejected | Kind::IncompleteNotification, ..) => {
+                Decision::new(
+                    Outcome::NeedsReview,
+                    Some(crate::parse::Reason::MissingTravelDocument.message().into()),
+                    None,
+                )
+            }
+            (Kind::Malformed, ..) => Decision::new(Outcome::Failed, reason_of(p), None),
+            _ => Decision::new(Outcome::Ignored, reason_of(p), None),
+        };
+        tx.execute(
+            q("UPDATE processed_messages SET outcome = $1, reason = $2, case_id = $3 WHERE id = $4")
+                .bind(d.outcome.as_str())
+                .bind(d.reason.clone())
+                .bind(d.case_id)
+                .bind(pm),
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::info!(
+            outcome = %d.outcome,
+            case = ?d.case_id,
+            doc = ?p.travel_document.as_deref().map(redact_doc),
+            kind = kind_str(p.kind),
+            "message ingested"
+        );
+        Ok(Ingested {
+            outcome: d.outcome,
+            case_id: d.case_id,
+            outbox_ids: d.outbox_ids,
+        })
+    }
+
+    /// An approval: create the case, or update / flag the existing one.
+    async fn approved(
+        &self,
+        tx: &mut Tx,
+        msg: &Incoming<'_>,
+        doc: &str,
+        pm: i64,
+        at: DateTime<Utc>,
+    ) -> Result<Decision, StoreError> {
+        let p = msg.parsed;
+        let contacts = contacts_of(p, msg.forwarder_is_staff);
+        if let Some(id) = insert_case(tx, p, doc, &contacts, Stage::Approved, at).await? {
+            insert_event(
+                tx,
+                id,
+                at,
+                None,
+                Stage::Approved,
+                Cause::Message,
+                Some("approval notification received"),
+                Some(pm),
+            )
+            .await?;
+            self.store_waybills(tx, id, p, pm, at).await?;
+            let ob = insert_outbox(
+                tx,
+                NewOutbox {
+                    case_id: id,
+                    kind: OutboxKind::Instructions,
+                    in_reply_to: p.message_id.clone(),
+                    references: p.references.clone(),
+                    forwarded_by: p.forwarded_by.clone(),
+                    forwarder_is_staff: msg.forwarder_is_staff,
+                    original_to: p.original_to.clone(),
+                },
+                at,
+            )
+            .await?;
+            let mut d = Decision::new(Outcome::CaseCreated, None, Some(id));
+            d.outbox_ids.push(ob);
+            return Ok(d);
+        }
+        let l = load_by_doc(tx, doc)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("case vanished during ingest".into()))?;
+        let id = l.case.id;
+        let added = self.store_waybills(tx, id, p, pm, at).await?;
+        let mut conflicts = differences(&l.case, p, &contacts);
+        if l.case.stage == Stage::Rejected {
+            conflicts.push(("stage", Some("rejected".into()), Some("approved".into())));
+        }
+        if conflicts.is_empty() {
+            fill_missing(tx, &l.case, p, &contacts, at).await?;
+            let detail = format!("approval notification again; {added} new waybill(s)");
+            insert_event(
+                tx,
+                id,
+                at,
+                Some(l.case.stage),
+                l.case.stage,
+                Cause::Message,
+                Some(&detail),
+                Some(pm),
+            )
+            .await?;
+            return Ok(Decision::new(Outcome::CaseUpdated, None, Some(id)));
+        }
+        flag(tx, &l, &conflicts, pm, at).await?;
+        Ok(Decision::new(
+            Outcome::NeedsReview,
+            Some(describe(&conflicts)),
+            Some(id),
+        ))
+    }
+
+    /// Records the message's waybills for the case; returns how many were new.
+    async fn store_waybills(
+        &self,
+        tx: &mut Tx,
+        case_id: i64,
+        p: &ParsedMessage,
+        pm: i64,
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let mut added = 0;
+        for w in &p.waybills {
+            let sha = if w.data.is_empty() {
+                w.sha256.clone()
+            } else {
+                write_blob(self.attachments_dir(), &w.data)?
+            };
+            added += tx
+                .execute(
+                    q("INSERT INTO waybills (case_id, message, filename, content_type, sha256, size, \
+                       amount_lek, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                       ON CONFLICT DO NOTHING")
+                    .bind(case_id)
+                    .bind(pm)
+                    .bind(w.filename.as_deref())
+                    .bind(w.content_type.as_str())
+                    .bind(sha)
+                    .bind(w.size)
+                    .bind(w.amount_lek)
+                    .bind(at),
+                )
+                .await?;
+        }
+        Ok(added)
+    }
+}
+
+/// A rejection: the case goes to `rejected` (created as rejected if new).
+async fn rejected(
+    tx: &mut Tx,
+    msg: &Incoming<'_>,
+    doc: &str,
+    pm: i64,
+    at: DateTime<Utc>,
+) -> Result<Decision, StoreError> {
+    let p = msg.parsed;
+    let contacts = contacts_of(p, msg.forwarder_is_staff);
+    if let Some(id) = insert_case(tx, p, doc, &contacts, Stage::Rejected, at).await? {
+        insert_event(
+            tx,
+            id,
+            at,
+            None,
+            Stage::Rejected,
+            Cause::Message,
+            Some("rejection notification received"),
+            Some(pm),
+        )
+        .await?;
+        return Ok(Decision::new(Outcome::CaseCreated, None, Some(id)));
+    }
+    let l = load_by_doc(tx, doc)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("case vanished during ingest".into()))?;
+    let mut conflicts = differences(&l.case, p, &contacts);
+    let allowed = l
+        .case
+        .stage
+        .allowed_next(l.review_from)
+        .contains(&Stage::Rejected);
+    if l.case.stage == Stage::Rejected && conflicts.is_empty() {
+        return Ok(Decision::new(Outcome::CaseUpdated, None, Some(l.case.id)));
+    }
+    if !allowed && l.case.stage != Stage::Rejected {
+        conflicts.push((
+            "stage",
+            Some(l.case.stage.as_str().into()),
+            Some("rejected".into()),
+        ));
+    }
+    if conflicts.is_empty() {
+        transition(
+            tx,
+            &l,
+            Stage::Rejected,
+            Cause::Message,
+            Some("rejection notification received"),
+            Some(pm),
+            at,
+        )
+        .await?;
+        return Ok(Decision::new(Outcome::CaseUpdated, None, Some(l.case.id)));
+    }
+    flag(tx, &l, &conflicts, pm, at).await?;
+    Ok(Decision::new(
+        Outcome::NeedsReview,
+        Some(describe(&conflicts)),
+        Some(l.case.id),
+    ))
+}
+
+type Diff = (&'static str, Option<String>, Option<String>);
+
+/// Values in the message that disagree with the case (missing values never disagree).
+fn differences(case: &super::Case, p: &ParsedMessage, contacts: &[String]) -> Vec<Diff> {
+    let mut out = Vec::new();
+    if let (Some(old), Some(new)) = (&case.name, &p.name) {
+        if norm_name(old) != norm_name(new) {
+            out.push(("name", Some(old.clone()), Some(new.clone())));
+        }
+    }
+    if !case.contacts.is_empty() && contacts.iter().any(|c| !case.contacts.contains(c)) {
+        out.push((
+            "contacts",
+            Some(case.contacts.join(", ")),
+            Some(contacts.join(", ")),
+        ));
+    }
+    if let (Some(old), Some(new)) = (case.directorate, p.directorate) {
+        if old != new {
+            out.push((
+                "directorate",
+                Some(directorate_str(old)),
+                Some(directorate_str(new)),
+            ));
+        }
+    }
+    out
+}
+
+/// Records the conflicts and moves the case to needs_review (if not there already).
+async fn flag(
+    tx: &mut Tx,
+    l: &super::cases::Loaded,
+    conflicts: &[Diff],
+    pm: i64,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for (field, old, new) in conflicts {
+        insert_conflict(
+            tx,
+            l.case.id,
+            field,
+            old.as_deref(),
+            new.as_deref(),
+            Some(pm),
+            at,
+        )
+        .await?;
+    }
+    let detail = describe(conflicts);
+    if l.case.stage == Stage::NeedsReview {
+        insert_event(
+            tx,
+            l.case.id,
+            at,
+            Some(Stage::NeedsReview),
+            Stage::NeedsReview,
+            Cause::Message,
+            Some(&detail),
+            Some(pm),
+        )
+        .await?;
+        tx.execute(
+            q("UPDATE cases SET updated_at = $1 WHERE id = $2")
+                .bind(at)
+                .bind(l.case.id),
+        )
+        .await?;
+    } else {
+        transition(
+            tx,
+            l,
+            Stage::NeedsReview,
+            Cause::Message,
+            Some(&detail),
+            Some(pm),
+            at,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+fn describe(conflicts: &[Diff]) -> String {
+    let fields: Vec<&str> = conflicts.iter().map(|c| c.0).collect();
+    format!("conflicts with the existing case: {}", fields.join(", "))
+}
+
+/// Fills fields the case does not have yet (never overwrites).
+async fn fill_missing(
+    tx: &mut Tx,
+    case: &super::Case,
+    p: &ParsedMessage,
+    contacts: &[String],
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut merged = case.contacts.clone();
+    for c in contacts {
+        if !merged.contains(c) {
+            merged.push(c.clone());
+        }
+    }
+    tx.execute(
+        q(
+            "UPDATE cases SET name = COALESCE(name, $1), nationality = COALESCE(nationality, $2), \
+           directorate = COALESCE(directorate, $3), language = COALESCE(language, $4), \
+           contacts = $5, updated_at = $6 WHERE id = $7",
+        )
+        .bind(p.name.as_deref())
+        .bind(p.nationality.as_deref())
+        .bind(p.directorate.map(directorate_str))
+        .bind(p.language.map(language_str))
+        .bind(list_json(&merged))
+        .bind(at)
+        .bind(case.id),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Inserts a new case; `None` if one with this travel document exists.
+async fn insert_case(
+    tx: &mut Tx,
+    p: &ParsedMessage,
+    doc: &str,
+    contacts: &[String],
+    stage: Stage,
+    at: DateTime<Utc>,
+) -> Result<Option<i64>, StoreError> {
+    let r = tx
+        .fetch_optional(
+            q("INSERT INTO cases (travel_document, name, nationality, directorate, contacts, \
+               language, stage, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+               ON CONFLICT (travel_document) DO NOTHING RETURNING id")
+            .bind(doc)
+            .bind(p.name.as_deref())
+            .bind(p.nationality.as_deref())
+            .bind(p.directorate.map(directorate_str))
+            .bind(list_json(contacts))
+            .bind(p.language.map(language_str))
+            .bind(stage.as_str())
+            .bind(at),
+        )
+        .await?;
+    r.map(|r| r.get("id")).transpose()
+}
+
+/// Claims a notification hash for this message; `Some(case)` if it was already claimed.
+async fn claim_notification(
+    tx: &mut Tx,
+    hash: &str,
+    pm: i64,
+    at: DateTime<Utc>,
+) -> Result<Option<Option<i64>>, StoreError> {
+    let r = tx
+        .fetch_optional(
+            q(
+                "INSERT INTO notifications (hash, first_message, at) VALUES ($1, $2, $3) \
+               ON CONFLICT DO NOTHING RETURNING hash",
+            )
+            .bind(hash)
+            .bind(pm)
+            .bind(at),
+        )
+        .await?;
+    if r.is_some() {
+        return Ok(None);
+    }
+    let prev = tx
+        .fetch_optional(q("SELECT case_id FROM notifications WHERE hash = $1").bind(hash))
+        .await?;
+    Ok(Some(prev.map(|r| r.get("case_id")).transpose()?.flatten()))
+}
+
+/// The applicant contacts a message gives: the forwarder (unless staff) and
+/// the address the office sent the notification to (unless it is the office).
+pub(crate) fn contacts_of(p: &ParsedMessage, forwarder_is_staff: bool) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    if !forwarder_is_staff {
+        if let Some(f) = &p.forwarded_by {
+            if p.original_from.as_deref() != Some(f.as_str()) {
+                out.push(f.to_lowercase());
+            }
+        }
+    }
+    if let Some(to) = &p.original_to {
+        let to = to.to_lowercase();
+        if p.original_from.as_deref() != Some(to.as_str()) && !out.contains(&to) {
+            out.push(to);
+        }
+    }
+    out
+}
+
+fn norm_name(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_uppercase()
+}
+
+fn reason_of(p: &ParsedMessage) -> Option<String> {
+    p.reason.map(|r| r.message().to_owned())
+}
+
+/// The snake_case name of a parse kind.
+pub(crate) fn kind_str(k: Kind) -> &'static str {
+    match k {
+        Kind::PermitApproved => "permit_approved",
+        Kind::PermitRejected => "permit_rejected",
+        Kind::IncompleteNotification => "incomplete_notification",
+        Kind::AutoReply => "auto_reply",
+        Kind::Bounce => "bounce",
+        Kind::OwnMail => "own_mail",
+        Kind::Calendar => "calendar",
+        Kind::Empty => "empty",
+        Kind::Malformed => "malformed",
+        Kind::Unrelated => "unrelated",
+    }
+}
+
+pub(crate) fn origin_name(o: &Origin<'_>) -> &'static str {
+    match o {
+        Origin::Imap { .. } => "imap",
+        Origin::File { .. } => "file",
+    }
+}
+
+#[allow(clippy::type_complexity)]
+pub(crate) fn origin_cols(
+    o: &Origin<'_>,
+) -> (Option<String>, Option<u32>, Option<u32>, Option<String>) {
+    match *o {
+        Origin::Imap {
+            mailbox,
+            uidvalidity,
+            uid,
+        } => (Some(mailbox.to_owned()), Some(uidvalidity), Some(uid), None),
+        Origin::File { path } => (None, None, None, Some(path.to_owned())),
+    }
+}
+
+/// For an IMAP origin: moves the mailbox checkpoint forward to this UID
+/// (or resets it under a new UIDVALIDITY). Never moves it backwards.
+pub(crate) async fn advance_checkpoint(
+    tx: &mut Tx,
+    o: &Origin<'_>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let Origin::Imap {
+        mailbox,
+        uidvalidity,
+        uid,
+    } = *o
+    else {
+        return Ok(());
+    };
+    tx.execute(
+        q("INSERT INTO checkpoints (mailbox, uidvalidity, last_uid, updated_at) VALUES ($1, $2, $3, $4) \
+           ON CONFLICT (mailbox) DO UPDATE SET \
+             last_uid = CASE WHEN checkpoints.uidvalidity <> excluded.uidvalidity THEN excluded.last_uid \
+                             WHEN excluded.last_uid > checkpoints.last_uid THEN excluded.last_uid \
+                             ELSE checkpoints.last_uid END, \
+             uidvalidity = excluded.uidvalidity, updated_at = excluded.updated_at")
+        .bind(mailbox)
+        .bind(uidvalidity)
+        .bind(uid)
+        .bind(at),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The case an earlier processing of this origin led to.
+async fn previous_case(
+    tx: &mut Tx,
+    o: &Origin<'_>,
+    raw_sha256: &str,
+) -> Result<Option<i64>, StoreError> {
+    let r = match *o {
+        Origin::Imap { mailbox, uidvalidity, uid } => {
+            tx.fetch_optional(
+                q("SELECT case_id FROM processed_messages WHERE origin = 'imap' AND mailbox = $1 \
+                   AND uidvalidity = $2 AND uid = $3")
+                .bind(mailbox)
+                .bind(uidvalidity)
+                .bind(uid),
+            )
+            .await?
+        }
+        Origin::File { path } => {
+            tx.fetch_optional(
+                q("SELECT case_id FROM processed_messages WHERE origin = 'file' AND path = $1 \
+                   AND raw_sha256 = $2")
+                .bind(path)
+                .bind(raw_sha256),
+            )
+            .await?
+        }
+    };
+    Ok(r.map(|r| r.get("case_id")).transpose()?.flatten())
+}

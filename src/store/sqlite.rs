@@ -1,0 +1,123 @@
+//! Opening the SQLite backend: WAL, busy_timeout, foreign keys, private files.
+
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use super::{attachments, plan, StoreError, SQLITE_MIGRATIONS};
+
+/// How long a writer waits for another process's write lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The file path of a `sqlite:` URL (`sqlite:PATH`, `sqlite://PATH`, query stripped).
+pub(crate) fn db_path(url: &str) -> Option<PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    let rest = rest.split('?').next().unwrap_or(rest);
+    if rest.is_empty() || rest == ":memory:" {
+        return None;
+    }
+    Some(PathBuf::from(rest))
+}
+
+pub(crate) async fn open(
+    url: &str,
+    shown: &str,
+    target: Option<i64>,
+) -> Result<SqlitePool, StoreError> {
+    let path = db_path(url);
+    if let Some(path) = &path {
+        create_private_file(path)?;
+    }
+    let opts = SqliteConnectOptions::from_str(url)
+        .map_err(|source| StoreError::Open {
+            url: shown.to_owned(),
+            source,
+        })?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(BUSY_TIMEOUT)
+        .foreign_keys(true);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(4)
+        .acquire_timeout(BUSY_TIMEOUT)
+        .connect_with(opts)
+        .await
+        .map_err(|source| StoreError::Open {
+            url: shown.to_owned(),
+            source,
+        })?;
+    if let Some(path) = &path {
+        // NOTE: SQLite creates -wal and -shm with the database file's mode, but
+        // an older store (or another tool) may have left them wider: fix all three.
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.clone().into_os_string();
+            p.push(suffix);
+            let p = PathBuf::from(p);
+            if p.exists() {
+                attachments::chmod(&p, 0o600)?;
+            }
+        }
+    }
+    let applied = applied_max(&pool).await?;
+    let migrator = plan(&SQLITE_MIGRATIONS, applied, shown, target)?;
+    migrator
+        .run(&pool)
+        .await
+        .map_err(|source| StoreError::Migrate {
+            url: shown.to_owned(),
+            source,
+        })?;
+    Ok(pool)
+}
+
+/// The highest migration version recorded in the database, if any.
+async fn applied_max(pool: &SqlitePool) -> Result<Option<i64>, StoreError> {
+    let exists: Option<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+    )
+    .fetch_optional(pool)
+    .await?;
+    if exists.is_none() {
+        return Ok(None);
+    }
+    Ok(
+        sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+/// Creates the database file (0600) and its directory (0700) if missing, and
+/// makes an existing file 0600, independent of the umask.
+fn create_private_file(path: &Path) -> Result<(), StoreError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            attachments::private_dir(dir)?;
+        }
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(StoreError::io(path, e)),
+    }
+    let mode = std::fs::metadata(path)
+        .map_err(|e| StoreError::io(path, e))?
+        .permissions()
+        .mode();
+    if mode & 0o777 != 0o600 {
+        attachments::chmod(path, 0o600)?;
+    }
+    Ok(())
+}
