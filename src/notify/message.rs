@@ -1,0 +1,269 @@
+//! Building the RFC 5322 message: headers for threading and loop protection, the
+//! text/HTML alternative, and the waybills as attachments.
+
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::Message;
+
+use super::render::Rendered;
+
+/// A file to attach, already read from the store's attachment directory.
+#[derive(Debug, Clone)]
+pub struct AttachmentFile {
+    pub filename: String,
+    /// As stored (declared by the sender); corrected by [`effective_content_type`].
+    pub content_type: String,
+    pub data: Vec<u8>,
+}
+
+/// Everything but the body: who, and how it threads.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    /// `smtp.from`, e.g. `leje <permits@example.al>`.
+    pub from: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    /// The outbox row's stable Message-ID, without angle brackets.
+    pub message_id: String,
+    /// Message-ID of the email being answered, without angle brackets.
+    pub in_reply_to: Option<String>,
+    /// The thread so far, oldest first, without angle brackets.
+    pub references: Vec<String>,
+    /// For `X-Leje-Case`; an internal number, no personal data.
+    pub case_id: i64,
+    /// For `X-Leje-Kind`, e.g. `instructions`.
+    pub kind: &'static str,
+}
+
+/// Why a message could not be built (bad address in the config or on the case).
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("invalid address `{address}`: {reason}")]
+    Address { address: String, reason: String },
+    #[error("cannot build the message: {0}")]
+    Message(#[from] lettre::error::Error),
+}
+
+fn mailbox(s: &str) -> Result<Mailbox, BuildError> {
+    s.parse::<Mailbox>().map_err(|e| BuildError::Address {
+        address: s.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// `<id>`: brackets added, anything that could break the header removed.
+fn angle(id: &str) -> String {
+    let clean: String = id
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .chars()
+        .filter(|c| c.is_ascii_graphic() && !matches!(c, '<' | '>'))
+        .collect();
+    format!("<{clean}>")
+}
+
+/// The declared type, unless it says nothing useful and the bytes are a PDF.
+pub fn effective_content_type(declared: &str, data: &[u8]) -> String {
+    let d = declared.trim().to_ascii_lowercase();
+    let vague = d.is_empty()
+        || d == "application/octet-stream"
+        || d == "application/x-download"
+        || d == "application/download"
+        || d.parse::<ContentType>().is_err();
+    if vague && data.starts_with(b"%PDF") {
+        "application/pdf".to_string()
+    } else if d.is_empty() || d.parse::<ContentType>().is_err() {
+        "application/octet-stream".to_string()
+    } else {
+        d
+    }
+}
+
+fn raw(name: &'static str, value: impl Into<String>) -> HeaderValue {
+    HeaderValue::new(HeaderName::new_from_ascii_str(name), value.into())
+}
+
+/// Assemble the message. Body: text/plain, or multipart/alternative (text, HTML);
+/// wrapped in multipart/mixed with the attachments when there are any.
+pub fn build(
+    env: &Envelope,
+    body: &Rendered,
+    attachments: &[AttachmentFile],
+) -> Result<Message, BuildError> {
+    let mut b = Message::builder()
+        .from(mailbox(&env.from)?)
+        .subject(body.subject.clone())
+        .message_id(Some(angle(&env.message_id)))
+        .date_now()
+        // NOTE: RFC 3834 §5: an automatic response says so, so that well-behaved
+        // autoresponders (and leje's own parser) never answer it.
+        .raw_header(raw("Auto-Submitted", "auto-replied"))
+        .raw_header(raw("X-Auto-Response-Suppress", "All"))
+        .raw_header(raw("X-Leje", "1"))
+        .raw_header(raw("X-Leje-Case", env.case_id.to_string()))
+        .raw_header(raw("X-Leje-Kind", env.kind));
+    for to in &env.to {
+        b = b.to(mailbox(to)?);
+    }
+    for cc in &env.cc {
+        b = b.cc(mailbox(cc)?);
+    }
+    if let Some(irt) = &env.in_reply_to {
+        b = b.in_reply_to(angle(irt));
+    }
+    let mut refs: Vec<String> = env.references.iter().map(|r| angle(r)).collect();
+    if let Some(irt) = &env.in_reply_to {
+        let irt = angle(irt);
+        if !refs.contains(&irt) {
+            refs.push(irt);
+        }
+    }
+    if !refs.is_empty() {
+        b = b.references(refs.join(" "));
+    }
+
+    let text = SinglePart::plain(body.text.clone());
+    let content = match &body.html {
+        Some(html) => Content::Multi(
+            MultiPart::alternative()
+                .singlepart(text)
+                .singlepart(SinglePart::html(html.clone())),
+        ),
+        None => Content::Single(text),
+    };
+    let msg = if attachments.is_empty() {
+        match content {
+            Content::Single(p) => b.singlepart(p)?,
+            Content::Multi(m) => b.multipart(m)?,
+        }
+    } else {
+        let mut mixed = match content {
+            Content::Single(p) => MultiPart::mixed().singlepart(p),
+            Content::Multi(m) => MultiPart::mixed().multipart(m),
+        };
+        for a in attachments {
+            let ct = effective_content_type(&a.content_type, &a.data);
+            let ct = ContentType::parse(&ct).unwrap_or(ContentType::TEXT_PLAIN);
+            mixed = mixed.singlepart(Attachment::new(a.filename.clone()).body(a.data.clone(), ct));
+        }
+        b.multipart(mixed)?
+    };
+    Ok(msg)
+}
+
+enum Content {
+    Single(SinglePart),
+    Multi(MultiPart),
+}
+
+/// A safe file name for an attachment that had none: `waybill-1.pdf`, `waybill-2.jpg`, …
+pub fn fallback_filename(index: usize, content_type: &str) -> String {
+    let ext = match content_type {
+        "application/pdf" => "pdf",
+        "image/jpeg" | "image/jpg" => "jpg",
+        "image/png" => "png",
+        "image/gif" => "gif",
+        "image/tiff" => "tif",
+        _ => "bin",
+    };
+    format!("waybill-{}.{ext}", index + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rendered(html: bool) -> Rendered {
+        Rendered {
+            subject: "Residence permit approved: your next steps (Ana Müller)".into(),
+            text: "Dear Ana,\nstep 1\n".into(),
+            html: html.then(|| "<p>Dear Ana</p>".into()),
+        }
+    }
+
+    fn env() -> Envelope {
+        Envelope {
+            from: "leje <permits@example.al>".into(),
+            to: vec!["ana@example.com".into()],
+            cc: vec!["agency@example.al".into()],
+            message_id: "leje.1.abc@example.al".into(),
+            in_reply_to: Some("<fwd-1@mail.example.com>".into()),
+            references: vec!["orig@asp.gov.al".into()],
+            case_id: 7,
+            kind: "instructions",
+        }
+    }
+
+    #[test]
+    fn headers_and_structure() {
+        let pdf = AttachmentFile {
+            filename: "mandatpagesa.pdf".into(),
+            content_type: "application/octet-stream".into(),
+            data: b"%PDF-1.4 fake".to_vec(),
+        };
+        let m = build(&env(), &rendered(true), &[pdf]).unwrap();
+        let raw = String::from_utf8(m.formatted()).unwrap();
+        for h in [
+            "Message-ID: <leje.1.abc@example.al>",
+            "In-Reply-To: <fwd-1@mail.example.com>",
+            "References: <orig@asp.gov.al> <fwd-1@mail.example.com>",
+            "Auto-Submitted: auto-replied",
+            "X-Leje: 1",
+            "X-Leje-Case: 7",
+            "X-Leje-Kind: instructions",
+            "Cc: agency@example.al",
+            "multipart/mixed",
+            "multipart/alternative",
+            "text/html",
+            "application/pdf",
+            "filename=\"mandatpagesa.pdf\"",
+        ] {
+            assert!(raw.contains(h), "missing {h:?} in\n{raw}");
+        }
+        let parsed = mail_parser::MessageParser::default()
+            .parse(raw.as_bytes())
+            .unwrap();
+        assert_eq!(
+            parsed.subject(),
+            Some("Residence permit approved: your next steps (Ana Müller)")
+        );
+        assert_eq!(parsed.attachment_count(), 1);
+        assert_eq!(parsed.attachment(0).unwrap().contents(), b"%PDF-1.4 fake");
+    }
+
+    #[test]
+    fn plain_only_without_html_or_attachments() {
+        let m = build(&env(), &rendered(false), &[]).unwrap();
+        let raw = String::from_utf8(m.formatted()).unwrap();
+        assert!(raw.contains("Content-Type: text/plain"));
+        assert!(!raw.contains("multipart"));
+    }
+
+    #[test]
+    fn bad_address_is_an_error() {
+        let mut e = env();
+        e.to = vec!["not an address".into()];
+        assert!(matches!(
+            build(&e, &rendered(false), &[]),
+            Err(BuildError::Address { .. })
+        ));
+    }
+
+    #[test]
+    fn sniffing() {
+        assert_eq!(
+            effective_content_type("application/octet-stream", b"%PDF-1.7"),
+            "application/pdf"
+        );
+        assert_eq!(
+            effective_content_type("image/JPEG", b"\xff\xd8"),
+            "image/jpeg"
+        );
+        assert_eq!(
+            effective_content_type("", b"xx"),
+            "application/octet-stream"
+        );
+        assert_eq!(fallback_filename(0, "application/pdf"), "waybill-1.pdf");
+    }
+}
