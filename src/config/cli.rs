@@ -1,7 +1,13 @@
-//! `leje check-config [FILE]`.
+//! `leje check-config [FILE]`: validate a configuration and report every
+//! error at once. Used by the systemd unit's `ExecStartPre=` and `ExecReload=`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+use super::{ConfigError, Settings};
+
+/// `EX_CONFIG` from sysexits.h: the configuration is invalid.
+pub const EXIT_CONFIG: u8 = 78;
 
 /// Arguments of `leje check-config`.
 #[derive(Debug, clap::Args)]
@@ -11,6 +17,77 @@ pub struct CheckArgs {
 }
 
 /// Reports every error at once; exit code 78 (EX_CONFIG) when there is any.
-pub fn run(_args: &CheckArgs, _globals: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("check-config is not implemented yet")
+pub fn run(args: &CheckArgs, globals: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
+    let path = args.file.clone().or_else(|| super::resolve_path(globals));
+    let shown = path
+        .as_ref()
+        .map_or(super::EMBEDDED.to_string(), |p| p.display().to_string());
+    match super::load(path.as_deref()) {
+        Ok(settings) => {
+            println!("config `{shown}` is valid");
+            println!("{}", summary(&settings));
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(errors) => {
+            // NOTE: a missing file is still EX_CONFIG (78), not EX_NOINPUT (66):
+            // for systemd's ExecStartPre both mean "fix the config", and one
+            // code keeps scripts simple. The message says which it is.
+            for e in errors.iter() {
+                match e {
+                    ConfigError::Read {
+                        not_found: true, ..
+                    } => eprintln!("{e} (no such file; without --config, leje uses `{}` if it exists, else the embedded defaults)", super::DEFAULT_PATH),
+                    e => eprintln!("{e}"),
+                }
+            }
+            let n = errors.len();
+            eprintln!(
+                "config `{shown}` is invalid: {n} error{}",
+                if n == 1 { "" } else { "s" }
+            );
+            Ok(ExitCode::from(EXIT_CONFIG))
+        }
+    }
+}
+
+/// A few lines saying what the configuration will do.
+pub fn summary(s: &Settings) -> String {
+    let store_kind = if s.store_url.starts_with("sqlite:") {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    let mut out = vec![format!("  store: {store_kind}")];
+    if s.mailboxes.is_empty() {
+        out.push("  mailboxes: none (nothing is read)".into());
+    }
+    for m in &s.mailboxes {
+        out.push(format!(
+            "  mailbox `{}`: {}@{}:{} ({}) folder `{}`",
+            m.name,
+            m.username,
+            m.host,
+            m.port,
+            m.tls.as_str(),
+            m.folder
+        ));
+    }
+    match &s.smtp {
+        Some(smtp) => out.push(format!(
+            "  smtp: {}:{} ({}) from `{}`",
+            smtp.host,
+            smtp.port,
+            smtp.tls.as_str(),
+            smtp.from
+        )),
+        None => out.push("  smtp: none (instructions stay in the outbox)".into()),
+    }
+    if let Some(d) = &s.notify.dry_run_dir {
+        out.push(format!("  dry run: emails written to `{}`", d.display()));
+    }
+    match &s.http {
+        Some(h) => out.push(format!("  http: {}", h.listen)),
+        None => out.push("  http: off".into()),
+    }
+    out.join("\n")
 }
