@@ -30,6 +30,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod imap;
+pub mod logging;
 pub mod notify;
 pub mod parse;
 pub mod store;

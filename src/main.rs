@@ -39,6 +39,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let g = &cli.globals;
+    // Once, before any command; `run` takes its level from the config's [log].
+    leje::logging::init_for(g, matches!(cli.command, Command::Run(_)));
     let result = match &cli.command {
         Command::Parse(a) => leje::parse::cli::run(a),
         Command::CheckConfig(a) => leje::config::cli::run(a, g),
