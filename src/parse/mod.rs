@@ -9,6 +9,17 @@
 //! `leje parse` adds) is the public JSON contract documented in README.md.
 
 pub mod cli;
+mod date;
+mod directorate;
+mod fallback;
+mod forward;
+mod html;
+mod mime;
+mod notice;
+mod pdf;
+mod pipeline;
+mod text;
+mod waybill;
 
 use serde::Serialize;
 
@@ -203,25 +214,18 @@ impl ParsedMessage {
 }
 
 /// Parse one raw message. Never panics, never fails.
+///
+/// Every kind of input, however broken, yields a [`Kind`] and (unless it is an
+/// approval) a [`Reason`]. Work is bounded: input size, nesting depth, HTML and
+/// PDF sizes are all capped.
 pub fn parse(raw: &[u8]) -> ParsedMessage {
-    // Placeholder until the real recogniser lands.
-    let _ = raw;
-    ParsedMessage {
-        kind: Kind::Unrelated,
-        reason: Some(Reason::NoNotification),
-        language: None,
-        name: None,
-        travel_document: None,
-        nationality: None,
-        directorate: None,
-        original_from: None,
-        forwarded_by: None,
-        notified_at: None,
-        waybills: Vec::new(),
-        message_id: None,
-        references: Vec::new(),
-        subject: None,
-        original_to: None,
-        reply_to: None,
-    }
+    // NOTE: the parser is written not to panic; catch_unwind is the last line of
+    // defence so one hostile message can never take the daemon down.
+    std::panic::catch_unwind(|| pipeline::run(raw)).unwrap_or_else(|_| pipeline::panicked(raw))
+}
+
+/// Reads the amount in Lek from a PDF's text layer (`None` without a text layer
+/// or amount). Exposed for `leje` tools and tests of waybill handling.
+pub fn pdf_amount_lek(pdf: &[u8]) -> Option<u64> {
+    pdf::text(pdf).and_then(|t| waybill::amount(&t))
 }

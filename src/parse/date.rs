@@ -1,0 +1,587 @@
+//! Loose date parsing for forward-header date lines in many UI languages
+//! (RFC 2822, Gmail, Outlook, Apple Mail, numeric forms), and the
+//! Europe/Tirane offset for dates written without a zone.
+
+use super::text::fold;
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Timelike};
+
+/// Month names (folded: lower-case, no accents), full and common forms, per month.
+const MONTHS: &[(&str, u32)] = &[
+    // en, sq, it, de, fr, es, tr
+    ("january", 1),
+    ("janar", 1),
+    ("gennaio", 1),
+    ("januar", 1),
+    ("janner", 1),
+    ("janvier", 1),
+    ("enero", 1),
+    ("ocak", 1),
+    ("february", 2),
+    ("shkurt", 2),
+    ("febbraio", 2),
+    ("februar", 2),
+    ("fevrier", 2),
+    ("febrero", 2),
+    ("subat", 2),
+    ("march", 3),
+    ("mars", 3),
+    ("marzo", 3),
+    ("marz", 3),
+    ("mart", 3),
+    ("april", 4),
+    ("prill", 4),
+    ("aprile", 4),
+    ("avril", 4),
+    ("abril", 4),
+    ("nisan", 4),
+    ("may", 5),
+    ("maj", 5),
+    ("maggio", 5),
+    ("mai", 5),
+    ("mayo", 5),
+    ("mayis", 5),
+    ("june", 6),
+    ("qershor", 6),
+    ("giugno", 6),
+    ("juni", 6),
+    ("juin", 6),
+    ("junio", 6),
+    ("haziran", 6),
+    ("july", 7),
+    ("korrik", 7),
+    ("luglio", 7),
+    ("juli", 7),
+    ("juillet", 7),
+    ("julio", 7),
+    ("temmuz", 7),
+    ("august", 8),
+    ("gusht", 8),
+    ("agosto", 8),
+    ("aout", 8),
+    ("agustos", 8),
+    ("september", 9),
+    ("shtator", 9),
+    ("settembre", 9),
+    ("septembre", 9),
+    ("septiembre", 9),
+    ("setiembre", 9),
+    ("eylul", 9),
+    ("october", 10),
+    ("tetor", 10),
+    ("ottobre", 10),
+    ("oktober", 10),
+    ("octobre", 10),
+    ("octubre", 10),
+    ("ekim", 10),
+    ("november", 11),
+    ("nentor", 11),
+    ("novembre", 11),
+    ("noviembre", 11),
+    ("kasim", 11),
+    ("december", 12),
+    ("dhjetor", 12),
+    ("dicembre", 12),
+    ("dezember", 12),
+    ("decembre", 12),
+    ("diciembre", 12),
+    ("aralik", 12),
+    // ru (nominative and genitive)
+    ("январь", 1),
+    ("января", 1),
+    ("февраль", 2),
+    ("февраля", 2),
+    ("март", 3),
+    ("марта", 3),
+    ("апрель", 4),
+    ("апреля", 4),
+    ("май", 5),
+    ("мая", 5),
+    ("июнь", 6),
+    ("июня", 6),
+    ("июль", 7),
+    ("июля", 7),
+    ("август", 8),
+    ("августа", 8),
+    ("сентябрь", 9),
+    ("сентября", 9),
+    ("октябрь", 10),
+    ("октября", 10),
+    ("ноябрь", 11),
+    ("ноября", 11),
+    ("декабрь", 12),
+    ("декабря", 12),
+    // el (nominative and genitive, folded)
+    ("ιανουαριοσ", 1),
+    ("ιανουαριου", 1),
+    ("φεβρουαριοσ", 2),
+    ("φεβρουαριου", 2),
+    ("μαρτιοσ", 3),
+    ("μαρτιου", 3),
+    ("απριλιοσ", 4),
+    ("απριλιου", 4),
+    ("μαιοσ", 5),
+    ("μαιου", 5),
+    ("ιουνιοσ", 6),
+    ("ιουνιου", 6),
+    ("ιουλιοσ", 7),
+    ("ιουλιου", 7),
+    ("αυγουστοσ", 8),
+    ("αυγουστου", 8),
+    ("σεπτεμβριοσ", 9),
+    ("σεπτεμβριου", 9),
+    ("οκτωβριοσ", 10),
+    ("οκτωβριου", 10),
+    ("νοεμβριοσ", 11),
+    ("νοεμβριου", 11),
+    ("δεκεμβριοσ", 12),
+    ("δεκεμβριου", 12),
+];
+
+/// Weekday names (folded) in the same languages; a token that is a prefix of
+/// one of these is not taken as a month when another month candidate exists.
+const WEEKDAYS: &[&str] = &[
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "hene",
+    "marte",
+    "merkure",
+    "enjte",
+    "premte",
+    "shtune",
+    "diel",
+    "lunedi",
+    "martedi",
+    "mercoledi",
+    "giovedi",
+    "venerdi",
+    "sabato",
+    "domenica",
+    "montag",
+    "dienstag",
+    "mittwoch",
+    "donnerstag",
+    "freitag",
+    "samstag",
+    "sonntag",
+    "lundi",
+    "mardi",
+    "mercredi",
+    "jeudi",
+    "vendredi",
+    "samedi",
+    "dimanche",
+    "lunes",
+    "martes",
+    "miercoles",
+    "jueves",
+    "viernes",
+    "domingo",
+    "pazartesi",
+    "sali",
+    "carsamba",
+    "persembe",
+    "cuma",
+    "cumartesi",
+    "pazar",
+    "понедельник",
+    "вторник",
+    "среда",
+    "четверг",
+    "пятница",
+    "суббота",
+    "воскресенье",
+    "δευτερα",
+    "τριτη",
+    "τεταρτη",
+    "πεμπτη",
+    "παρασκευη",
+    "σαββατο",
+    "κυριακη",
+];
+
+fn month_of(word: &str) -> Option<u32> {
+    let w = word.trim_end_matches('.');
+    if let Some(&(_, m)) = MONTHS.iter().find(|(n, _)| *n == w) {
+        return Some(m);
+    }
+    if w.chars().count() < 3 {
+        return None;
+    }
+    let mut found = None;
+    for &(n, m) in MONTHS {
+        if n.starts_with(w) {
+            match found {
+                None => found = Some(m),
+                Some(f) if f != m => return None,
+                _ => {}
+            }
+        }
+    }
+    found
+}
+
+fn is_weekday(word: &str) -> bool {
+    let w = word.trim_end_matches('.');
+    w.chars().count() >= 2 && WEEKDAYS.iter().any(|d| d.starts_with(w))
+}
+
+fn zone_abbrev(w: &str) -> Option<i32> {
+    Some(match w {
+        "gmt" | "utc" | "ut" | "z" | "wet" => 0,
+        "cet" | "bst" | "west" | "mez" => 60,
+        "cest" | "eet" | "mesz" => 120,
+        "eest" | "msk" | "trt" => 180,
+        "est" => -300,
+        "edt" => -240,
+        "cst" => -360,
+        "cdt" => -300,
+        "mst" => -420,
+        "mdt" => -360,
+        "pst" => -480,
+        "pdt" => -420,
+        _ => return None,
+    })
+}
+
+#[derive(Debug)]
+enum Tok {
+    Num(String),
+    Word(String),
+    Sep(char),
+}
+
+fn tokenize(s: &str) -> Vec<Tok> {
+    let mut out = Vec::new();
+    let mut it = s.chars().peekable();
+    while let Some(&c) = it.peek() {
+        if out.len() > 64 {
+            break;
+        }
+        if c.is_ascii_digit() {
+            let mut n = String::new();
+            while let Some(&d) = it.peek() {
+                if d.is_ascii_digit() && n.len() < 8 {
+                    n.push(d);
+                    it.next();
+                } else {
+                    break;
+                }
+            }
+            out.push(Tok::Num(n));
+        } else if c.is_alphabetic() {
+            let mut w = String::new();
+            while let Some(&d) = it.peek() {
+                if (d.is_alphabetic() || d == '.') && w.len() < 40 {
+                    w.push(d);
+                    it.next();
+                } else {
+                    break;
+                }
+            }
+            out.push(Tok::Word(w));
+        } else {
+            if !c.is_whitespace() {
+                out.push(Tok::Sep(c));
+            }
+            it.next();
+        }
+    }
+    out
+}
+
+/// Parses a date line value; `None` when no full date (day, month, year) is found.
+pub fn parse_loose(value: &str) -> Option<DateTime<FixedOffset>> {
+    let f = fold(value);
+    let toks = tokenize(&f);
+    let (mut day, mut month, mut year) = (None::<u32>, None::<u32>, None::<i32>);
+    let (mut hour, mut minute, mut second) = (None::<u32>, 0u32, 0u32);
+    let mut pm = None::<bool>;
+    let mut offset = None::<i32>;
+    let mut month_cands: Vec<(usize, u32, bool)> = Vec::new();
+    let num = |t: Option<&Tok>| match t {
+        Some(Tok::Num(n)) => n.parse::<u32>().ok(),
+        _ => None,
+    };
+    let sep = |t: Option<&Tok>| match t {
+        Some(Tok::Sep(c)) => Some(*c),
+        _ => None,
+    };
+    let mut i = 0;
+    while i < toks.len() {
+        match &toks[i] {
+            Tok::Num(n) => {
+                let v: u32 = n.parse().unwrap_or(0);
+                let s1 = sep(toks.get(i + 1));
+                // Time h:mm(:ss)
+                if hour.is_none() && s1 == Some(':') && n.len() <= 2 {
+                    if let Some(m) = num(toks.get(i + 2)) {
+                        hour = Some(v);
+                        minute = m;
+                        i += 3;
+                        if sep(toks.get(i)) == Some(':') {
+                            if let Some(sec) = num(toks.get(i + 1)) {
+                                second = sec;
+                                i += 2;
+                            }
+                        }
+                        continue;
+                    }
+                }
+                // Numeric date: d.m.y, d/m/y, y-m-d, d-m-y
+                if day.is_none() && matches!(s1, Some('.' | '/' | '-')) {
+                    let b = num(toks.get(i + 2));
+                    let s2 = sep(toks.get(i + 3));
+                    let c = num(toks.get(i + 4));
+                    if let (Some(b), Some(c), true) = (b, c, s2 == s1) {
+                        let (d, m, y) = if n.len() == 4 {
+                            (c, b, v as i32)
+                        } else if s1 == Some('/') && b > 12 && v <= 12 {
+                            (b, v, c as i32)
+                        } else {
+                            (v, b, c as i32)
+                        };
+                        day = Some(d);
+                        month = Some(m);
+                        year = Some(if y < 100 { 2000 + y } else { y });
+                        i += 5;
+                        continue;
+                    }
+                }
+                // A zone offset right after the time: +0100 / -05:00
+                let prev = if i > 0 { sep(toks.get(i - 1)) } else { None };
+                if hour.is_some() && offset.is_none() && matches!(prev, Some('+' | '-')) {
+                    let sign = if prev == Some('-') { -1 } else { 1 };
+                    let mins = if n.len() >= 3 {
+                        (v / 100) as i32 * 60 + (v % 100) as i32
+                    } else if s1 == Some(':') {
+                        let m = num(toks.get(i + 2)).unwrap_or(0);
+                        i += 2;
+                        v as i32 * 60 + m as i32
+                    } else {
+                        v as i32 * 60
+                    };
+                    offset = Some(sign * mins);
+                } else if n.len() == 4 && year.is_none() {
+                    year = Some(v as i32);
+                } else if n.len() <= 2 && day.is_none() && (1..=31).contains(&v) {
+                    day = Some(v);
+                } else if n.len() <= 2 && year.is_none() && day.is_some() && month.is_some() {
+                    year = Some(2000 + v as i32);
+                }
+            }
+            Tok::Word(w) => {
+                let wt = w.trim_end_matches('.');
+                match wt {
+                    "am" | "a.m" | "vorm" | "pd" | "paradite" | "πμ" | "π.μ" | "oo" => {
+                        pm = Some(false)
+                    }
+                    "pm" | "p.m" | "nachm" | "md" | "mbasdite" | "pasdite" | "μμ" | "μ.μ"
+                    | "os" => pm = Some(true),
+                    _ => {
+                        if let Some(z) = zone_abbrev(wt) {
+                            if offset.is_none() {
+                                offset = Some(z);
+                                // GMT+1 / UTC+01:00
+                                if let (Some(sg @ ('+' | '-')), Some(Tok::Num(n))) =
+                                    (sep(toks.get(i + 1)), toks.get(i + 2))
+                                {
+                                    let v: i32 = n.parse().unwrap_or(0);
+                                    let sign = if sg == '-' { -1 } else { 1 };
+                                    let mut mins = if n.len() >= 3 {
+                                        v / 100 * 60 + v % 100
+                                    } else {
+                                        v * 60
+                                    };
+                                    i += 3;
+                                    if n.len() < 3 && sep(toks.get(i)) == Some(':') {
+                                        mins += num(toks.get(i + 1)).unwrap_or(0) as i32;
+                                        i += 2;
+                                    }
+                                    offset = Some(z + sign * mins);
+                                    continue;
+                                }
+                            }
+                        } else if let Some(m) = month_of(wt) {
+                            month_cands.push((i, m, is_weekday(wt)));
+                        }
+                    }
+                }
+            }
+            Tok::Sep(_) => {}
+        }
+        i += 1;
+    }
+    if month.is_none() {
+        let pick = if month_cands.len() > 1 {
+            month_cands.iter().find(|c| !c.2).or(month_cands.last())
+        } else {
+            month_cands.first()
+        };
+        month = pick.map(|c| c.1);
+    }
+    let (d, m, y) = (day?, month?, year?);
+    let date = NaiveDate::from_ymd_opt(y, m, d)?;
+    let mut h = hour.unwrap_or(0);
+    match pm {
+        Some(true) if h < 12 => h += 12,
+        Some(false) if h == 12 => h = 0,
+        _ => {}
+    }
+    let naive = date.and_hms_opt(h, minute, second.min(59))?;
+    match offset {
+        Some(mins) if mins.abs() < 18 * 60 => FixedOffset::east_opt(mins * 60)?
+            .from_local_datetime(&naive)
+            .single(),
+        _ => Some(tirane(naive)),
+    }
+}
+
+/// Interprets a wall-clock time in Europe/Tirane (EU DST rule).
+pub fn tirane(local: NaiveDateTime) -> DateTime<FixedOffset> {
+    // Try CEST first: valid if the resulting UTC instant is inside the DST period.
+    let cest = FixedOffset::east_opt(7200).expect("valid offset");
+    let cet = FixedOffset::east_opt(3600).expect("valid offset");
+    let as_utc = local - chrono::Duration::hours(2);
+    if in_dst(as_utc) {
+        cest.from_utc_datetime(&as_utc)
+    } else {
+        cet.from_utc_datetime(&(local - chrono::Duration::hours(1)))
+    }
+}
+
+/// Whether a UTC instant falls in EU summer time (last Sunday of March 01:00 UTC
+/// to last Sunday of October 01:00 UTC).
+fn in_dst(utc: NaiveDateTime) -> bool {
+    let y = utc.year();
+    let start = last_sunday(y, 3).and_hms_opt(1, 0, 0);
+    let end = last_sunday(y, 10).and_hms_opt(1, 0, 0);
+    matches!((start, end), (Some(s), Some(e)) if utc >= s && utc < e)
+}
+
+fn last_sunday(y: i32, month: u32) -> NaiveDate {
+    let mut d = NaiveDate::from_ymd_opt(y, month, 31)
+        .or_else(|| NaiveDate::from_ymd_opt(y, month, 30))
+        .unwrap_or_default();
+    while d.weekday() != chrono::Weekday::Sun {
+        d = d.pred_opt().unwrap_or(d);
+    }
+    d
+}
+
+/// RFC 3339 with seconds precision and a numeric offset (`+00:00` for UTC).
+pub fn rfc3339(d: &DateTime<FixedOffset>) -> String {
+    d.with_nanosecond(0)
+        .unwrap_or(*d)
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
+}
+
+/// Converts a mail-parser header date.
+pub fn from_header(d: &mail_parser::DateTime) -> Option<DateTime<FixedOffset>> {
+    let mins = i32::from(d.tz_hour) * 60 + i32::from(d.tz_minute);
+    let off = if d.tz_before_gmt { -mins } else { mins };
+    let naive = NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))?
+        .and_hms_opt(
+        u32::from(d.hour),
+        u32::from(d.minute),
+        u32::from(d.second).min(59),
+    )?;
+    FixedOffset::east_opt(off * 60)?
+        .from_local_datetime(&naive)
+        .single()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(s: &str) -> String {
+        parse_loose(s)
+            .map(|d| rfc3339(&d))
+            .unwrap_or_else(|| "none".into())
+    }
+
+    #[test]
+    fn english_client_formats() {
+        assert_eq!(
+            p("Wed, 22 Dec 2021 09:14:00 +0100"),
+            "2021-12-22T09:14:00+01:00"
+        );
+        assert_eq!(
+            p("Wed, Dec 22, 2021 at 9:14 AM"),
+            "2021-12-22T09:14:00+01:00"
+        );
+        assert_eq!(
+            p("Wednesday, December 22, 2021 9:14 PM"),
+            "2021-12-22T21:14:00+01:00"
+        );
+        assert_eq!(p("22 December 2021 09:14"), "2021-12-22T09:14:00+01:00");
+        assert_eq!(
+            p("December 22, 2021 at 9:14:03 AM GMT+1"),
+            "2021-12-22T09:14:03+01:00"
+        );
+        assert_eq!(
+            p("Thu, 1 Jul 2021 12:05:00 GMT"),
+            "2021-07-01T12:05:00+00:00"
+        );
+        assert_eq!(
+            p("Thu, 1 Jul 2021 12:30 AM UTC"),
+            "2021-07-01T00:30:00+00:00"
+        );
+    }
+
+    #[test]
+    fn numeric_forms_and_tirane_summer_time() {
+        assert_eq!(p("22.12.2021 09:14"), "2021-12-22T09:14:00+01:00");
+        assert_eq!(p("2021-07-22 09:14"), "2021-07-22T09:14:00+02:00");
+        assert_eq!(p("22/07/2021, 9:14"), "2021-07-22T09:14:00+02:00");
+        assert_eq!(p("12/22/2021 9:14 AM"), "2021-12-22T09:14:00+01:00");
+    }
+
+    #[test]
+    fn dst_boundaries() {
+        // 2021: DST from 28 March 01:00 UTC to 31 October 01:00 UTC.
+        assert_eq!(p("28.03.2021 01:59"), "2021-03-28T01:59:00+01:00");
+        assert_eq!(p("28.03.2021 03:00"), "2021-03-28T03:00:00+02:00");
+        assert_eq!(p("31.10.2021 03:30"), "2021-10-31T03:30:00+01:00");
+    }
+
+    #[test]
+    fn localised_names() {
+        let want = "2021-12-22T09:14:00+01:00";
+        for s in [
+            "e mërkurë, 22 dhjetor 2021 në 09:14",
+            "E merkure, 22 Dhjetor 2021 ne 9:14 e paradites",
+            "mercoledì 22 dicembre 2021 alle ore 09:14",
+            "Mittwoch, 22. Dezember 2021 um 09:14",
+            "mer. 22 déc. 2021 à 09:14",
+            "miércoles, 22 de diciembre de 2021 a las 9:14",
+            "mié., 22 dic. 2021 9:14",
+            "среда, 22 декабря 2021 г. в 09:14",
+            "Τετάρτη, 22 Δεκεμβρίου 2021 9:14 π.μ.",
+            "22 Aralık 2021 Çarşamba 09:14",
+            "22 Ara 2021 Çar 09:14",
+            "Mi., 22. Dez. 2021 um 09:14",
+        ] {
+            assert_eq!(p(s), want, "{s}");
+        }
+        assert_eq!(p("mar. 21 déc. 2021 à 09:14"), "2021-12-21T09:14:00+01:00");
+        assert_eq!(
+            p("martes, 1 de marzo de 2022 9:14"),
+            "2022-03-01T09:14:00+01:00"
+        );
+        assert_eq!(p("1 mars 2022 09:14"), "2022-03-01T09:14:00+01:00");
+    }
+
+    #[test]
+    fn garbage_is_none() {
+        assert_eq!(p("soon"), "none");
+        assert_eq!(p("99.99.2021"), "none");
+        assert_eq!(p(""), "none");
+    }
+}

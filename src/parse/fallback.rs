@@ -1,0 +1,287 @@
+//! Last-resort lossy scan of the raw bytes, for mail whose MIME structure is
+//! too broken for mail-parser to yield usable text (truncated parts, missing
+//! boundaries, NUL bytes, raw 8-bit headers): split at boundary-looking lines,
+//! decode base64/quoted-printable leniently, guess the charset, strip HTML.
+
+use super::html;
+
+/// Raw input scanned at most.
+const MAX_SCAN: usize = 16 << 20;
+
+/// Readable text recovered from raw message bytes.
+pub fn text(raw: &[u8]) -> String {
+    let raw = &raw[..raw.len().min(MAX_SCAN)];
+    let cleaned: Vec<u8> = raw.iter().copied().filter(|&b| b != 0).collect();
+    let (head, body) = split_head(&cleaned);
+    let outer = ChunkInfo::from_headers(head);
+    let mut out = String::new();
+    let mut chunk: Vec<&[u8]> = Vec::new();
+    let mut first = true;
+    for line in body.split(|&b| b == b'\n') {
+        let l = strip_cr(line);
+        if l.starts_with(b"--") && l.len() >= 3 && !l[2..].contains(&b' ') {
+            flush(&mut out, &chunk, first.then_some(&outer));
+            chunk.clear();
+            first = false;
+            continue;
+        }
+        chunk.push(l);
+    }
+    flush(&mut out, &chunk, first.then_some(&outer));
+    out
+}
+
+fn strip_cr(l: &[u8]) -> &[u8] {
+    l.strip_suffix(b"\r").unwrap_or(l)
+}
+
+/// Splits at the first empty line; no empty line → no header.
+fn split_head(raw: &[u8]) -> (&[u8], &[u8]) {
+    let mut i = 0;
+    let mut line_start = 0;
+    while i < raw.len() {
+        if raw[i] == b'\n' {
+            let line = strip_cr(&raw[line_start..i]);
+            if line.is_empty() {
+                return (&raw[..line_start], &raw[i + 1..]);
+            }
+            line_start = i + 1;
+        }
+        i += 1;
+    }
+    (&[], raw)
+}
+
+#[derive(Default)]
+struct ChunkInfo {
+    ctype: String,
+    cte: String,
+    charset: String,
+}
+
+impl ChunkInfo {
+    fn from_headers(head: &[u8]) -> ChunkInfo {
+        let mut info = ChunkInfo::default();
+        let h = String::from_utf8_lossy(head).to_ascii_lowercase();
+        // Unfold continuation lines.
+        let h = h
+            .replace("\r\n", "\n")
+            .replace("\n ", " ")
+            .replace("\n\t", " ");
+        for line in h.lines() {
+            if let Some(v) = line.strip_prefix("content-type:") {
+                info.ctype = v.split(';').next().unwrap_or("").trim().to_string();
+                if let Some(p) = v.find("charset=") {
+                    info.charset = v[p + 8..]
+                        .trim_start_matches('"')
+                        .split(['"', ';', ' '])
+                        .next()
+                        .unwrap_or("")
+                        .to_string();
+                }
+            } else if let Some(v) = line.strip_prefix("content-transfer-encoding:") {
+                info.cte = v.trim().to_string();
+            }
+        }
+        info
+    }
+}
+
+fn flush(out: &mut String, lines: &[&[u8]], outer: Option<&ChunkInfo>) {
+    if lines.is_empty() {
+        return;
+    }
+    let joined = lines.join(&b"\n"[..]);
+    // A part inside a multipart starts with its own headers.
+    let (info, body) = match outer {
+        Some(o) => (
+            ChunkInfo {
+                ctype: o.ctype.clone(),
+                cte: o.cte.clone(),
+                charset: o.charset.clone(),
+            },
+            &joined[..],
+        ),
+        None => {
+            let looks_headed = lines
+                .iter()
+                .find(|l| !l.is_empty())
+                .is_some_and(|l| l.to_ascii_lowercase().starts_with(b"content-"));
+            if looks_headed {
+                let (h, b) = split_head(&joined);
+                let (h, b) = if h.is_empty() {
+                    (&joined[..], &[][..])
+                } else {
+                    (h, b)
+                };
+                (ChunkInfo::from_headers(h), b)
+            } else {
+                (ChunkInfo::default(), &joined[..])
+            }
+        }
+    };
+    // The preamble of a multipart ("This is a multi-part message …") is not a body.
+    if outer.is_some() && info.ctype.starts_with("multipart/") {
+        return;
+    }
+    if !(info.ctype.is_empty()
+        || info.ctype.starts_with("text/")
+        || info.ctype.starts_with("multipart/")
+        || info.ctype == "message/rfc822")
+        || info.ctype == "text/calendar"
+    {
+        return;
+    }
+    let bytes = match info.cte.as_str() {
+        "base64" => base64_lenient(body),
+        "quoted-printable" => qp_lenient(body),
+        _ => body.to_vec(),
+    };
+    let s = decode_charset(&bytes, &info.charset);
+    let lower = s.to_ascii_lowercase();
+    let is_html = info.ctype == "text/html"
+        || ["<html", "<br", "<p>", "<div", "<body"]
+            .iter()
+            .any(|t| lower.contains(t));
+    let s = if is_html { html::to_text(&s) } else { s };
+    out.push_str(&s);
+    out.push('\n');
+}
+
+/// UTF-8 when valid, else the declared charset, else windows-1250.
+pub fn decode_charset(bytes: &[u8], charset: &str) -> String {
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return s.to_string();
+    }
+    let cs = if charset.is_empty() || charset.starts_with("utf") {
+        "windows-1250"
+    } else {
+        charset
+    };
+    match mail_parser::decoders::charsets::map::charset_decoder(cs.as_bytes()) {
+        Some(dec) => dec(bytes),
+        None => String::from_utf8_lossy(bytes).into_owned(),
+    }
+}
+
+/// Base64 that skips anything outside the alphabet and stops at `=`.
+pub fn base64_lenient(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(b.len() * 3 / 4);
+    let mut acc = 0u32;
+    let mut n = 0;
+    for &c in b {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => {
+                if n >= 2 {
+                    break;
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        acc = (acc << 6) | u32::from(v);
+        n += 1;
+        if n == 4 {
+            out.extend_from_slice(&[(acc >> 16) as u8, (acc >> 8) as u8, acc as u8]);
+            acc = 0;
+            n = 0;
+        }
+    }
+    match n {
+        2 => out.push((acc >> 4) as u8),
+        3 => out.extend_from_slice(&[(acc >> 10) as u8, (acc >> 2) as u8]),
+        _ => {}
+    }
+    out
+}
+
+/// Quoted-printable that keeps malformed escapes as they are.
+pub fn qp_lenient(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    let hex = |c: u8| (c as char).to_digit(16);
+    while i < b.len() {
+        if b[i] == b'=' {
+            if b.get(i + 1) == Some(&b'\n') {
+                i += 2;
+                continue;
+            }
+            if b.get(i + 1) == Some(&b'\r') && b.get(i + 2) == Some(&b'\n') {
+                i += 3;
+                continue;
+            }
+            if let (Some(h), Some(l)) = (
+                b.get(i + 1).and_then(|&c| hex(c)),
+                b.get(i + 2).and_then(|&c| hex(c)),
+            ) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
+/// A header value from raw bytes (first occurrence, unfolded), for when
+/// mail-parser returned nothing.
+pub fn raw_header(raw: &[u8], name: &str) -> Option<String> {
+    let (head, _) = split_head(&raw[..raw.len().min(1 << 20)]);
+    let head = if head.is_empty() { raw } else { head };
+    let s = String::from_utf8_lossy(head);
+    let mut lines = s.lines().peekable();
+    while let Some(l) = lines.next() {
+        let Some((k, v)) = l.split_once(':') else {
+            continue;
+        };
+        if k.trim().eq_ignore_ascii_case(name) {
+            let mut v = v.trim().to_string();
+            while let Some(n) = lines.peek() {
+                if n.starts_with([' ', '\t']) {
+                    v.push(' ');
+                    v.push_str(n.trim());
+                    lines.next();
+                } else {
+                    break;
+                }
+            }
+            return Some(v);
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn truncated_base64_part_is_recovered() {
+        let raw = b"From: a@x.com\nContent-Type: multipart/mixed; boundary=q\n\n--q\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\nSnUgaW5mb3Jtb2ptw6sgc2U=\n--q\nContent-Type: image/png\n\n\x89PNG";
+        let t = text(raw);
+        assert!(t.contains("Ju informojmë se"), "{t}");
+        assert!(!t.contains("PNG"));
+    }
+
+    #[test]
+    fn nul_bytes_and_cp1250() {
+        let raw = b"Subject: x\n\nLeja e Q\xebndrimit\x00 p\xebr";
+        assert_eq!(text(raw).trim(), "Leja e Qëndrimit për");
+    }
+
+    #[test]
+    fn qp_and_headers() {
+        assert_eq!(qp_lenient(b"p=C3=ABr=\nx=ZZ"), "përx=ZZ".as_bytes());
+        assert_eq!(
+            raw_header(b"From: A\n <a@b.c>\nX: y\n\nbody", "from").as_deref(),
+            Some("A <a@b.c>")
+        );
+    }
+}

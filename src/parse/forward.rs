@@ -1,0 +1,409 @@
+//! Forward header blocks ("From: … Sent: … To: … Subject: …") recognised by
+//! their shape, in any mail client and UI language: several consecutive
+//! `Label: value` lines, one with a from-like label and one with a date-,
+//! to- or subject-like label. Separator lines ("---------- Forwarded message
+//! ---------", "Begin forwarded message:", "-----Original Message-----", …)
+//! are not needed, so clients that omit them are covered too.
+
+use super::date;
+use super::text::fold;
+use chrono::{DateTime, FixedOffset};
+
+/// One forward header block found in a text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Block {
+    /// Byte offset of the block's first line in the searched text.
+    pub start: usize,
+    pub from: Option<String>,
+    pub date: Option<DateTime<FixedOffset>>,
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Label {
+    From,
+    Date,
+    To,
+    Subject,
+    Other,
+}
+
+const FROM: &[&str] = &[
+    "from",
+    "von",
+    "de",
+    "da",
+    "nga",
+    "от",
+    "απο",
+    "kimden",
+    "van",
+    "od",
+    "fran",
+    "fra",
+    "expediteur",
+    "remitente",
+    "mittente",
+    "absender",
+    "afzender",
+    "gonderen",
+    "felado",
+    "lahettaja",
+    "sender",
+    "від",
+    "от кого",
+    "dergues",
+    "dergoi",
+    "napisal",
+    "de la",
+];
+const DATE: &[&str] = &[
+    "date",
+    "sent",
+    "datum",
+    "gesendet",
+    "data",
+    "inviato",
+    "envoye",
+    "enviado",
+    "enviada",
+    "fecha",
+    "derguar",
+    "derguar me",
+    "dergua",
+    "отправлено",
+    "дата",
+    "σταλθηκε",
+    "ημερομηνια",
+    "ημ/νια",
+    "tarih",
+    "gonderildi",
+    "gonderim tarihi",
+    "verzonden",
+    "skickat",
+    "sendt",
+    "dato",
+    "odeslano",
+    "wyslano",
+    "enviado el",
+    "envoye le",
+    "sent on",
+    "date sent",
+    "sent date",
+    "inviato il",
+    "gesendet am",
+    "lahetetty",
+    "elkuldve",
+    "trimis",
+    "poslano",
+    "data e dergimit",
+    "data dhe ora",
+    "datum und uhrzeit",
+    "när",
+];
+const TO: &[&str] = &[
+    "to",
+    "an",
+    "a",
+    "para",
+    "per",
+    "кому",
+    "προς",
+    "kime",
+    "aan",
+    "till",
+    "til",
+    "komu",
+    "do",
+    "destinataire",
+    "destinatario",
+    "empfanger",
+    "alici",
+    "marres",
+    "cc",
+    "kopie",
+    "copie",
+    "copia",
+    "копия",
+    "κοιν",
+    "προσ",
+    "bilgi",
+    "bcc",
+    "cci",
+    "ccn",
+];
+const SUBJECT: &[&str] = &[
+    "subject",
+    "betreff",
+    "objet",
+    "oggetto",
+    "asunto",
+    "subjekti",
+    "tema",
+    "тема",
+    "θεμα",
+    "konu",
+    "onderwerp",
+    "amne",
+    "emne",
+    "predmet",
+    "temat",
+    "assunto",
+    "sujet",
+    "titulli",
+    "titull",
+    "teema",
+    "aihe",
+    "targy",
+    "subiect",
+];
+
+fn classify(label: &str) -> Label {
+    let f = fold(label);
+    let f = f.trim_end_matches('.');
+    if FROM.contains(&f) {
+        Label::From
+    } else if DATE.contains(&f) {
+        Label::Date
+    } else if TO.contains(&f) {
+        Label::To
+    } else if SUBJECT.contains(&f) {
+        Label::Subject
+    } else {
+        Label::Other
+    }
+}
+
+/// Splits `Label: value` (tolerating `*From:*`, `**Von:**`, tabs, full-width colons).
+fn label_line(line: &str) -> Option<(Label, &str)> {
+    let t = line.trim_start_matches(|c: char| c.is_whitespace() || c == '*' || c == '_');
+    let (colon, clen) = t
+        .char_indices()
+        .take(40)
+        .find(|&(_, c)| c == ':' || c == '：')
+        .map(|(i, c)| (i, c.len_utf8()))?;
+    let label = t[..colon].trim_matches(|c: char| c.is_whitespace() || c == '*' || c == '_');
+    if label.is_empty()
+        || label.split_whitespace().count() > 4
+        || !label
+            .chars()
+            .all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '/' | '.' | '\''))
+    {
+        return None;
+    }
+    let value = t[colon + clen..].trim_matches(|c: char| c.is_whitespace() || c == '*' || c == '_');
+    Some((classify(label), value))
+}
+
+/// The first e-mail address in a value (`Name <a@b>`, `a@b`, `[mailto:a@b]`), lower-case.
+pub fn find_email(v: &str) -> Option<String> {
+    let at = v.find('@')?;
+    let is_addr = |c: char| c.is_alphanumeric() || matches!(c, '.' | '_' | '%' | '+' | '-' | '\'');
+    let start = v[..at]
+        .char_indices()
+        .rev()
+        .take_while(|&(_, c)| is_addr(c))
+        .last()
+        .map(|(i, _)| i);
+    let Some(start) = start else {
+        return find_email(&v[at + 1..]);
+    };
+    let end = v[at + 1..]
+        .char_indices()
+        .take_while(|&(_, c)| is_addr(c))
+        .last()
+        .map(|(i, c)| at + 1 + i + c.len_utf8())?;
+    let local = v[start..at].trim_start_matches("mailto:");
+    let domain = v[at + 1..end].trim_end_matches(['.', '-']);
+    if local.is_empty() || !domain.contains('.') {
+        return find_email(&v[at + 1..]);
+    }
+    Some(format!("{local}@{domain}").to_lowercase())
+}
+
+/// All forward header blocks in `text`, in order.
+pub fn blocks(text: &str) -> Vec<Block> {
+    let mut out = Vec::new();
+    let mut run: Option<Run> = None;
+    let mut off = 0;
+    for line in text.split('\n') {
+        let start = off;
+        off += line.len() + 1;
+        let trimmed = line.trim();
+        match label_line(trimmed) {
+            Some((label, value)) if label != Label::Other || run.is_some() => {
+                // A second From line starts the next (inner) block.
+                if label == Label::From && run.as_ref().is_some_and(|r| r.has_from) {
+                    if let Some(b) = run.take().and_then(Run::finish) {
+                        out.push(b);
+                    }
+                }
+                let r = run.get_or_insert_with(|| Run::new(start));
+                r.add(label, value);
+                r.gap = 0;
+            }
+            _ => {
+                if let Some(r) = run.as_mut() {
+                    if trimmed.is_empty() && r.gap == 0 {
+                        r.gap += 1;
+                        continue;
+                    }
+                    if trimmed.contains('@') && r.gap == 0 && r.continuation() {
+                        r.add(r.last, trimmed);
+                        continue;
+                    }
+                }
+                if let Some(b) = run.take().and_then(Run::finish) {
+                    out.push(b);
+                }
+                if out.len() > 100 {
+                    return out;
+                }
+            }
+        }
+    }
+    if let Some(b) = run.take().and_then(Run::finish) {
+        out.push(b);
+    }
+    out
+}
+
+struct Run {
+    start: usize,
+    from: Option<String>,
+    has_from: bool,
+    date_value: Option<String>,
+    to: Option<String>,
+    other_kinds: usize,
+    last: Label,
+    gap: usize,
+}
+
+impl Run {
+    fn new(start: usize) -> Run {
+        Run {
+            start,
+            from: None,
+            has_from: false,
+            date_value: None,
+            to: None,
+            other_kinds: 0,
+            last: Label::Other,
+            gap: 0,
+        }
+    }
+
+    fn continuation(&self) -> bool {
+        matches!(self.last, Label::From | Label::To) && self.from.is_none()
+            || self.last == Label::To
+    }
+
+    fn add(&mut self, label: Label, value: &str) {
+        self.last = label;
+        match label {
+            Label::From => {
+                if !self.has_from || self.from.is_none() {
+                    self.has_from = true;
+                    if self.from.is_none() {
+                        self.from = find_email(value);
+                    }
+                }
+            }
+            Label::Date => {
+                if self.date_value.is_none() {
+                    self.date_value = Some(value.to_string());
+                    self.other_kinds += 1;
+                }
+            }
+            Label::To => {
+                if self.to.is_none() {
+                    self.to = find_email(value);
+                    self.other_kinds += 1;
+                }
+            }
+            Label::Subject => self.other_kinds += 1,
+            Label::Other => {}
+        }
+    }
+
+    fn finish(self) -> Option<Block> {
+        if !self.has_from || self.other_kinds == 0 {
+            return None;
+        }
+        Some(Block {
+            start: self.start,
+            from: self.from,
+            date: self.date_value.as_deref().and_then(date::parse_loose),
+            to: self.to,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn one(t: &str) -> Block {
+        let b = blocks(t);
+        assert_eq!(b.len(), 1, "{t}: {b:?}");
+        b.into_iter().next().unwrap()
+    }
+
+    #[test]
+    fn gmail() {
+        let b = one("note\n\n---------- Forwarded message ---------\nFrom: Drejtoria <DVKM@Example.AL>\nDate: Wed, Dec 22, 2021 at 9:14 AM\nSubject: Leje\nTo: <me@x.com>\n\n\nbody");
+        assert_eq!(b.from.as_deref(), Some("dvkm@example.al"));
+        assert_eq!(b.to.as_deref(), Some("me@x.com"));
+        assert_eq!(date::rfc3339(&b.date.unwrap()), "2021-12-22T09:14:00+01:00");
+        assert_eq!(b.start, 45);
+    }
+
+    #[test]
+    fn outlook_bold_and_mailto() {
+        let b = one("*From:* Drejtoria Vendore [mailto:a.b@asp.gov.al]\n*Sent:* Wednesday, December 22, 2021 9:14 AM\n*To:* X Y\n*Subject:* Leje\n");
+        assert_eq!(b.from.as_deref(), Some("a.b@asp.gov.al"));
+        assert!(b.date.is_some());
+    }
+
+    #[test]
+    fn languages() {
+        for t in [
+            "Nga: D <d@x.al>\nDërguar: e mërkurë, 22 dhjetor 2021 09:14\nPër: me@x.al\nSubjekti: Leje",
+            "Da: D <d@x.al>\nInviato: mercoledì 22 dicembre 2021 09:14\nA: me@x.al\nOggetto: Leje",
+            "Von: D <d@x.al>\nGesendet: Mittwoch, 22. Dezember 2021 09:14\nAn: me@x.al\nBetreff: Leje",
+            "De : D <d@x.al>\nEnvoyé : mercredi 22 décembre 2021 09:14\nÀ : me@x.al\nObjet : Leje",
+            "De: D <d@x.al>\nEnviado: miércoles, 22 de diciembre de 2021 9:14\nPara: me@x.al\nAsunto: Leje",
+            "От: D <d@x.al>\nОтправлено: среда, 22 декабря 2021 г. 9:14\nКому: me@x.al\nТема: Leje",
+            "Από: D <d@x.al>\nΣτάλθηκε: Τετάρτη, 22 Δεκεμβρίου 2021 9:14 π.μ.\nΠρος: me@x.al\nΘέμα: Leje",
+            "Kimden: D <d@x.al>\nGönderildi: 22 Aralık 2021 Çarşamba 09:14\nKime: me@x.al\nKonu: Leje",
+            "Subject: \tLeje\nDate: \tWed, 22 Dec 2021 09:14:00 +0100\nFrom: \tD <d@x.al>\nTo: \tme@x.al",
+        ] {
+            let b = one(t);
+            assert_eq!(b.from.as_deref(), Some("d@x.al"), "{t}");
+            assert_eq!(b.to.as_deref(), Some("me@x.al"), "{t}");
+            assert_eq!(date::rfc3339(&b.date.unwrap()), "2021-12-22T09:14:00+01:00", "{t}");
+        }
+    }
+
+    #[test]
+    fn not_blocks() {
+        assert!(blocks("Note: call me\nTime: 9:00\n").is_empty());
+        assert!(blocks("From: someone <a@b.c>\n\nHello").is_empty());
+        assert!(blocks("Hello\nhttp://example.com: x\n").is_empty());
+    }
+
+    #[test]
+    fn forwarded_twice() {
+        let t = "From: a <a@x.com>\nSent: 1 Jan 2022 10:00\nTo: b@x.com\n\nFrom: c <c@y.al>\nDate: 22.12.2021 09:14\nTo: a@x.com\n";
+        let b = blocks(t);
+        assert_eq!(b.len(), 2);
+        assert_eq!(b[1].from.as_deref(), Some("c@y.al"));
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(find_email("X <Ab.C@d.e>").as_deref(), Some("ab.c@d.e"));
+        assert_eq!(find_email("no address"), None);
+        assert_eq!(find_email("@ then a@b.cd").as_deref(), Some("a@b.cd"));
+    }
+}

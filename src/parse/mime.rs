@@ -1,0 +1,261 @@
+//! Walking the MIME tree (mail-parser 0.11): text segments in document order
+//! (HTML converted), attachments, nested message/rfc822 with their own
+//! From/Date/To, and signs of a broken structure.
+
+use super::{date, forward::find_email, html};
+use chrono::{DateTime, FixedOffset};
+use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
+use std::collections::HashSet;
+
+/// Nested messages deeper than this are not opened.
+const MAX_DEPTH: usize = 8;
+/// Parts visited per message tree.
+const MAX_PARTS: usize = 2000;
+/// Text kept over all segments.
+const MAX_TEXT: usize = 8 << 20;
+
+/// Envelope of an attached message (or of the outer message).
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub from: Option<String>,
+    pub date: Option<DateTime<FixedOffset>>,
+    pub to: Option<String>,
+}
+
+impl Origin {
+    pub fn of(m: &Message<'_>) -> Origin {
+        Origin {
+            from: addr(m.from()),
+            date: m.date().and_then(date::from_header),
+            to: addr(m.to()),
+        }
+    }
+}
+
+/// First address of an address header, lower-case.
+pub fn addr(a: Option<&mail_parser::Address<'_>>) -> Option<String> {
+    let a = a?;
+    a.iter()
+        .filter_map(|x| x.address())
+        .find_map(|s| find_email(s).or_else(|| (!s.is_empty()).then(|| s.to_lowercase())))
+}
+
+/// A run of readable text and the attached message it came from (if any).
+#[derive(Debug)]
+pub struct Segment {
+    pub text: String,
+    /// Index into [`Walk::origins`]; `None` for the outer message's own text.
+    pub origin: Option<usize>,
+}
+
+/// A leaf part that is not text.
+#[derive(Debug)]
+pub struct Attachment {
+    pub filename: Option<String>,
+    pub content_type: String,
+    pub data: Vec<u8>,
+    pub content_id: Option<String>,
+    pub inline: bool,
+    pub in_related: bool,
+}
+
+/// Everything collected from one message tree.
+#[derive(Debug, Default)]
+pub struct Walk {
+    pub segments: Vec<Segment>,
+    pub origins: Vec<Origin>,
+    pub attachments: Vec<Attachment>,
+    /// Content-IDs referenced as `cid:` from HTML parts.
+    pub cids: HashSet<String>,
+    pub has_calendar: bool,
+    pub is_report: bool,
+    pub broken: bool,
+    text_len: usize,
+    parts: usize,
+}
+
+/// Walks a parsed message.
+pub fn walk(msg: &Message<'_>) -> Walk {
+    let mut w = Walk::default();
+    if let Some(ct) = msg.root_part().content_type() {
+        w.is_report = ct.ctype().eq_ignore_ascii_case("multipart")
+            && ct
+                .subtype()
+                .is_some_and(|s| s.eq_ignore_ascii_case("report"));
+    }
+    part(&mut w, msg, 0, None, 0, false);
+    w
+}
+
+fn content_type(p: &mail_parser::MessagePart<'_>) -> String {
+    match p.content_type() {
+        Some(ct) => match ct.subtype() {
+            Some(st) => format!("{}/{}", ct.ctype(), st).to_ascii_lowercase(),
+            None => ct.ctype().to_ascii_lowercase(),
+        },
+        None => "text/plain".into(),
+    }
+}
+
+fn push_text(w: &mut Walk, text: String, origin: Option<usize>) {
+    if w.text_len >= MAX_TEXT {
+        return;
+    }
+    w.text_len += text.len();
+    w.segments.push(Segment { text, origin });
+}
+
+fn part(
+    w: &mut Walk,
+    msg: &Message<'_>,
+    id: usize,
+    origin: Option<usize>,
+    depth: usize,
+    in_related: bool,
+) {
+    w.parts += 1;
+    if w.parts > MAX_PARTS {
+        return;
+    }
+    let Some(p) = msg.parts.get(id) else {
+        w.broken = true;
+        return;
+    };
+    if p.is_encoding_problem {
+        w.broken = true;
+    }
+    let ct = content_type(p);
+    let filename = p.attachment_name().map(str::to_string);
+    let is_attachment = p
+        .content_disposition()
+        .is_some_and(|d| d.ctype().eq_ignore_ascii_case("attachment"));
+    match &p.body {
+        PartType::Multipart(children) => {
+            if let Some(ct) = p.content_type() {
+                match ct.attribute("boundary") {
+                    None => w.broken = true,
+                    Some(b) => {
+                        let raw = msg.raw_message();
+                        let closing = format!("--{b}--");
+                        if !contains(raw, closing.as_bytes()) {
+                            w.broken = true;
+                        }
+                    }
+                }
+            }
+            let related = ct == "multipart/related";
+            for &c in children.iter() {
+                if c as usize <= id {
+                    continue; // never loop back
+                }
+                part(w, msg, c as usize, origin, depth, related);
+            }
+        }
+        PartType::Message(m) => nested(w, m, depth),
+        PartType::Text(t) => {
+            if ct == "text/calendar" || ct == "application/ics" {
+                w.has_calendar = true;
+            } else if is_attachment && ct != "text/plain" && ct != "text/html" {
+                // A text attachment that is not a body (csv, vcard, …): not read.
+            } else {
+                push_text(w, t.to_string(), origin);
+            }
+        }
+        PartType::Html(h) => {
+            collect_cids(&mut w.cids, h);
+            push_text(w, html::to_text(h), origin);
+        }
+        PartType::Binary(b) | PartType::InlineBinary(b) => {
+            let is_eml = ct == "message/rfc822"
+                || filename
+                    .as_deref()
+                    .is_some_and(|f| f.to_ascii_lowercase().ends_with(".eml"));
+            if ct == "text/calendar" || ct == "application/ics" {
+                w.has_calendar = true;
+            }
+            if is_eml && depth < MAX_DEPTH {
+                if let Some(m) = MessageParser::default().parse(b.as_ref()) {
+                    nested(w, &m, depth);
+                    return;
+                }
+            }
+            w.attachments.push(Attachment {
+                filename,
+                content_type: ct,
+                data: b.to_vec(),
+                content_id: p
+                    .content_id()
+                    .map(|s| s.trim_matches(['<', '>', ' ']).to_string()),
+                inline: p
+                    .content_disposition()
+                    .is_some_and(|d| d.ctype().eq_ignore_ascii_case("inline"))
+                    || matches!(p.body, PartType::InlineBinary(_)),
+                in_related,
+            });
+        }
+    }
+}
+
+fn nested(w: &mut Walk, m: &Message<'_>, depth: usize) {
+    if depth >= MAX_DEPTH {
+        return;
+    }
+    w.origins.push(Origin::of(m));
+    let o = w.origins.len() - 1;
+    part(w, m, 0, Some(o), depth + 1, false);
+}
+
+fn collect_cids(set: &mut HashSet<String>, html: &str) {
+    let mut at = 0;
+    while let Some(p) = find_ci(&html.as_bytes()[at..], b"cid:") {
+        let s = at + p + 4;
+        let end = html[s..]
+            .find(|c: char| matches!(c, '"' | '\'' | ')' | ' ' | '>' | '<'))
+            .map_or(html.len(), |q| s + q);
+        set.insert(html[s..end].to_string());
+        at = end.max(s);
+        if set.len() > 1000 {
+            break;
+        }
+    }
+}
+
+fn find_ci(h: &[u8], n: &[u8]) -> Option<usize> {
+    if h.len() < n.len() {
+        return None;
+    }
+    (0..=h.len() - n.len()).find(|&k| h[k..k + n.len()].eq_ignore_ascii_case(n))
+}
+
+/// Byte substring search.
+pub fn contains(h: &[u8], n: &[u8]) -> bool {
+    !n.is_empty() && h.windows(n.len()).any(|w| w == n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn alternative_and_nested() {
+        let raw = b"From: A <a@x.com>\r\nContent-Type: multipart/mixed; boundary=b1\r\n\r\n--b1\r\nContent-Type: multipart/alternative; boundary=b2\r\n\r\n--b2\r\nContent-Type: text/plain\r\n\r\nplain\r\n--b2\r\nContent-Type: text/html\r\n\r\n<p>html <img src=\"cid:sig1\"></p>\r\n--b2--\r\n--b1\r\nContent-Type: message/rfc822\r\n\r\nFrom: Office <Office@gov.al>\r\nDate: Wed, 22 Dec 2021 09:14:00 +0100\r\nTo: me@x.com\r\n\r\ninner text\r\n--b1\r\nContent-Type: application/pdf; name=\"w.pdf\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQ=\r\n--b1--\r\n";
+        let m = MessageParser::default().parse(&raw[..]).unwrap();
+        let w = walk(&m);
+        let texts: Vec<&str> = w.segments.iter().map(|s| s.text.trim()).collect();
+        assert_eq!(texts, vec!["plain", "html", "inner text"]);
+        assert_eq!(w.segments[2].origin, Some(0));
+        assert_eq!(w.origins[0].from.as_deref(), Some("office@gov.al"));
+        assert_eq!(w.attachments.len(), 1);
+        assert_eq!(w.attachments[0].filename.as_deref(), Some("w.pdf"));
+        assert_eq!(w.attachments[0].data, b"%PDF-1.4");
+        assert!(w.cids.contains("sig1"));
+        assert!(!w.broken);
+    }
+
+    #[test]
+    fn truncated_multipart_is_broken() {
+        let raw = b"From: a@x.com\nContent-Type: multipart/mixed; boundary=zz\n\n--zz\nContent-Type: text/plain\n\nhello";
+        let m = MessageParser::default().parse(&raw[..]).unwrap();
+        assert!(walk(&m).broken);
+    }
+}

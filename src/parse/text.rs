@@ -1,0 +1,223 @@
+//! Text helpers shared by the recognisers: accent/case folding with an offset
+//! map back to the original text, `>`-quote stripping, whitespace collapsing.
+
+/// Folds one character for matching: lower-case, diacritics removed, every kind
+/// of whitespace turned into a plain space. Always one char out, so offsets map 1:1.
+pub fn fold_char(c: char) -> char {
+    if c.is_whitespace() || c == '\u{a0}' || c == '\u{202f}' || c == '\u{2007}' {
+        return ' ';
+    }
+    let c = if c.is_uppercase() {
+        c.to_lowercase().next().unwrap_or(c)
+    } else {
+        c
+    };
+    match c {
+        'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' | 'ā' | 'ă' | 'ą' => 'a',
+        'ç' | 'č' | 'ć' => 'c',
+        'è' | 'é' | 'ê' | 'ë' | 'ē' | 'ě' | 'ę' => 'e',
+        'ì' | 'í' | 'î' | 'ï' | 'ı' | 'ī' => 'i',
+        'ñ' | 'ń' | 'ň' => 'n',
+        'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' | 'ő' | 'ō' => 'o',
+        'ù' | 'ú' | 'û' | 'ü' | 'ů' | 'ű' | 'ū' => 'u',
+        'ý' | 'ÿ' => 'y',
+        'ş' | 'š' | 'ś' | 'ß' => 's',
+        'ğ' => 'g',
+        'ž' | 'ź' | 'ż' => 'z',
+        'đ' => 'd',
+        'ł' => 'l',
+        'ř' => 'r',
+        'ť' | 'ţ' => 't',
+        'ά' => 'α',
+        'έ' => 'ε',
+        'ή' => 'η',
+        'ί' | 'ϊ' | 'ΐ' => 'ι',
+        'ό' => 'ο',
+        'ύ' | 'ϋ' | 'ΰ' => 'υ',
+        'ώ' => 'ω',
+        'ς' => 'σ',
+        'ё' => 'е',
+        _ => c,
+    }
+}
+
+/// Folds a whole string (no offset map), whitespace collapsed and trimmed.
+pub fn fold(s: &str) -> String {
+    Folded::new(s).s.trim().to_string()
+}
+
+/// Characters that carry no meaning for matching and are dropped entirely.
+fn invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{ad}' | '\u{200b}' | '\u{200c}' | '\u{200d}' | '\u{200e}' | '\u{200f}' | '\u{feff}'
+    )
+}
+
+/// A folded, whitespace-collapsed copy of a text with, for each byte of the
+/// folded string, the byte offset of the original character it came from.
+pub struct Folded {
+    pub s: String,
+    map: Vec<usize>,
+    orig_len: usize,
+}
+
+impl Folded {
+    pub fn new(orig: &str) -> Folded {
+        let mut s = String::with_capacity(orig.len());
+        let mut map = Vec::with_capacity(orig.len() + 1);
+        let mut last_space = true;
+        for (i, c) in orig.char_indices() {
+            if invisible(c) {
+                continue;
+            }
+            let f = fold_char(c);
+            if f == ' ' {
+                if last_space {
+                    continue;
+                }
+                last_space = true;
+            } else {
+                last_space = false;
+            }
+            let before = s.len();
+            s.push(f);
+            for _ in before..s.len() {
+                map.push(i);
+            }
+        }
+        map.push(orig.len());
+        Folded {
+            s,
+            map,
+            orig_len: orig.len(),
+        }
+    }
+
+    /// Original byte offset of folded byte offset `i` (clamped).
+    pub fn orig(&self, i: usize) -> usize {
+        self.map
+            .get(i)
+            .copied()
+            .unwrap_or(self.orig_len)
+            .min(self.orig_len)
+    }
+
+    /// Finds `pat` at or after `from`.
+    pub fn find(&self, pat: &str, from: usize) -> Option<usize> {
+        let from = from.min(self.s.len());
+        if !self.s.is_char_boundary(from) {
+            return self.find(pat, from + 1);
+        }
+        self.s[from..].find(pat).map(|p| p + from)
+    }
+}
+
+/// Collapses runs of whitespace into one space and trims.
+pub fn collapse_ws(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for w in s
+        .split(|c: char| c.is_whitespace() || c == '\u{a0}' || invisible(c))
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    }
+    out
+}
+
+/// One line of a text with its `>` quote markers removed.
+pub struct Line<'a> {
+    pub text: &'a str,
+    pub quoted: bool,
+}
+
+/// Splits a text into lines and strips `>` quote markers at any depth
+/// (`> > text`, `>>text`). Returns the unquoted text and per-line info
+/// (start offset in the unquoted text, quoted flag).
+pub fn unquote(text: &str) -> (String, Vec<(usize, bool)>) {
+    let mut out = String::with_capacity(text.len());
+    let mut lines = Vec::new();
+    for raw in text.split('\n') {
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        let l = strip_quote(raw);
+        lines.push((out.len(), l.quoted));
+        out.push_str(l.text);
+        out.push('\n');
+    }
+    (out, lines)
+}
+
+fn strip_quote(line: &str) -> Line<'_> {
+    let mut rest = line;
+    let mut quoted = false;
+    loop {
+        let t = rest.trim_start_matches([' ', '\t']);
+        if let Some(r) = t.strip_prefix('>') {
+            quoted = true;
+            rest = r;
+        } else {
+            break;
+        }
+    }
+    if quoted {
+        rest = rest.strip_prefix(' ').unwrap_or(rest);
+    }
+    Line { text: rest, quoted }
+}
+
+/// Whether a text holds something a person could read (not just whitespace,
+/// replacement characters or binary junk).
+pub fn is_readable(s: &str) -> bool {
+    let mut letters = 0usize;
+    let mut junk = 0usize;
+    let mut total = 0usize;
+    for c in s.chars().filter(|c| !c.is_whitespace()).take(100_000) {
+        total += 1;
+        if c.is_alphabetic() {
+            letters += 1;
+        } else if c == '\u{fffd}' || (c.is_control() && c != '\t') {
+            junk += 1;
+        }
+    }
+    letters >= 3 && junk * 4 < total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_removes_accents_and_case() {
+        assert_eq!(
+            fold("Ju INFORMOJMË  se\nLeja e Qëndrimit"),
+            "ju informojme se leja e qendrimit"
+        );
+        assert_eq!(fold("Στάλθηκε"), "σταλθηκε");
+        assert_eq!(fold("GÖNDERİLDİ"), "gonderildi");
+    }
+
+    #[test]
+    fn folded_offsets_map_back() {
+        let t = "Për  shtetasin Ëndri";
+        let f = Folded::new(t);
+        let p = f.find("endri", 0).unwrap();
+        assert_eq!(&t[f.orig(p)..], "Ëndri");
+    }
+
+    #[test]
+    fn unquote_any_depth() {
+        let (t, lines) = unquote("a\n> b\n>> > c\n");
+        assert_eq!(t, "a\nb\nc\n\n");
+        assert!(!lines[0].1 && lines[1].1 && lines[2].1);
+    }
+
+    #[test]
+    fn readable() {
+        assert!(is_readable("Hello there"));
+        assert!(!is_readable("\u{fffd}\u{fffd}\u{fffd}\u{fffd}ab"));
+        assert!(!is_readable("   \n "));
+    }
+}
