@@ -667,14 +667,24 @@ def gen_direct():
     # 15 EN signature in English with the city; US applicant with a spaced number.
     t = dt.datetime(2024, 2, 14, 9, 30, 0)
     w = waybill_pdf("Shuma: 5700 Lek", 5700)
-    txt = en_notice(en_sentence("Sarah O'Connor", "A 12345678", "United States of America"),
+    txt = en_notice(en_sentence("Sarah O'Connor", "A 48213756", "United States of America"),
                     "Lezha", sig="Local Directorate for Border and Migration")
     direct("direct-en-english-signature", "eal", "sarah.oconnor@icloud.com", "Residence Permit",
            t, txt, "en", [w], "engsig-15",
-           exp_fields=dict(name="Sarah O'Connor", travel_document="A12345678",
+           exp_fields=dict(name="Sarah O'Connor", travel_document="A48213756",
                            nationality="United States of America", directorate="lezhe"))
 
-    # 16 SQ signed only by the State Police: no directorate named (null); nationality field
+    # 16 EN, a genuine notice whose number happens to be a digit run (the brief's own
+    # example "u12345678"): only in a template is such a number a placeholder.
+    t = dt.datetime(2022, 10, 10, 10, 10, 0)
+    w = waybill_pdf("Shuma: 5700 Lek", 5700, filename="mandatpagesa.pdf")
+    txt = en_notice(en_sentence("Can Öztürk", "u12345678", "Turkey"), "Tiranë")
+    direct("direct-en-digit-run-doc-number", "njoftime", "can.ozturk@gmail.com",
+           "Residence Permit", t, txt, "en", [w], "digitrun-17",
+           exp_fields=dict(name="Can Öztürk", travel_document="U12345678",
+                           nationality="Turkey", directorate="tirane"))
+
+    # 17 SQ signed only by the State Police: no directorate named (null); nationality field
     # ends with a stray comma.
     t = dt.datetime(2023, 11, 20, 10, 45, 0)
     w = waybill_pdf("Shuma: 5700 Lekë", 5700, compress=True)
@@ -1008,7 +1018,7 @@ def gen_other_clients():
     # HTML-only Gmail forward (base64), entities and <b> around values.
     t = dt.datetime(2024, 5, 2, 13, 0)
     nh = ("<p>Dear Sir/Madam,</p><p>We inform you that your Residence Permit for citizen "
-          "<b>ZO&Euml; O&#39;BRIEN</b>&nbsp;,&nbsp;Travel Document no. <b>PA1234567</b>&nbsp;, "
+          "<b>ZO&Euml; O&#39;BRIEN</b>&nbsp;,&nbsp;Travel Document no. <b>PA4829153</b>&nbsp;, "
           "<b>Australia</b> has been approved.</p><p>Please print the attached payment notice "
           "and pay the fee of 5700 Lek.</p><p>Drejtoria Vendore p&euml;r Kufirin dhe Migracionin"
           " TIRAN&Euml;</p>")
@@ -1017,7 +1027,7 @@ def gen_other_clients():
     fwd_inline("fwd-gmail-html-only", frm="Zoë O'Brien <zoe.obrien@gmail.com>",
                subject="Fwd: Residence Permit", outer_local=t + dt.timedelta(hours=2),
                note="", block="", notice="", lang="en",
-               person=dict(name="ZOË O'BRIEN", travel_document="PA1234567",
+               person=dict(name="ZOË O'BRIEN", travel_document="PA4829153",
                            nationality="Australia", directorate="tirane"),
                office_key="tirane", notified_at=iso(t),
                waybills=[waybill_pdf("Shuma: 5700 Lek", 5700)], boundary="html-only-0502",
@@ -1555,22 +1565,160 @@ def gen_malformed():
                    original_from=office_addr("mig"), notified_at=iso(t), waybills=[w]))
 
     # Broken MIME with no readable text at all: an empty text part, an undecodable
-    # attachment, no closing boundary. By the contract's precedence this is `empty`.
+    # attachment, no closing boundary. NOTE: `malformed`, not `empty`: Kind::Malformed is
+    # "MIME so broken that no text could be recovered"; reading the brief's precedence
+    # (empty before malformed) literally would leave that kind unreachable.
     hs = outer("Unknown <someone@example.net>", SHARED, "", rfc2822(dt.datetime(2023, 1, 1, 0, 1)),
                "broken-empty@example.net")
     body = (b"--b1\nContent-Type: text/plain\n\n--b1\nContent-Type: application/octet-stream\n"
             b"Content-Transfer-Encoding: base64\n\n!!!*** %%% ###\n")
     fixture("mal-broken-no-text", message(hs, "multipart/mixed; boundary=\"b1\"", body),
-            expect("empty", "someone@example.net"))
+            expect("malformed", "someone@example.net"))
 
-    # Broken MIME (truncated inside a part's headers) with readable text but no notice.
+    # Broken MIME (truncated inside a part's headers) with readable text but no notice:
+    # text was recovered, so it is not `malformed` but simply `unrelated`.
     hs = outer("Relocation Team <team@albania-relocation.al>", SHARED, "Documents",
                rfc2822(dt.datetime(2023, 2, 2, 9, 0)), "broken-unrel@x")
     body = (b"--outer-b\nContent-Type: multipart/alternative; boundary=\"inner-b\"\n\n--inner-b\n"
             b"Content-Type: text/plain; charset=utf-8\n\nPlease find the scanned documents "
             b"attached.\n\n--inner-b\nContent-Type: text/ht")
     fixture("mal-truncated-unrelated", message(hs, "multipart/mixed; boundary=\"outer-b\"", body),
-            expect("malformed", "team@albania-relocation.al"))
+            expect("unrelated", "team@albania-relocation.al"))
+
+
+# ======================================================================================
+# More of what real mail does: hard-wrapped text, S/MIME, tables, DST edges, nesting
+
+
+def gen_more():
+    # Hard-wrapped at 60 columns (the name split over two lines), Date with a (CET) comment.
+    t = dt.datetime(2021, 11, 29, 8, 1, 2)
+    w = waybill_pdf("Shuma: 5700 Lek", 5700)
+    txt = ("Dear Sir/Madam,\n\nWe inform you that your Residence Permit for citizen JOHN\n"
+           "MICHAEL O'NEILL , Travel Document no. 562194837 , Ireland has\nbeen approved.\n\n"
+           + EN_BODY + "\n\n" + SIG + "\nTIRANE\n")
+    hs = outer(OFFICE["tirane"], "jm.oneill@eircom.net", "Residence Permit",
+               rfc2822(t) + " (CET)", "wrapped@asp.gov.al")
+    fixture("direct-en-hard-wrapped", mixed_with(hs, text_part(txt, cte="7bit" if txt.isascii()
+                                                               else "8bit"), [w], "wrap-60"),
+            expect("permit_approved", office_addr("tirane"), language="en",
+                   name="JOHN MICHAEL O'NEILL", travel_document="562194837",
+                   nationality="Ireland", directorate="tirane",
+                   original_from=office_addr("tirane"), notified_at=iso(t), waybills=[w]))
+
+    # S/MIME signed by the office: multipart/signed around multipart/mixed; the .p7s is
+    # not a waybill.
+    t = dt.datetime(2024, 7, 1, 9, 15, 0)
+    w = waybill_pdf("Shuma: 5 700 Lekë", 5700, compress=True, filename="mandatpagesa.pdf")
+    txt = sq_notice(sq_sentence("Sophie Dubois", "21FH73402", "Franceze", who="shtetasen"),
+                    "Vlorë")
+    ct_in, body_in = multipart("mixed", "smime-inner", [text_part(txt), att(w)])
+    inner = ent([("Content-Type", ct_in)], body_in)
+    sig = bytes((i * 73 + 41) % 256 for i in range(512))
+    sig_part = ent([("Content-Type", "application/pkcs7-signature; name=\"smime.p7s\""),
+                    ("Content-Transfer-Encoding", "base64"),
+                    ("Content-Disposition", "attachment; filename=\"smime.p7s\"")], b64(sig))
+    ct, body = multipart("signed", "smime-outer", [inner, sig_part],
+                         preamble=b"This is an S/MIME signed message\n\n",
+                         params="; protocol=\"application/pkcs7-signature\"; micalg=sha-256")
+    hs = outer(OFFICE["mig"], "sophie.dubois@free.fr", "Leja e Qëndrimit", rfc2822(t),
+               "smime@asp.gov.al")
+    fixture("direct-sq-smime-signed", message(hs, ct, body),
+            expect("permit_approved", office_addr("mig"), language="sq", name="Sophie Dubois",
+                   travel_document="21FH73402", nationality="Franceze", directorate="vlore",
+                   original_from=office_addr("mig"), notified_at=iso(t), waybills=[w]))
+
+    # HTML only, a table layout with spans, windows-1250 with a meta charset.
+    t = dt.datetime(2022, 1, 31, 14, 0, 0)
+    w = waybill_pdf("Shuma: 5700 Lekë", 5700, filename="mandatpagesa.pdf")
+    html = ("<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; "
+            "charset=windows-1250\"></head><body><table width=\"600\" cellpadding=\"8\"><tr><td "
+            "style=\"font-family:Arial;font-size:13px\"><span>Ju informojmë se Leja e Qëndrimit "
+            "për shtetasin</span> <span style=\"font-weight:bold\">Dušan Kovačević</span><span>, "
+            "Dokument Udhëtimi nr.</span> <span style=\"font-weight:bold\">008145237</span>, "
+            "<span>Serbe</span> <span>është miratuar.</span></td></tr><tr><td>Ju lutemi printoni "
+            "mandatpagesën bashkëlidhur.</td></tr><tr><td style=\"color:#555\">Drejtoria Vendore "
+            "për Kufirin dhe Migracionin<br>Berat</td></tr></table></body></html>\n")
+    hs = outer(OFFICE["eal"], "dusan.kovacevic@gmail.com", "Leja e Qëndrimit", rfc2822(t),
+               "table@e-albania.al")
+    fixture("direct-sq-html-table-cp1250",
+            mixed_with(hs, text_part(html, sub="html", charset="windows-1250"), [w], "tbl-1250"),
+            expect("permit_approved", office_addr("eal"), language="sq", name="Dušan Kovačević",
+                   travel_document="008145237", nationality="Serbe", directorate="berat",
+                   original_from=office_addr("eal"), notified_at=iso(t), waybills=[w]))
+
+    # Outlook EN forward, PM time; a PDF with no filename sent as octet-stream (recognised by
+    # its %PDF- bytes) and a winmail.dat that is not a waybill.
+    p = PEOPLE[14]
+    t = dt.datetime(2023, 1, 11, 16, 5)
+    notice = notice_for(p)
+    w = W(None, "application/octet-stream",
+          make_pdf(["Mandatpagese", "Shuma: 5.700 Lekë"], compress=True), 5700)
+    tnef = b"\x78\x9f\x3e\x22" + bytes((i * 7) % 251 for i in range(300))
+    text = outlook_block("en", "eal", "fz.benali@outlook.fr", "Residence Permit", t) + notice
+    hs = outer("Fatima Zahra Benali <fz.benali@outlook.fr>", SHARED, "FW: Residence Permit",
+               rfc2822(t + dt.timedelta(hours=1)), "pm-octet@outlook.fr")
+    ct, body = multipart("mixed", "pm-octet", [
+        text_part(text), ent([("Content-Type", "application/octet-stream"),
+                              ("Content-Transfer-Encoding", "base64")], b64(w.data)),
+        ent([("Content-Type", "application/ms-tnef; name=\"winmail.dat\""),
+             ("Content-Disposition", "attachment; filename=\"winmail.dat\""),
+             ("Content-Transfer-Encoding", "base64")], b64(tnef))])
+    fixture("fwd-outlook-pm-unnamed-pdf", message(hs, ct, body),
+            expect("permit_approved", "fz.benali@outlook.fr", language="en",
+                   original_from=office_addr("eal"), notified_at=iso(t), waybills=[w],
+                   **person_fields(p)))
+
+    # Empty nationality field: null.
+    t = dt.datetime(2021, 4, 12, 12, 0, 0)
+    w = waybill_pdf("Shuma: 5700 Lek", 5700)
+    txt = en_notice("We inform you that your Residence Permit for citizen Omar Haddad , Travel "
+                    "Document no. N00482913 ,  has been approved.", "Durrës")
+    direct("direct-en-empty-nationality", "mig", "omar.haddad@gmail.com", "Residence Permit", t,
+           txt, "en", [w], "nonat", exp_fields=dict(name="Omar Haddad",
+                                                    travel_document="N00482913",
+                                                    nationality=None, directorate="durres"))
+
+    # Daylight-saving edges: the day after summer time starts, and the day after it ends.
+    for fname, t, pi in (("fwd-gmail-dst-started", dt.datetime(2022, 3, 28, 8, 0), 12),
+                         ("fwd-gmail-dst-ended", dt.datetime(2022, 10, 31, 8, 0), 13)):
+        p = PEOPLE[pi]
+        notice = notice_for(p)
+        block = gmail_block("en", "mig", "client@example.org", "Residence Permit", t)
+        fwd_inline(fname, frm="Client <client@example.org>", subject="Fwd: Residence Permit",
+                   outer_local=t + dt.timedelta(hours=2), note="", block=block, notice=notice,
+                   lang=p[4], person=person_fields(p), office_key="mig", notified_at=iso(t),
+                   waybills=[waybill_pdf("Shuma: 5700 Lek", 5700)], boundary=fname)
+
+    # Gmail with a Cc line and a PM time.
+    p = PEOPLE[5]
+    t = dt.datetime(2024, 12, 3, 16, 5)
+    notice = notice_for(p)
+    block = gmail_block("en", "njoftime", "olga.s@gmail.com", "Leja e Qëndrimit", t).replace(
+        "\n\n\n", "\nCc: Agjencia <info@relokimi.al>\n\n\n")
+    fwd_inline("fwd-gmail-cc-pm", frm="Ольга Смирнова <olga.s@gmail.com>",
+               subject="Fwd: Leja e Qëndrimit", outer_local=t + dt.timedelta(minutes=30), note="",
+               block=block, notice=notice, lang="sq", person=person_fields(p),
+               office_key="njoftime", notified_at=iso(t),
+               waybills=[waybill_pdf("Shuma: 5700 Lekë", 5700, True)], boundary="cc-pm")
+
+    # Apple Mail forward ('>'-quoted, GMT+2) inside a Gmail forward by the agency.
+    p = PEOPLE[10]
+    t = dt.datetime(2023, 7, 20, 10, 30, 15)
+    t2 = dt.datetime(2023, 7, 20, 12, 0)
+    apple = (f"Begin forwarded message:\n\nFrom: {OFFICE['tirane']}\nSubject: Residence Permit\n"
+             f"Date: July 20, 2023 at 10:30:15 AM GMT+2\nTo: wang.xm@icloud.com\n\n"
+             + notice_for(p))
+    quoted = "".join("> " + ln + "\n" if ln else ">\n" for ln in apple.split("\n"))
+    outer_block = ("---------- Forwarded message ---------\nFrom: Wang Xiaoming "
+                   "<wang.xm@icloud.com>\nDate: " + d_gmail("en", t2) + "\nSubject: Fwd: "
+                   "Residence Permit\nTo: <arta@albania-relocation.al>\n\n\nSent from my iPhone\n\n")
+    fwd_inline("fwd-apple-inside-gmail", frm="Arta Kelmendi <arta@albania-relocation.al>",
+               subject="Fwd: Fwd: Residence Permit", outer_local=t2 + dt.timedelta(hours=1),
+               note="New approval, please process.", block=outer_block, notice=quoted,
+               lang="en", person=person_fields(p), office_key="tirane",
+               notified_at=iso(t, 120), waybills=[waybill_pdf("Shuma: 5700 Lek", 5700)],
+               boundary="apple-in-gmail")
 
 
 def main():
@@ -1581,6 +1729,7 @@ def main():
     gen_forwards()
     gen_negatives()
     gen_malformed()
+    gen_more()
     names = set()
     for name, raw, exp in FIXTURES:
         names.add(name)
