@@ -1,3 +1,346 @@
-//! The long-running service: wiring, signals, shutdown. (Placeholder; being written.)
+//! The long-running service: one worker per mailbox, the outbox sender, the HTTP
+//! health/metrics listener and systemd notifications, until shutdown.
+//!
+//! Shutdown (SIGTERM/SIGINT in `leje run`, a oneshot in tests) lets each worker
+//! finish and commit the message in hand, apply its actions, LOGOUT and release
+//! its lease. SIGHUP re-reads the config file: if it is valid, changed mailboxes
+//! are restarted with the new settings; if not, every error is logged and the
+//! daemon keeps running on the old config.
 
 pub mod cli;
+pub mod health;
+pub mod http;
+pub mod ingest;
+pub mod systemd;
+pub mod worker;
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::{MailboxSettings, Settings};
+use crate::store::Store;
+use health::Health;
+use ingest::Ctx;
+
+/// How long shutdown waits for the workers (each finishes its message, actions, LOGOUT).
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(60);
+
+/// Runs the daemon until `shutdown` resolves. SIGHUP reloads the config when it came
+/// from a file (`settings.source`).
+pub async fn run(settings: Settings, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
+    let (reload_tx, reload_rx) = mpsc::channel(4);
+    if settings.source.is_some() {
+        let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("cannot install the SIGHUP handler")?;
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                if reload_tx.send(()).await.is_err() {
+                    break;
+                }
+            }
+        });
+    } else {
+        drop(reload_tx);
+    }
+    run_with(settings, shutdown, reload_rx).await
+}
+
+/// [`run`] with the reload trigger supplied by the caller (tests send on it).
+pub async fn run_with(
+    settings: Settings,
+    shutdown: impl Future<Output = ()>,
+    mut reload: mpsc::Receiver<()>,
+) -> anyhow::Result<()> {
+    let store = Store::open(&settings.store_url, &settings.state_dir)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the store `{}`",
+                redact_url(&settings.store_url)
+            )
+        })?;
+    let health = Arc::new(Health::new(
+        settings.mailboxes.iter().map(|m| m.name.as_str()),
+    ));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let outbox_kick = Arc::new(tokio::sync::Notify::new());
+    let ctx = Arc::new(Ctx {
+        store: store.clone(),
+        health: health.clone(),
+        instance: settings.instance.clone(),
+        staff_addresses: settings.notify.staff_addresses.clone(),
+        staff_domains: settings.notify.staff_domains.clone(),
+        outbox_kick: outbox_kick.clone(),
+    });
+
+    let mut aux: Vec<JoinHandle<()>> = Vec::new();
+    if let Some(h) = &settings.http {
+        let listener = tokio::net::TcpListener::bind(h.listen)
+            .await
+            .with_context(|| format!("cannot listen on `{}` (http.listen)", h.listen))?;
+        tracing::info!(
+            "health and metrics on http://{}/healthz and /metrics",
+            h.listen
+        );
+        let figures = figures_fn(store.clone());
+        let mut rx = stop_rx.clone();
+        aux.push(tokio::spawn(http::serve(
+            listener,
+            health.clone(),
+            h.stale_after,
+            figures,
+            async move { worker::stopped(&mut rx).await },
+        )));
+    }
+    aux.push(spawn_outbox(
+        &settings,
+        &store,
+        &health,
+        outbox_kick,
+        stop_rx.clone(),
+    ));
+
+    let mut workers = Workers::default();
+    for mb in &settings.mailboxes {
+        workers.start(mb.clone(), &ctx);
+    }
+    if settings.mailboxes.is_empty() {
+        tracing::warn!("no [[mailbox]] configured: nothing to watch");
+    }
+    {
+        let mut rx = stop_rx.clone();
+        let h = health.clone();
+        aux.push(tokio::spawn(async move {
+            systemd::supervise(h, async move { worker::stopped(&mut rx).await }).await
+        }));
+    }
+    systemd::ready(&health.status_line());
+    tracing::info!(
+        mailboxes = settings.mailboxes.len(),
+        instance = %settings.instance,
+        "leje is running"
+    );
+
+    let mut settings = settings;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = &mut shutdown => break,
+            Some(()) = reload.recv() => {
+                systemd::reloading();
+                settings = reload_config(settings, &mut workers, &ctx).await;
+                systemd::ready(&health.status_line());
+            }
+        }
+    }
+
+    tracing::info!("shutting down: finishing the messages in hand");
+    systemd::stopping();
+    let _ = stop_tx.send(true);
+    workers.stop_all().await;
+    for h in aux {
+        if tokio::time::timeout(SHUTDOWN_GRACE, h).await.is_err() {
+            tracing::warn!("a background task did not stop in time");
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// The running mailbox workers, by mailbox name.
+#[derive(Default)]
+struct Workers {
+    running: BTreeMap<String, (MailboxSettings, watch::Sender<bool>, JoinHandle<()>)>,
+}
+
+impl Workers {
+    fn start(&mut self, mb: MailboxSettings, ctx: &Arc<Ctx>) {
+        let (tx, rx) = watch::channel(false);
+        ctx.health.add_mailbox(&mb.name);
+        let handle = tokio::spawn(worker::run_mailbox(mb.clone(), ctx.clone(), rx));
+        self.running.insert(mb.name.clone(), (mb, tx, handle));
+    }
+
+    async fn stop(&mut self, name: &str) {
+        if let Some((_, tx, handle)) = self.running.remove(name) {
+            let _ = tx.send(true);
+            match tokio::time::timeout(SHUTDOWN_GRACE, handle).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::error!(mailbox = %name, "mailbox worker failed: {e}"),
+                Err(_) => {
+                    tracing::error!(mailbox = %name, "mailbox worker did not stop within {SHUTDOWN_GRACE:?}")
+                }
+            }
+        }
+    }
+
+    async fn stop_all(&mut self) {
+        for (_, tx, _) in self.running.values() {
+            let _ = tx.send(true);
+        }
+        let names: Vec<String> = self.running.keys().cloned().collect();
+        for n in names {
+            self.stop(&n).await;
+        }
+    }
+}
+
+/// SIGHUP: load and validate the file again; apply mailbox changes; keep the old
+/// settings (and say why) when the new file is invalid.
+async fn reload_config(old: Settings, workers: &mut Workers, ctx: &Arc<Ctx>) -> Settings {
+    let Some(path) = old.source.clone() else {
+        return old;
+    };
+    tracing::info!("SIGHUP: reloading `{}`", path.display());
+    let new = match crate::config::load(Some(&path)) {
+        Ok(s) => s,
+        Err(errors) => {
+            tracing::error!(
+                "config `{}` is invalid; keeping the running config:\n{errors}",
+                path.display()
+            );
+            ctx.health
+                .error("config", "reload", "invalid config on reload");
+            return old;
+        }
+    };
+    for field in changed_fields_needing_restart(&old, &new) {
+        tracing::warn!("`{field}` changed: takes effect only after a restart");
+    }
+    let old_names: Vec<&str> = old.mailboxes.iter().map(|m| m.name.as_str()).collect();
+    let new_names: Vec<&str> = new.mailboxes.iter().map(|m| m.name.as_str()).collect();
+    for name in &old_names {
+        if !new_names.contains(name) {
+            tracing::info!(mailbox = %name, "removed from the config: stopping");
+            workers.stop(name).await;
+            ctx.health.remove_mailbox(name);
+        }
+    }
+    for mb in &new.mailboxes {
+        match old.mailboxes.iter().find(|m| m.name == mb.name) {
+            Some(same) if same == mb => {}
+            Some(_) => {
+                tracing::info!(mailbox = %mb.name, "settings changed: restarting its worker");
+                workers.stop(&mb.name).await;
+                workers.start(mb.clone(), ctx);
+            }
+            None => {
+                tracing::info!(mailbox = %mb.name, "added to the config: starting");
+                workers.start(mb.clone(), ctx);
+            }
+        }
+    }
+    if old.log.level != new.log.level {
+        if let Err(e) = crate::logging::set_level(&new.log.level) {
+            tracing::warn!("{e}");
+        }
+    }
+    tracing::info!("reload done: {} mailbox(es)", new.mailboxes.len());
+    new
+}
+
+fn changed_fields_needing_restart(old: &Settings, new: &Settings) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    if old.store_url != new.store_url {
+        v.push("store");
+    }
+    if old.state_dir != new.state_dir {
+        v.push("state_dir");
+    }
+    if old.instance != new.instance {
+        v.push("instance");
+    }
+    if old.http != new.http {
+        v.push("http");
+    }
+    if old.smtp != new.smtp || old.notify != new.notify || old.offices != new.offices {
+        v.push("smtp/notify/offices");
+    }
+    if old.log.format != new.log.format {
+        v.push("log.format");
+    }
+    v
+}
+
+/// A store URL for messages: the password of a PostgreSQL URL is hidden.
+pub fn redact_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if let Some((cred, host)) = rest.rsplit_once('@') {
+            let user = cred.split(':').next().unwrap_or("");
+            return format!("{scheme}://{user}:***@{host}");
+        }
+    }
+    url.to_string()
+}
+
+/// Store totals for `/metrics`.
+fn figures_fn(store: Store) -> http::FiguresFn {
+    Arc::new(move || {
+        let store = store.clone();
+        Box::pin(async move { store_figures(&store).await })
+    })
+}
+
+async fn store_figures(store: &Store) -> Option<health::StoreFigures> {
+    let stats = store.stats().await.ok()?;
+    Some(figures_from(&stats))
+}
+
+fn figures_from(stats: &crate::store::Stats) -> health::StoreFigures {
+    let list = |m: &BTreeMap<String, u64>| m.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    health::StoreFigures {
+        messages_by_outcome: list(&stats.messages_by_outcome),
+        cases_by_stage: list(&stats.cases_by_stage),
+        outbox_by_status: list(&stats.outbox_by_status),
+    }
+}
+
+/// The outbox sender of [`crate::notify`], woken early whenever ingestion enqueues mail.
+fn spawn_outbox(
+    settings: &Settings,
+    store: &Store,
+    health: &Arc<Health>,
+    kick: Arc<tokio::sync::Notify>,
+    mut stop: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let opts = crate::notify::worker::WorkerOptions {
+        wake: Some(kick),
+        ..Default::default()
+    };
+    let fut = crate::notify::worker::run_outbox_with(
+        store.clone(),
+        Arc::new(settings.clone()),
+        opts,
+        async move { worker::stopped(&mut stop).await },
+    );
+    let health = health.clone();
+    tokio::spawn(async move {
+        if let Err(e) = fut.await {
+            tracing::error!("outbox sender stopped: {e}");
+            health.error("outbox", "sender", &e.to_string());
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn store_urls_hide_passwords() {
+        assert_eq!(
+            redact_url("postgres://leje:s3cret@db:5432/leje"),
+            "postgres://leje:***@db:5432/leje"
+        );
+        assert_eq!(
+            redact_url("sqlite:/var/lib/leje/leje.db"),
+            "sqlite:/var/lib/leje/leje.db"
+        );
+    }
+}

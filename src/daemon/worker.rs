@@ -1,0 +1,241 @@
+//! One mailbox worker: lease, connect, catch up on the backlog in batches, then IDLE
+//! (or poll), reconnecting with backoff after any failure, until told to stop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::ingest::{self, Batch, Ctx};
+use crate::config::MailboxSettings;
+use crate::imap::actions::move_targets;
+use crate::imap::backoff::Backoff;
+use crate::imap::{ImapError, Session, Wake};
+
+/// Why a mailbox session ended.
+#[derive(Debug)]
+pub enum SessionError {
+    Imap(ImapError),
+    Store(crate::store::StoreError),
+    /// Another instance holds the mailbox's lease now.
+    LeaseLost,
+}
+
+impl From<ImapError> for SessionError {
+    fn from(e: ImapError) -> Self {
+        SessionError::Imap(e)
+    }
+}
+
+impl std::fmt::Display for SessionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SessionError::Imap(e) => write!(f, "{e}"),
+            SessionError::Store(e) => write!(f, "store: {e}"),
+            SessionError::LeaseLost => f.write_str("lease taken over by another instance"),
+        }
+    }
+}
+
+impl SessionError {
+    fn kind(&self) -> &'static str {
+        match self {
+            SessionError::Imap(e) => e.kind(),
+            SessionError::Store(_) => "store",
+            SessionError::LeaseLost => "lease",
+        }
+    }
+}
+
+/// Resolves once `stop` is true (or its sender is gone).
+pub(crate) async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|v| *v).await;
+}
+
+fn is_stopped(stop: &watch::Receiver<bool>) -> bool {
+    *stop.borrow()
+}
+
+/// How long a lease lasts without renewal: long enough to cover the longest quiet
+/// stretch between renewals (one poll interval, one batch), short enough that a
+/// crashed instance on another host frees the mailbox within minutes.
+pub(crate) fn lease_ttl(mb: &MailboxSettings) -> Duration {
+    (mb.poll_interval.min(mb.idle_renew) * 3)
+        .clamp(Duration::from_secs(90), Duration::from_secs(30 * 60))
+}
+
+/// Runs the mailbox until `stop` becomes true. Never returns early on errors.
+pub async fn run_mailbox(mb: MailboxSettings, ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
+    let name = mb.name.clone();
+    let mut backoff = Backoff::new(Duration::from_secs(1), mb.reconnect_max);
+    let mut lease_warned = false;
+    loop {
+        if is_stopped(&stop) {
+            break;
+        }
+        match ctx
+            .store
+            .try_lease(&name, &ctx.instance, lease_ttl(&mb))
+            .await
+        {
+            Ok(true) => lease_warned = false,
+            Ok(false) => {
+                if !lease_warned {
+                    tracing::warn!(mailbox = %name, "mailbox is being worked by another instance (lease held); waiting");
+                    lease_warned = true;
+                }
+                ctx.health
+                    .error(&name, "lease", "lease held by another instance");
+                sleep_or_stop(mb.poll_interval.min(Duration::from_secs(60)), &mut stop).await;
+                continue;
+            }
+            Err(e) => {
+                let d = backoff.next_delay();
+                tracing::error!(mailbox = %name, "cannot take the mailbox lease: {e}; retrying in {:.1}s", d.as_secs_f64());
+                ctx.health.error(&name, "store", &e.to_string());
+                sleep_or_stop(d, &mut stop).await;
+                continue;
+            }
+        }
+        let result = session(&mb, &ctx, &mut stop, &mut backoff).await;
+        ctx.health.set_connected(&name, false);
+        match result {
+            Ok(()) => break,
+            Err(e) => {
+                let d = backoff.next_delay();
+                let n = backoff.failures();
+                let msg = e.to_string();
+                match &e {
+                    SessionError::Imap(ImapError::Auth { .. })
+                    | SessionError::Imap(ImapError::Credential { .. }) => {
+                        tracing::error!(mailbox = %name, "{msg}; retrying in {:.1}s (failure {n}); check the username and secret", d.as_secs_f64())
+                    }
+                    _ => {
+                        tracing::warn!(mailbox = %name, "{msg}; reconnecting in {:.1}s (failure {n})", d.as_secs_f64())
+                    }
+                }
+                ctx.health.error(&name, e.kind(), &msg);
+                sleep_or_stop(d, &mut stop).await;
+            }
+        }
+    }
+    if let Err(e) = ctx.store.release_lease(&name, &ctx.instance).await {
+        tracing::warn!(mailbox = %name, "cannot release the lease: {e}");
+    }
+    tracing::info!(mailbox = %name, "mailbox worker stopped");
+}
+
+async fn sleep_or_stop(d: Duration, stop: &mut watch::Receiver<bool>) {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => {}
+        _ = stopped(stop) => {}
+    }
+}
+
+/// One connection's life. `Ok(())` only when asked to stop (after LOGOUT).
+async fn session(
+    mb: &MailboxSettings,
+    ctx: &Ctx,
+    stop: &mut watch::Receiver<bool>,
+    backoff: &mut Backoff,
+) -> Result<(), SessionError> {
+    let name = mb.name.as_str();
+    let mut s = Session::open(mb).await?;
+    ctx.health.set_connected(name, true);
+    for folder in move_targets(&mb.actions) {
+        if let Err(e) = s.ensure_folder(&folder).await {
+            // Not fatal: the move will fail and say so; processing goes on.
+            tracing::warn!(mailbox = %name, "cannot create folder `{folder}`: {e}");
+            ctx.health.error(name, e.kind(), &e.to_string());
+        }
+    }
+    let sel = s.select(&mb.folder).await?;
+    let cp = ctx
+        .store
+        .checkpoint(name)
+        .await
+        .map_err(SessionError::Store)?;
+    let mut batch = Batch::new(mb, sel.uidvalidity, cp);
+    if let Some(old) = cp.filter(|c| c.uidvalidity != sel.uidvalidity) {
+        tracing::warn!(
+            mailbox = %name,
+            "UIDVALIDITY of `{}` changed from {} to {}: the folder was recreated; re-reading it, skipping messages already processed (by Message-ID or content hash)",
+            mb.folder, old.uidvalidity, sel.uidvalidity
+        );
+    }
+    tracing::info!(
+        mailbox = %name, folder = %mb.folder, exists = sel.exists, idle = s.caps().idle && mb.idle,
+        "connected"
+    );
+    let wait = mb.poll_interval.min(mb.idle_renew);
+    let mut first = true;
+    loop {
+        // Check: which messages are new?
+        let uids = match batch.last_uid() {
+            Some(u) => s.uids_after(u, mb.since).await?,
+            None => s.uids_since(mb.since).await?,
+        };
+        ctx.health.checked(name, uids.len() as u64);
+        if uids.is_empty() && first && batch.last_uid().is_none() {
+            // First start and nothing to do (empty folder or all older than `since`):
+            // remember where we are so later checks are cheap UID ranges.
+            if let Some(next) = sel.uidnext.filter(|n| *n > 1) {
+                batch
+                    .set_floor(ctx, next - 1)
+                    .await
+                    .map_err(SessionError::Store)?;
+            }
+        }
+        first = false;
+        if !uids.is_empty() {
+            tracing::info!(mailbox = %name, count = uids.len(), "new messages");
+        }
+        for chunk in uids.chunks(mb.batch_size.max(1) as usize) {
+            let done = ingest::run_batch(&mut s, mb, ctx, &mut batch, chunk, stop).await?;
+            renew_lease(mb, ctx).await?;
+            if !done {
+                break;
+            }
+        }
+        backoff.reset();
+        s.drain_unsolicited();
+        if is_stopped(stop) {
+            s.logout().await;
+            return Ok(());
+        }
+        if !uids.is_empty() {
+            continue; // more may have arrived meanwhile
+        }
+        // Wait for news.
+        if mb.idle && s.caps().idle {
+            let (back, wake) = s.idle(wait, stopped(&mut stop.clone())).await?;
+            s = back;
+            if wake == Wake::Stopped {
+                s.logout().await;
+                return Ok(());
+            }
+        } else {
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = stopped(stop) => {
+                    s.logout().await;
+                    return Ok(());
+                }
+            }
+            s.noop().await?;
+        }
+        renew_lease(mb, ctx).await?;
+    }
+}
+
+async fn renew_lease(mb: &MailboxSettings, ctx: &Ctx) -> Result<(), SessionError> {
+    match ctx
+        .store
+        .try_lease(&mb.name, &ctx.instance, lease_ttl(mb))
+        .await
+    {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(SessionError::LeaseLost),
+        Err(e) => Err(SessionError::Store(e)),
+    }
+}
