@@ -1721,6 +1721,64 @@ def gen_more():
                boundary="apple-in-gmail")
 
 
+def make_pdf_hex_two_streams(first_lines, amount_text):
+    """A PDF whose page has two content streams (a Contents array); the second shows the
+    amount as a hex string, as some bank systems write it."""
+    c1 = ("BT\n/F1 12 Tf\n72 720 Td\n" + "\n".join(
+        (f"({pdf_escape(l)}) Tj" if i == 0 else f"0 -18 Td ({pdf_escape(l)}) Tj")
+        for i, l in enumerate(first_lines)) + "\nET\n").encode("cp1252")
+    c2 = ("BT\n/F1 12 Tf\n72 600 Td\n<" + amount_text.encode("cp1252").hex().upper()
+          + "> Tj\nET\n").encode()
+    c2z = zlib.compress(c2)
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Resources << /Font << /F1 4 "
+            b"0 R >> >> /Contents [5 0 R 6 0 R] >>",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+            b"<< /Length %d >>\nstream\n" % len(c1) + c1 + b"endstream",
+            b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(c2z) + c2z + b"\nendstream"]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for i, o in enumerate(objs, 1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n" % i + o + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    for off in offsets:
+        out += b"%010d 00000 n \n" % off
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objs) + 1, xref)
+    return bytes(out)
+
+
+def gen_wording():
+    # EN wording variant: "the residence permit", lower case, "No." — same structure.
+    t = dt.datetime(2024, 11, 5, 11, 20, 0)
+    w = W("Fatura.pdf", "application/pdf",
+          make_pdf_hex_two_streams(["BANKA KOMBETARE TREGTARE", "Fature pagese"],
+                                   "Totali: 5,700 Lek"), 5700)
+    sent = ("We inform you that the residence permit for citizen Rahul Mehta , travel document "
+            "No. Z4417823 , Indian has been approved.")
+    txt = en_notice(sent, "Kukes")
+    direct("direct-en-wording-variant", "eal", "rahul.mehta@gmail.com", "Residence Permit", t,
+           txt, "en", [w], "wording-en",
+           exp_fields=dict(name="Rahul Mehta", travel_document="Z4417823", nationality="Indian",
+                           directorate="kukes"))
+
+    # SQ wording variant: lower-case "leja e qëndrimit", "Nr.", female form, Outlook SQ forward.
+    t = dt.datetime(2023, 4, 26, 9, 50)
+    sent = ("Ju informojmë se leja e qëndrimit për shtetasen Ingrid Johansson, Dokument "
+            "Udhëtimi Nr. 90817263, Suedeze është miratuar.")
+    notice = sq_notice(sent, "Lezhë")
+    block = outlook_block("sq", "njoftime", "ingrid.j@telia.se", "Leja e Qëndrimit", t)
+    w = waybill_pdf("Shuma per t'u paguar: 5 700,00 Lekë", 5700, compress=True)
+    fwd_inline("fwd-outlook-sq-wording-variant", frm="Ingrid Johansson <ingrid.j@telia.se>",
+               subject="PËRC: Leja e Qëndrimit", outer_local=t + dt.timedelta(hours=4), note="",
+               block=block, notice=notice, lang="sq",
+               person=dict(name="Ingrid Johansson", travel_document="90817263",
+                           nationality="Suedeze", directorate="lezhe"),
+               office_key="njoftime", notified_at=iso(t), waybills=[w], boundary="sq-wording")
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
@@ -1730,6 +1788,7 @@ def main():
     gen_negatives()
     gen_malformed()
     gen_more()
+    gen_wording()
     names = set()
     for name, raw, exp in FIXTURES:
         names.add(name)
