@@ -20,6 +20,31 @@ pub mod recipients;
 pub mod render;
 pub mod smtp;
 pub mod templates;
+pub mod worker;
 
 pub use render::{render, EmailContext, Facts, OfficeView, Payment, Rendered};
 pub use templates::{TemplateKind, Templates};
+pub use worker::{
+    run_outbox, run_outbox_with, send_due_once, SendOptions, SendReport, WorkerOptions,
+};
+
+/// Why a sending pass could not run (per-row problems are recorded on the row instead).
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// Neither `[smtp]` nor a dry-run directory: there is nowhere to send to.
+    #[error("no [smtp] section in the configuration; configure one, or use --dry-run DIR")]
+    NotConfigured,
+    #[error(transparent)]
+    Template(#[from] templates::TemplateError),
+    #[error(transparent)]
+    Setup(#[from] smtp::SetupError),
+    #[error("smtp.password: {0}")]
+    Secret(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("cannot write dry-run email `{}`: {source}", path.display())]
+    DryRun {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
