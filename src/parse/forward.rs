@@ -6,7 +6,7 @@
 //! are not needed, so clients that omit them are covered too.
 
 use super::date;
-use super::text::fold;
+use super::text::{fold, fold_char};
 use chrono::{DateTime, FixedOffset};
 
 /// One forward header block found in a text.
@@ -221,14 +221,79 @@ pub fn find_email(v: &str) -> Option<String> {
     Some(format!("{local}@{domain}").to_lowercase())
 }
 
+/// Compares `label` (folded) with the start of `s`; returns the matched byte length.
+fn match_label(s: &str, label: &str) -> Option<usize> {
+    let mut it = s.char_indices();
+    for l in label.chars() {
+        let (_, c) = it.next()?;
+        if fold_char(c) != l {
+            return None;
+        }
+    }
+    Some(it.next().map_or(s.len(), |(i, _)| i))
+}
+
+/// Yahoo and some webmail clients flatten the forward header into one line:
+/// "----- Forwarded Message ----- From: A <a@x>To: b@y Sent: …Subject: …".
+/// Returns the byte offsets where each label starts, if the line is one of those.
+fn split_glued(line: &str) -> Option<Vec<usize>> {
+    if line.len() > 4000 || line.matches([':', '：']).count() < 3 {
+        return None;
+    }
+    let mut cuts = Vec::new();
+    let (mut from, mut other) = (false, false);
+    let mut prev: Option<char> = None;
+    for (i, c) in line.char_indices() {
+        let boundary = c.is_uppercase() && !prev.is_some_and(char::is_uppercase);
+        prev = Some(c);
+        if !boundary || cuts.last().is_some_and(|&l| i < l + 2) {
+            continue;
+        }
+        let first = fold_char(c);
+        let rest = &line[i..];
+        let hit = [FROM, DATE, TO, SUBJECT]
+            .iter()
+            .flat_map(|l| l.iter())
+            .filter(|l| l.starts_with(first))
+            .filter_map(|l| match_label(rest, l).map(|n| (n, *l)))
+            .filter(|&(n, _)| {
+                rest[n..]
+                    .trim_start_matches([' ', '*', '\u{a0}'])
+                    .starts_with([':', '：'])
+            })
+            .max_by_key(|&(n, _)| n);
+        if let Some((_, l)) = hit {
+            match classify(l) {
+                Label::From => from = true,
+                Label::Other => continue,
+                _ => other = true,
+            }
+            cuts.push(i);
+        }
+    }
+    (cuts.len() >= 3 && from && other).then_some(cuts)
+}
+
 /// All forward header blocks in `text`, in order.
 pub fn blocks(text: &str) -> Vec<Block> {
     let mut out = Vec::new();
     let mut run: Option<Run> = None;
+    let mut lines: Vec<(usize, &str)> = Vec::new();
     let mut off = 0;
     for line in text.split('\n') {
-        let start = off;
+        match split_glued(line) {
+            Some(cuts) => {
+                lines.push((off, &line[..cuts[0]]));
+                for (k, &c) in cuts.iter().enumerate() {
+                    let end = cuts.get(k + 1).copied().unwrap_or(line.len());
+                    lines.push((off + c, &line[c..end]));
+                }
+            }
+            None => lines.push((off, line)),
+        }
         off += line.len() + 1;
+    }
+    for (start, line) in lines {
         let trimmed = line.trim();
         match label_line(trimmed) {
             Some((label, value)) if label != Label::Other || run.is_some() => {
@@ -398,6 +463,19 @@ mod tests {
         let b = blocks(t);
         assert_eq!(b.len(), 2);
         assert_eq!(b[1].from.as_deref(), Some("c@y.al"));
+    }
+
+    #[test]
+    fn yahoo_glued_line() {
+        let t = "   ----- Forwarded Message ----- From: Sektori <s.l@asp.gov.al>To: \"g@y.gr\" <g@y.gr>Sent: Tuesday, November 2, 2021, 09:26:50 AM GMT+1Subject: Residence Permit\n Dear";
+        let b = one(t);
+        assert_eq!(b.from.as_deref(), Some("s.l@asp.gov.al"));
+        assert_eq!(b.to.as_deref(), Some("g@y.gr"));
+        assert_eq!(date::rfc3339(&b.date.unwrap()), "2021-11-02T09:26:50+01:00");
+        let t = "----- Message transmis ----- De : N <n@asp.gov.al>À : \"b@y.fr\" <b@y.fr>Envoyé : mardi 7 juin 2022, 16:40:02 UTC+2Objet : Leja";
+        let b = one(t);
+        assert_eq!(b.from.as_deref(), Some("n@asp.gov.al"));
+        assert_eq!(date::rfc3339(&b.date.unwrap()), "2022-06-07T16:40:02+02:00");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! (HTML converted), attachments, nested message/rfc822 with their own
 //! From/Date/To, and signs of a broken structure.
 
-use super::{date, forward::find_email, html};
+use super::{date, fallback, forward::find_email, html};
 use chrono::{DateTime, FixedOffset};
 use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 use std::collections::HashSet;
@@ -152,6 +152,20 @@ fn part(
             }
         }
         PartType::Message(m) => nested(w, m, depth),
+        PartType::Text(t) if !ct.starts_with("text/") && !ct.starts_with("message/") => {
+            // A binary part mail-parser could not decode (e.g. the last part of a
+            // multipart with no closing boundary): decode it leniently ourselves.
+            let cte = p
+                .content_transfer_encoding()
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            let data = match cte.as_str() {
+                "base64" => fallback::base64_lenient(t.as_bytes()),
+                "quoted-printable" => fallback::qp_lenient(t.as_bytes()),
+                _ => t.as_bytes().to_vec(),
+            };
+            attachment(w, p, filename, ct, data, in_related);
+        }
         PartType::Text(t) => {
             if ct == "text/calendar" || ct == "application/ics" {
                 w.has_calendar = true;
@@ -179,21 +193,32 @@ fn part(
                     return;
                 }
             }
-            w.attachments.push(Attachment {
-                filename,
-                content_type: ct,
-                data: b.to_vec(),
-                content_id: p
-                    .content_id()
-                    .map(|s| s.trim_matches(['<', '>', ' ']).to_string()),
-                inline: p
-                    .content_disposition()
-                    .is_some_and(|d| d.ctype().eq_ignore_ascii_case("inline"))
-                    || matches!(p.body, PartType::InlineBinary(_)),
-                in_related,
-            });
+            attachment(w, p, filename, ct, b.to_vec(), in_related);
         }
     }
+}
+
+fn attachment(
+    w: &mut Walk,
+    p: &mail_parser::MessagePart<'_>,
+    filename: Option<String>,
+    content_type: String,
+    data: Vec<u8>,
+    in_related: bool,
+) {
+    w.attachments.push(Attachment {
+        filename,
+        content_type,
+        data,
+        content_id: p
+            .content_id()
+            .map(|s| s.trim_matches(['<', '>', ' ']).to_string()),
+        inline: p
+            .content_disposition()
+            .is_some_and(|d| d.ctype().eq_ignore_ascii_case("inline"))
+            || matches!(p.body, PartType::InlineBinary(_)),
+        in_related,
+    });
 }
 
 fn nested(w: &mut Walk, m: &Message<'_>, depth: usize) {

@@ -212,7 +212,9 @@ fn read_doc(text: &str, from: usize, to: usize) -> (Doc, usize) {
         let word_len = trimmed
             .find(|c: char| !c.is_alphabetic())
             .unwrap_or(trimmed.len());
-        if word_len == 0 || !DOC_WORDS.contains(&fold(&trimmed[..word_len]).as_str()) {
+        // "N00482913": a letter glued to digits is part of the number, not "n(o)".
+        let glued = trimmed[word_len..].starts_with(|c: char| c.is_ascii_digit());
+        if word_len == 0 || glued || !DOC_WORDS.contains(&fold(&trimmed[..word_len]).as_str()) {
             break;
         }
         pos += word_len;
@@ -397,5 +399,16 @@ mod tests {
         assert!(matches!(check_doc("ABCDEFG1"), Doc::Missing));
         assert!(matches!(check_doc("XXXXXXX"), Doc::Placeholder));
         assert!(matches!(check_doc("C01X00T47"), Doc::Valid(_)));
+        let t =
+            "Residence Permit for citizen A B , Travel Document no. N00482913 , has been approved";
+        assert_eq!(
+            find(t).unwrap().travel_document.as_deref(),
+            Some("N00482913")
+        );
+        let t = "Residence Permit for citizen A B , Travel Document No:E57439210, X Y has been approved";
+        assert_eq!(
+            find(t).unwrap().travel_document.as_deref(),
+            Some("E57439210")
+        );
     }
 }
