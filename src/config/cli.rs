@@ -63,7 +63,7 @@ pub fn summary(s: &Settings) -> String {
     }
     for m in &s.mailboxes {
         out.push(format!(
-            "  mailbox `{}`: {}@{}:{} ({}) folder `{}`",
+            "  mailbox `{}`: `{}` at {}:{} (tls {}), folder `{}`",
             m.name,
             m.username,
             m.host,
@@ -74,7 +74,7 @@ pub fn summary(s: &Settings) -> String {
     }
     match &s.smtp {
         Some(smtp) => out.push(format!(
-            "  smtp: {}:{} ({}) from `{}`",
+            "  smtp: {}:{} (tls {}), from `{}`",
             smtp.host,
             smtp.port,
             smtp.tls.as_str(),

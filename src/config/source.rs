@@ -126,20 +126,33 @@ pub fn parse(file: &str, text: &str) -> Result<Parsed, Vec<ConfigError>> {
 /// for `[[mailbox]]` and `[offices.*]`) to find them all.
 fn structural_errors(file: &str, keys: &KeyMap, root: DeTable<'_>) -> Vec<ConfigError> {
     let mut errors = Vec::new();
+    // NOTE: after each error the offending key is removed and the section
+    // tried again, so two unknown keys in one table are both reported.
     let check = |path: &str, v: &Spanned<DeValue<'_>>, errs: &mut Vec<ConfigError>| {
-        let r = match path.split(['[', '.']).next().unwrap_or("") {
-            "state_dir" => try_de::<std::path::PathBuf>(v),
-            "store" | "instance" => try_de::<String>(v),
-            "log" => try_de::<super::file::LogFile>(v),
-            "http" => try_de::<super::file::HttpFile>(v),
-            "mailbox" => try_de::<super::file::MailboxFile>(v),
-            "smtp" => try_de::<super::file::SmtpFile>(v),
-            "notify" => try_de::<super::file::NotifyFile>(v),
-            "offices" => try_de::<super::file::OfficeFile>(v),
-            _ => Ok(()),
-        };
-        if let Err(e) = r {
-            errs.push(located(file, keys, path, &e));
+        let mut v = v.clone();
+        for _ in 0..100 {
+            let r = match path.split(['[', '.']).next().unwrap_or("") {
+                "state_dir" => try_de::<std::path::PathBuf>(&v),
+                "store" | "instance" => try_de::<String>(&v),
+                "log" => try_de::<super::file::LogFile>(&v),
+                "http" => try_de::<super::file::HttpFile>(&v),
+                "mailbox" => try_de::<super::file::MailboxFile>(&v),
+                "smtp" => try_de::<super::file::SmtpFile>(&v),
+                "notify" => try_de::<super::file::NotifyFile>(&v),
+                "offices" => try_de::<super::file::OfficeFile>(&v),
+                _ => Ok(()),
+            };
+            let Err(e) = r else { break };
+            let err = located(file, keys, path, &e);
+            let rest = err
+                .key()
+                .and_then(|k| k.strip_prefix(path))
+                .map(str::to_string);
+            errs.push(err);
+            match rest {
+                Some(rest) if remove_key(v.get_mut(), &rest) => {}
+                _ => break,
+            }
         }
     };
     for (k, v) in root.iter() {
@@ -202,6 +215,27 @@ fn structural_errors(file: &str, keys: &KeyMap, root: DeTable<'_>) -> Vec<Config
         ));
     }
     errors
+}
+
+/// Remove `.a.b` (array indexes cut the path: `.cc[0]` removes `cc`) from a table.
+fn remove_key(v: &mut DeValue<'_>, rel: &str) -> bool {
+    let rel = rel.split('[').next().unwrap_or("");
+    let segs: Vec<&str> = rel.split('.').filter(|s| !s.is_empty()).collect();
+    let Some((last, parents)) = segs.split_last() else {
+        return false;
+    };
+    let mut cur = v;
+    for seg in parents {
+        let DeValue::Table(t) = cur else { return false };
+        let Some(next) = t.get_mut(*seg) else {
+            return false;
+        };
+        cur = next.get_mut();
+    }
+    match cur {
+        DeValue::Table(t) => t.remove(*last).is_some(),
+        _ => false,
+    }
 }
 
 fn try_de<'de, T: Deserialize<'de>>(v: &Spanned<DeValue<'de>>) -> Result<(), toml::de::Error> {
