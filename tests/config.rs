@@ -749,3 +749,52 @@ fn resolve_path_order() {
         "sqlite:/tmp/s.db"
     );
 }
+
+/// Logging formats, seen from outside: JSON lines on request; no timestamps
+/// when stderr is the journal (JOURNAL_STREAM names its device and inode),
+/// timestamps otherwise.
+#[test]
+fn log_formats() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], journal: bool| {
+        let err_path = dir.path().join("stderr");
+        let err = std::fs::File::create(&err_path).unwrap();
+        let meta = err.metadata().unwrap();
+        let mut c = leje();
+        c.env("RUST_LOG", "debug")
+            .args(args)
+            .arg("check-config")
+            .arg(example_path());
+        c.stderr(err);
+        if journal {
+            c.env("JOURNAL_STREAM", format!("{}:{}", meta.dev(), meta.ino()));
+        } else {
+            c.env_remove("JOURNAL_STREAM");
+        }
+        assert!(c.status().unwrap().success());
+        let out = std::fs::read_to_string(&err_path).unwrap();
+        out.lines()
+            .find(|l| l.contains("checking configuration"))
+            .unwrap_or_else(|| panic!("no log line in {out:?}"))
+            .to_string()
+    };
+    let json = run(&["--log-format", "json"], false);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["level"], "DEBUG", "{json}");
+    assert_eq!(v["message"], "checking configuration", "{json}");
+    assert!(v["timestamp"].is_string(), "{json}");
+
+    let text = run(&[], false);
+    assert!(text.starts_with("20"), "timestamp expected: {text}");
+    let journal = run(&[], true);
+    assert!(
+        journal.trim_start().starts_with("DEBUG"),
+        "no timestamp under journald: {journal}"
+    );
+    let forced = run(&["--log-format", "text"], true);
+    assert!(
+        forced.starts_with("20"),
+        "text always has timestamps: {forced}"
+    );
+}

@@ -22,6 +22,7 @@ pub fn run(args: &CheckArgs, globals: &crate::cli::Globals) -> anyhow::Result<Ex
     let shown = path
         .as_ref()
         .map_or(super::EMBEDDED.to_string(), |p| p.display().to_string());
+    tracing::debug!(file = %shown, "checking configuration");
     match super::load(path.as_deref()) {
         Ok(settings) => {
             println!("config `{shown}` is valid");
