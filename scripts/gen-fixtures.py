@@ -1779,6 +1779,118 @@ def gen_wording():
                office_key="njoftime", notified_at=iso(t), waybills=[w], boundary="sq-wording")
 
 
+def flow(text, width=72):
+    """format=flowed (RFC 3676): long lines broken after a space, the space kept."""
+    out = []
+    for line in text.split("\n"):
+        while len(line) > width:
+            cut = line.rfind(" ", 0, width)
+            if cut <= 0:
+                break
+            out.append(line[:cut + 1])
+            line = line[cut + 1:]
+        out.append(line)
+    return "\n".join(out)
+
+
+def gen_clients2():
+    # Outlook desktop, HTML only in windows-1252, German labels; the notice in <div>s.
+    p = PEOPLE[2]
+    t = dt.datetime(2024, 3, 13, 15, 2)
+    nh = ("<div>Dear Sir/Madam,</div><div>&nbsp;</div><div>We inform you that your Residence "
+          "Permit for citizen</div><div><b>J&uuml;rgen Wei&szlig;</b> , Travel Document no. "
+          "<b>C7H3M8P2R</b> , Germany has</div><div>been approved.</div><div>&nbsp;</div>"
+          "<div>Drejtoria Vendore p&euml;r Kufirin dhe Migracionin DURRES</div>")
+    html = outlook_html("de", "mig", "jw@firma.de", "Residence Permit", t, nh,
+                        note_html="<p class=\"MsoNormal\">Zur Info.</p>")
+    hs = outer("Jürgen Weiß <jw@firma.de>", SHARED, "WG: Residence Permit",
+               rfc2822(t + dt.timedelta(hours=1)), "html-de@firma.de")
+    w = waybill_pdf("Shuma: 5700 Lek", 5700)
+    fixture("fwd-outlook-html-only-cp1252",
+            mixed_with(hs, text_part(html.replace("charset=utf-8", "charset=windows-1252"),
+                                     sub="html", charset="windows-1252"), [w], "html-1252"),
+            expect("permit_approved", "jw@firma.de", language="en", name="Jürgen Weiß",
+                   travel_document="C7H3M8P2R", nationality="Germany", directorate="durres",
+                   original_from=office_addr("mig"), notified_at=iso(t), waybills=[w]))
+
+    # Thunderbird with format=flowed: the sentence broken over lines after spaces.
+    p = PEOPLE[3]
+    t = dt.datetime(2022, 12, 19, 10, 40, 5)
+    notice = sq_notice(sq_sentence(p[0], p[1], p[3]), p[5])
+    text = ("Bonjour,\n\nci-dessous.\n\n-------- Message transféré --------\nSujet : \tLeja e "
+            f"Qëndrimit\nDate : \t{rfc2822(t)}\nDe : \t{OFFICE['eal']}\nPour : \t"
+            "amelie.laurent@laposte.net\n\n\n\n" + notice)
+    hs = outer("Amélie Laurent <amelie.laurent@laposte.net>", SHARED, "Fwd: Leja e Qëndrimit",
+               rfc2822(t + dt.timedelta(hours=2)), "tb-flowed@laposte.net",
+               [("User-Agent", "Mozilla Thunderbird")])
+    w = waybill_pdf("Shuma: 5700 Lekë", 5700, compress=True)
+    te = ent([("Content-Type", "text/plain; charset=UTF-8; format=flowed"),
+              ("Content-Transfer-Encoding", "8bit")], flow(text, 40).encode())
+    fixture("fwd-thunderbird-fr-flowed", mixed_with(hs, te, [w], "------------tbFlowed01"),
+            expect("permit_approved", "amelie.laurent@laposte.net", language="sq",
+                   original_from=office_addr("eal"), notified_at=iso(t, 60), waybills=[w],
+                   **person_fields(p)))
+
+    # Apple Mail with a zone abbreviation (CEST), as Apple shows in Europe.
+    p = PEOPLE[8]
+    t = dt.datetime(2024, 6, 18, 9, 14, 3)
+    block = (f"Begin forwarded message:\n\nFrom: {OFFICE['tirane']}\nSubject: Residence Permit\n"
+             "Date: 18 June 2024 at 09:14:03 CEST\nTo: elif.demir@icloud.com\n\n")
+    fwd_inline("fwd-apple-cest", frm="Elif Demir <elif.demir@icloud.com>",
+               subject="Fwd: Residence Permit", outer_local=t + dt.timedelta(hours=1), note="",
+               block=block, notice=notice_for(p), lang="en", person=person_fields(p),
+               office_key="tirane", notified_at=iso(t, 120),
+               waybills=[waybill_pdf("Shuma: 5700 Lek", 5700)], boundary="Apple-Mail-CEST-01")
+
+    # Outlook for iOS: seconds in 'Sent:'.
+    p = PEOPLE[15]
+    t = dt.datetime(2023, 2, 27, 7, 58, 41)
+    block = (f"\n\nGet Outlook for iOS\n________________________________\nFrom: {OFFICE['mig']}\n"
+             "Sent: Monday, February 27, 2023 7:58:41 AM\nTo: lars.a@outlook.com "
+             "<lars.a@outlook.com>\nSubject: Residence Permit\n\n")
+    fwd_inline("fwd-outlook-ios", frm="Lars Andersson <lars.a@outlook.com>",
+               subject="Fw: Residence Permit", outer_local=t + dt.timedelta(minutes=20),
+               note="", block=block, notice=notice_for(p), lang="en", person=person_fields(p),
+               office_key="mig", notified_at=iso(t),
+               waybills=[waybill_pdf("Shuma: 5700 Lek", 5700)], boundary="ios-outlook")
+
+    # Samsung Email on Android: '(GMT+01:00)' after a day-first date; bare address.
+    p = PEOPLE[4]
+    t = dt.datetime(2022, 2, 16, 11, 7)
+    block = ("\n\n\nSent from my Galaxy\n\n\n-------- Original message --------\nFrom: "
+             "no-reply@e-albania.al \nDate: 16/02/2022 11:07 (GMT+01:00) \nTo: "
+             "javi.fdez@gmail.com \nSubject: Residence Permit \n\n")
+    fwd_inline("fwd-samsung-email", frm="Javier Fernández <javi.fdez@gmail.com>",
+               subject="Fwd: Residence Permit", outer_local=t + dt.timedelta(hours=1), note="",
+               block=block, notice=notice_for(p), lang="en", person=person_fields(p),
+               office_key="eal", notified_at=iso(t, 60),
+               waybills=[W("20220216_111502.jpg", "image/jpeg", make_jpeg(b"galaxy"), None)],
+               boundary="--_com.samsung.android.email_1645006020")
+
+    # Roundcube webmail: ISO-like date without zone.
+    p = PEOPLE[9]
+    t = dt.datetime(2021, 8, 3, 13, 25)
+    block = (f"-------- Original Message --------\nSubject: Leja e Qëndrimit\nDate: 2021-08-03 "
+             f"13:25\nFrom: {OFFICE['njoftime']}\nTo: blerta@hoxha.al\n\n")
+    fwd_inline("fwd-roundcube", frm="Blerta Hoxha-Dupont <blerta@hoxha.al>",
+               subject="Fwd: Leja e Qëndrimit", outer_local=t + dt.timedelta(days=1), note="",
+               block=block, notice=notice_for(p), lang="sq", person=person_fields(p),
+               office_key="njoftime", notified_at=iso(t),
+               waybills=[waybill_pdf("Shuma: 5700 Lekë", 5700)], boundary="=_rc7f3a9b21")
+
+    # Proton Mail: 'On Wednesday, December 22nd, 2021 at 9:14 AM'.
+    p = PEOPLE[13]
+    t = dt.datetime(2021, 12, 22, 9, 14)
+    block = (f"Sent with Proton Mail secure email.\n\n------- Forwarded Message -------\nFrom: "
+             f"{OFFICE['eal']}\nDate: On Wednesday, December 22nd, 2021 at 9:14 AM\nSubject: "
+             "Residence Permit\nTo: kenji.t@proton.me <kenji.t@proton.me>\n\n\n")
+    fwd_inline("fwd-protonmail", frm="Kenji Tanaka <kenji.t@proton.me>",
+               subject="Fwd: Residence Permit", outer_local=t + dt.timedelta(hours=8), note="",
+               block=block, notice=notice_for(p), lang="en", person=person_fields(p),
+               office_key="eal", notified_at=iso(t),
+               waybills=[waybill_pdf("Shuma: 5700 Lek", 5700, True)], boundary="b1_proton_22")
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
@@ -1789,6 +1901,7 @@ def main():
     gen_malformed()
     gen_more()
     gen_wording()
+    gen_clients2()
     names = set()
     for name, raw, exp in FIXTURES:
         names.add(name)
