@@ -3,206 +3,8 @@
 //! Europe/Tirane offset for dates written without a zone.
 
 use super::text::fold;
+use super::words::{MONTHS, WEEKDAYS};
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Timelike};
-
-/// Month names (folded: lower-case, no accents), full and common forms, per month.
-const MONTHS: &[(&str, u32)] = &[
-    // en, sq, it, de, fr, es, tr
-    ("january", 1),
-    ("janar", 1),
-    ("gennaio", 1),
-    ("januar", 1),
-    ("janner", 1),
-    ("janvier", 1),
-    ("enero", 1),
-    ("ocak", 1),
-    ("february", 2),
-    ("shkurt", 2),
-    ("febbraio", 2),
-    ("februar", 2),
-    ("fevrier", 2),
-    ("febrero", 2),
-    ("subat", 2),
-    ("march", 3),
-    ("mars", 3),
-    ("marzo", 3),
-    ("marz", 3),
-    ("mart", 3),
-    ("april", 4),
-    ("prill", 4),
-    ("aprile", 4),
-    ("avril", 4),
-    ("abril", 4),
-    ("nisan", 4),
-    ("may", 5),
-    ("maj", 5),
-    ("maggio", 5),
-    ("mai", 5),
-    ("mayo", 5),
-    ("mayis", 5),
-    ("june", 6),
-    ("qershor", 6),
-    ("giugno", 6),
-    ("juni", 6),
-    ("juin", 6),
-    ("junio", 6),
-    ("haziran", 6),
-    ("july", 7),
-    ("korrik", 7),
-    ("luglio", 7),
-    ("juli", 7),
-    ("juillet", 7),
-    ("julio", 7),
-    ("temmuz", 7),
-    ("august", 8),
-    ("gusht", 8),
-    ("agosto", 8),
-    ("aout", 8),
-    ("agustos", 8),
-    ("september", 9),
-    ("shtator", 9),
-    ("settembre", 9),
-    ("septembre", 9),
-    ("septiembre", 9),
-    ("setiembre", 9),
-    ("eylul", 9),
-    ("october", 10),
-    ("tetor", 10),
-    ("ottobre", 10),
-    ("oktober", 10),
-    ("octobre", 10),
-    ("octubre", 10),
-    ("ekim", 10),
-    ("november", 11),
-    ("nentor", 11),
-    ("novembre", 11),
-    ("noviembre", 11),
-    ("kasim", 11),
-    ("december", 12),
-    ("dhjetor", 12),
-    ("dicembre", 12),
-    ("dezember", 12),
-    ("decembre", 12),
-    ("diciembre", 12),
-    ("aralik", 12),
-    // ru (nominative and genitive)
-    ("январь", 1),
-    ("января", 1),
-    ("февраль", 2),
-    ("февраля", 2),
-    ("март", 3),
-    ("марта", 3),
-    ("апрель", 4),
-    ("апреля", 4),
-    ("май", 5),
-    ("мая", 5),
-    ("июнь", 6),
-    ("июня", 6),
-    ("июль", 7),
-    ("июля", 7),
-    ("август", 8),
-    ("августа", 8),
-    ("сентябрь", 9),
-    ("сентября", 9),
-    ("октябрь", 10),
-    ("октября", 10),
-    ("ноябрь", 11),
-    ("ноября", 11),
-    ("декабрь", 12),
-    ("декабря", 12),
-    // el (nominative and genitive, folded)
-    ("ιανουαριοσ", 1),
-    ("ιανουαριου", 1),
-    ("φεβρουαριοσ", 2),
-    ("φεβρουαριου", 2),
-    ("μαρτιοσ", 3),
-    ("μαρτιου", 3),
-    ("απριλιοσ", 4),
-    ("απριλιου", 4),
-    ("μαιοσ", 5),
-    ("μαιου", 5),
-    ("ιουνιοσ", 6),
-    ("ιουνιου", 6),
-    ("ιουλιοσ", 7),
-    ("ιουλιου", 7),
-    ("αυγουστοσ", 8),
-    ("αυγουστου", 8),
-    ("σεπτεμβριοσ", 9),
-    ("σεπτεμβριου", 9),
-    ("οκτωβριοσ", 10),
-    ("οκτωβριου", 10),
-    ("νοεμβριοσ", 11),
-    ("νοεμβριου", 11),
-    ("δεκεμβριοσ", 12),
-    ("δεκεμβριου", 12),
-];
-
-/// Weekday names (folded) in the same languages; a token that is a prefix of
-/// one of these is not taken as a month when another month candidate exists.
-const WEEKDAYS: &[&str] = &[
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "hene",
-    "marte",
-    "merkure",
-    "enjte",
-    "premte",
-    "shtune",
-    "diel",
-    "lunedi",
-    "martedi",
-    "mercoledi",
-    "giovedi",
-    "venerdi",
-    "sabato",
-    "domenica",
-    "montag",
-    "dienstag",
-    "mittwoch",
-    "donnerstag",
-    "freitag",
-    "samstag",
-    "sonntag",
-    "lundi",
-    "mardi",
-    "mercredi",
-    "jeudi",
-    "vendredi",
-    "samedi",
-    "dimanche",
-    "lunes",
-    "martes",
-    "miercoles",
-    "jueves",
-    "viernes",
-    "domingo",
-    "pazartesi",
-    "sali",
-    "carsamba",
-    "persembe",
-    "cuma",
-    "cumartesi",
-    "pazar",
-    "понедельник",
-    "вторник",
-    "среда",
-    "четверг",
-    "пятница",
-    "суббота",
-    "воскресенье",
-    "δευτερα",
-    "τριτη",
-    "τεταρτη",
-    "πεμπτη",
-    "παρασκευη",
-    "σαββατο",
-    "κυριακη",
-];
 
 fn month_of(word: &str) -> Option<u32> {
     let w = word.trim_end_matches('.');
@@ -221,6 +23,13 @@ fn month_of(word: &str) -> Option<u32> {
                 _ => {}
             }
         }
+    }
+    if found.is_none() && w.chars().count() >= 6 {
+        // Longer inflected forms: "lokakuuta", "listopada".
+        found = MONTHS
+            .iter()
+            .find(|(n, _)| n.chars().count() >= 5 && w.starts_with(n))
+            .map(|&(_, m)| m);
     }
     found
 }
@@ -296,7 +105,14 @@ fn tokenize(s: &str) -> Vec<Tok> {
 
 /// Parses a date line value; `None` when no full date (day, month, year) is found.
 pub fn parse_loose(value: &str) -> Option<DateTime<FixedOffset>> {
-    let f = fold(value);
+    let mut f = fold(value);
+    if f.contains('年') {
+        // 2022年9月19日 → 2022-9-19
+        f = f
+            .replacen('年', "-", 1)
+            .replacen('月', "-", 1)
+            .replacen('日', " ", 1);
+    }
     let toks = tokenize(&f);
     let (mut day, mut month, mut year) = (None::<u32>, None::<u32>, None::<i32>);
     let (mut hour, mut minute, mut second) = (None::<u32>, 0u32, 0u32);
@@ -377,11 +193,18 @@ pub fn parse_loose(value: &str) -> Option<DateTime<FixedOffset>> {
             Tok::Word(w) => {
                 let wt = w.trim_end_matches('.');
                 match wt {
-                    "am" | "a.m" | "vorm" | "pd" | "paradite" | "πμ" | "π.μ" | "oo" => {
-                        pm = Some(false)
+                    "am" | "a.m" | "vorm" | "pd" | "paradite" | "paradites" | "πμ" | "π.μ"
+                    | "oo" => pm = Some(false),
+                    "pm" | "p.m" | "nachm" | "md" | "mbasdite" | "mbasdites" | "pasdite"
+                    | "pasdites" | "μμ" | "μ.μ" | "os" => pm = Some(true),
+                    // Spanish "9:14 p. m."
+                    "a" | "p"
+                        if hour.is_some()
+                            && matches!(toks.get(i + 1), Some(Tok::Word(m)) if m.trim_end_matches('.') == "m") =>
+                    {
+                        pm = Some(wt == "p");
+                        i += 1;
                     }
-                    "pm" | "p.m" | "nachm" | "md" | "mbasdite" | "pasdite" | "μμ" | "μ.μ"
-                    | "os" => pm = Some(true),
                     _ => {
                         if let Some(z) = zone_abbrev(wt) {
                             if offset.is_none() {
@@ -566,6 +389,11 @@ mod tests {
             "Τετάρτη, 22 Δεκεμβρίου 2021 9:14 π.μ.",
             "22 Aralık 2021 Çarşamba 09:14",
             "22 Ara 2021 Çar 09:14",
+            "22 Dhj 2021, 9:14 PD",
+            "E mër, 22 Dhj 2021 në 9:14 e paradites",
+            "2021年12月22日水曜日 9:14 +0100",
+            "miércoles, 22 de diciembre de 2021, 9:14 a. m.",
+            "quarta-feira, 22 de dezembro de 2021 09:14",
             "Mi., 22. Dez. 2021 um 09:14",
         ] {
             assert_eq!(p(s), want, "{s}");
@@ -576,6 +404,11 @@ mod tests {
             "2022-03-01T09:14:00+01:00"
         );
         assert_eq!(p("1 mars 2022 09:14"), "2022-03-01T09:14:00+01:00");
+        assert_eq!(
+            p("E mër, 22 Dhj 2021 në 9:14 e pasdites"),
+            "2021-12-22T21:14:00+01:00"
+        );
+        assert_eq!(p("22 dic 2021, 9:14 p. m."), "2021-12-22T21:14:00+01:00");
     }
 
     #[test]

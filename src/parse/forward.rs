@@ -7,6 +7,7 @@
 
 use super::date;
 use super::text::{fold, fold_char};
+use super::words::{DATE, FROM, SUBJECT, TO};
 use chrono::{DateTime, FixedOffset};
 
 /// One forward header block found in a text.
@@ -27,136 +28,6 @@ enum Label {
     Subject,
     Other,
 }
-
-const FROM: &[&str] = &[
-    "from",
-    "von",
-    "de",
-    "da",
-    "nga",
-    "от",
-    "απο",
-    "kimden",
-    "van",
-    "od",
-    "fran",
-    "fra",
-    "expediteur",
-    "remitente",
-    "mittente",
-    "absender",
-    "afzender",
-    "gonderen",
-    "felado",
-    "lahettaja",
-    "sender",
-    "від",
-    "от кого",
-    "dergues",
-    "dergoi",
-    "napisal",
-    "de la",
-];
-const DATE: &[&str] = &[
-    "date",
-    "sent",
-    "datum",
-    "gesendet",
-    "data",
-    "inviato",
-    "envoye",
-    "enviado",
-    "enviada",
-    "fecha",
-    "derguar",
-    "derguar me",
-    "dergua",
-    "отправлено",
-    "дата",
-    "σταλθηκε",
-    "ημερομηνια",
-    "ημ/νια",
-    "tarih",
-    "gonderildi",
-    "gonderim tarihi",
-    "verzonden",
-    "skickat",
-    "sendt",
-    "dato",
-    "odeslano",
-    "wyslano",
-    "enviado el",
-    "envoye le",
-    "sent on",
-    "date sent",
-    "sent date",
-    "inviato il",
-    "gesendet am",
-    "lahetetty",
-    "elkuldve",
-    "trimis",
-    "poslano",
-    "data e dergimit",
-    "data dhe ora",
-    "datum und uhrzeit",
-    "när",
-];
-const TO: &[&str] = &[
-    "to",
-    "an",
-    "a",
-    "para",
-    "per",
-    "кому",
-    "προς",
-    "kime",
-    "aan",
-    "till",
-    "til",
-    "komu",
-    "do",
-    "destinataire",
-    "destinatario",
-    "empfanger",
-    "alici",
-    "marres",
-    "cc",
-    "kopie",
-    "copie",
-    "copia",
-    "копия",
-    "κοιν",
-    "προσ",
-    "bilgi",
-    "bcc",
-    "cci",
-    "ccn",
-];
-const SUBJECT: &[&str] = &[
-    "subject",
-    "betreff",
-    "objet",
-    "oggetto",
-    "asunto",
-    "subjekti",
-    "tema",
-    "тема",
-    "θεμα",
-    "konu",
-    "onderwerp",
-    "amne",
-    "emne",
-    "predmet",
-    "temat",
-    "assunto",
-    "sujet",
-    "titulli",
-    "titull",
-    "teema",
-    "aihe",
-    "targy",
-    "subiect",
-];
 
 fn classify(label: &str) -> Label {
     let f = fold(label);
@@ -483,5 +354,41 @@ mod tests {
         assert_eq!(find_email("X <Ab.C@d.e>").as_deref(), Some("ab.c@d.e"));
         assert_eq!(find_email("no address"), None);
         assert_eq!(find_email("@ then a@b.cd").as_deref(), Some("a@b.cd"));
+    }
+
+    /// Generalisation check on real forward bodies from many clients and UI
+    /// languages (crisp-oss/email-forward-parser fixtures in the shared corpus).
+    #[test]
+    fn real_world_forward_bodies() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/corpus/email-forward-parser");
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            eprintln!("{} not found; skipped", dir.display());
+            return;
+        };
+        let (mut n, mut found, mut dated) = (0, 0, 0);
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().to_string();
+            let Ok(raw) = std::fs::read(e.path()) else {
+                continue;
+            };
+            let t = String::from_utf8_lossy(&raw).replace("\r\n", "\n");
+            // Reply attributions ("On … wrote:") are not forward blocks.
+            if !name.contains("_body")
+                || name.contains("variant_4")
+                || name.starts_with("outlook_2019_")
+            {
+                continue;
+            }
+            n += 1;
+            let (u, _) = crate::parse::text::unquote(&t);
+            if let Some(b) = blocks(&u).first() {
+                found += 1;
+                dated += usize::from(b.date.is_some());
+            }
+        }
+        assert!(n > 100, "only {n} bodies");
+        assert!(found * 100 >= n * 95, "{found} of {n} forward blocks found");
+        assert!(dated * 100 >= n * 85, "{dated} of {n} dates read");
     }
 }

@@ -20,6 +20,7 @@ mod pdf;
 mod pipeline;
 mod text;
 mod waybill;
+mod words;
 
 use serde::Serialize;
 
