@@ -54,12 +54,18 @@ async fn smtp_mail_reaches_the_recipients_own_mailbox() {
     let bob = common::unique_user("bob");
     let subject = common::unique_name("subject");
     let raw = common::simple_message("sender@leje.test", &alice, &subject, "hello over SMTP");
+    // A session that looked at the empty INBOX before the mail came must still see it arrive.
+    let mut early = stack.imap(&alice).await;
+    assert!(early.messages("INBOX").await.is_empty());
     // Mixed case in the envelope: the mailbox is the lower-case address.
     let alice_upper = alice.to_uppercase();
     stack
         .smtp_send("sender@leje.test", &[&alice_upper, &bob], &raw)
         .await;
 
+    let got = early.wait_for("INBOX", 1, Duration::from_secs(20)).await;
+    assert_eq!(got.len(), 1);
+    early.logout().await;
     for user in [&alice, &bob] {
         let mut imap = stack.imap(user).await;
         let got = imap.wait_for("INBOX", 1, Duration::from_secs(20)).await;

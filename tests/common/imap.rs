@@ -164,17 +164,17 @@ impl TestImap {
             .examine(folder)
             .await
             .unwrap_or_else(|e| panic!("{}: EXAMINE `{folder}` failed: {e}", self.user));
-        if mb.exists == 0 {
-            return Vec::new();
-        }
-        let fetches: Vec<_> = self
-            .session
-            .uid_fetch("1:*", "(UID FLAGS BODY.PEEK[])")
-            .await
-            .unwrap_or_else(|e| panic!("{}: UID FETCH in `{folder}` failed: {e}", self.user))
-            .try_collect()
-            .await
-            .unwrap_or_else(|e| panic!("{}: UID FETCH in `{folder}` failed: {e}", self.user));
+        let fetches: Vec<_> = if mb.exists == 0 {
+            Vec::new()
+        } else {
+            self.session
+                .uid_fetch("1:*", "(UID FLAGS BODY.PEEK[])")
+                .await
+                .unwrap_or_else(|e| panic!("{}: UID FETCH in `{folder}` failed: {e}", self.user))
+                .try_collect()
+                .await
+                .unwrap_or_else(|e| panic!("{}: UID FETCH in `{folder}` failed: {e}", self.user))
+        };
         let mut out: Vec<TestMessage> = fetches
             .iter()
             .filter_map(|f| {
@@ -186,8 +186,15 @@ impl TestImap {
             })
             .collect();
         out.sort_by_key(|m| m.uid);
-        // NOTE: CLOSE would expunge; UNSELECT leaves the read-only selection without side effects.
-        let _ = self.session.run_command_and_check_ok("UNSELECT").await;
+        // NOTE: never leave a folder selected: Dovecot answers STATUS for the selected folder from
+        // the session's own view, which only moves on with NOOP, so `count` would go stale.
+        // UNSELECT (not CLOSE) so nothing is expunged.
+        if let Err(e) = self.session.run_command_and_check_ok("UNSELECT").await {
+            panic!(
+                "{}: UNSELECT after reading `{folder}` failed: {e}",
+                self.user
+            );
+        }
         out
     }
 
