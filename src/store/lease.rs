@@ -110,7 +110,7 @@ impl Store {
             .await?;
         let Some(r) = r else { return Ok(None) };
         let expires: chrono::DateTime<chrono::Utc> = r.get("expires_at")?;
-        Ok((expires > now()).then(|| r.get("holder")).transpose()?)
+        (expires > now()).then(|| r.get("holder")).transpose()
     }
 
     /// Record a message that was not parsed (over the size limit, unreadable)
