@@ -128,7 +128,11 @@ fn example_documents_every_key() {
     ];
     for (text, section) in sections {
         let errs = errors(text);
-        let msg = errs[0].to_string();
+        let msg = errs
+            .iter()
+            .map(|e| e.to_string())
+            .find(|m| m.contains("unknown key `zzz`"))
+            .unwrap_or_else(|| panic!("{errs:?}"));
         let list = msg
             .split(", expected")
             .nth(1)
@@ -797,4 +801,32 @@ fn log_formats() {
         forced.starts_with("20"),
         "text always has timestamps: {forced}"
     );
+}
+
+/// Unknown keys and wrong types do not hide the value errors elsewhere, and
+/// do not cause follow-on errors about the keys they knocked out.
+#[test]
+fn structural_and_value_errors_together() {
+    let errs = errors(
+        "stat_dir = 1\n[log]\nlevel = \"info,,=x[\"\n[[mailbox]]\nname = \"m\"\nhost = \"h\"\nusername = 7\n\
+         password_command = 5\nport = 0\n[mailbox.actions]\nprocessed = \"move:\"\n[smtp]\ncc = \"a@b.al\"\n",
+    );
+    let keys: Vec<&str> = errs.iter().filter_map(|e| e.key()).collect();
+    assert_eq!(
+        keys,
+        [
+            "stat_dir",
+            "log.level",
+            "mailbox[0].username",
+            "mailbox[0].password_command",
+            "mailbox[0].port",
+            "mailbox[0].actions.processed",
+            "smtp.host",
+            "smtp.from",
+            "smtp.cc",
+        ],
+        "{errs:#?}"
+    );
+    let cmd = error_for(&errs, "mailbox[0].password_command").to_string();
+    assert!(cmd.contains("a list of strings"), "{cmd}");
 }

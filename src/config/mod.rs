@@ -154,7 +154,36 @@ pub fn load(path: Option<&Path>) -> Result<Settings, ConfigErrors> {
 pub fn load_str(path: &Path, text: &str) -> Result<Settings, ConfigErrors> {
     let name = path.display().to_string();
     let parsed = source::parse(&name, text).map_err(ConfigErrors)?;
-    validate::to_settings(&parsed.file, Some(path), Some(&parsed.keys)).map_err(ConfigErrors)
+    let checked = validate::to_settings(&parsed.file, Some(path), Some(&parsed.keys));
+    if parsed.errors.is_empty() {
+        return checked.map_err(ConfigErrors);
+    }
+    // Structural errors first found; add the value errors in the rest of the
+    // file, except those about keys that were left out because of them.
+    // NOTE: also errors on an enclosing key (`mailbox[0]: needs a password`
+    // after a bad `mailbox[0].password_command`): they judge the keys together.
+    let inside = |a: &str, b: &str| {
+        a.strip_prefix(b)
+            .is_some_and(|rest| rest.starts_with(['.', '[']))
+    };
+    let under_removed = |key: &str| {
+        parsed
+            .removed
+            .iter()
+            .any(|r| key == r || inside(key, r) || inside(r, key))
+    };
+    let mut all = parsed.errors;
+    if let Err(more) = checked {
+        all.extend(
+            more.into_iter()
+                .filter(|e| e.key().is_none_or(|k| !under_removed(k))),
+        );
+    }
+    all.sort_by_key(|e| match e {
+        ConfigError::Invalid { at: Some(at), .. } => *at,
+        _ => (usize::MAX, 0),
+    });
+    Err(ConfigErrors(all))
 }
 
 /// The configuration file to use: `--config` / `$LEJE_CONFIG` (clap fills

@@ -91,10 +91,17 @@ impl KeyMap {
 pub struct Parsed {
     pub file: FileConfig,
     pub keys: KeyMap,
+    /// Structural errors (unknown keys, wrong types). When there are any,
+    /// `file` holds the rest of the document without the offending keys, so
+    /// the values can still be checked and every error reported at once.
+    pub errors: Vec<ConfigError>,
+    /// Key paths left out of `file` because of `errors`; errors the value
+    /// checks find under them (e.g. "is required") are consequences, not news.
+    pub removed: Vec<String>,
 }
 
-/// Parse `text` (from `file`, for messages). All syntax errors, or all
-/// structural errors, are returned at once.
+/// Parse `text` (from `file`, for messages). A syntax error is fatal (`Err`);
+/// structural errors are returned in [`Parsed::errors`].
 pub fn parse(file: &str, text: &str) -> Result<Parsed, Vec<ConfigError>> {
     let (root, syntax) = DeTable::parse_recoverable(text);
     if !syntax.is_empty() {
@@ -116,125 +123,179 @@ pub fn parse(file: &str, text: &str) -> Result<Parsed, Vec<ConfigError>> {
             .collect());
     }
     let keys = KeyMap::new(text, root.get_ref());
-    match FileConfig::deserialize(toml::de::Deserializer::from(root.clone())) {
-        Ok(file) => Ok(Parsed { file, keys }),
-        Err(_) => Err(structural_errors(file, &keys, root.into_inner())),
+    if let Ok(cfg) = FileConfig::deserialize(toml::de::Deserializer::from(root.clone())) {
+        return Ok(Parsed {
+            file: cfg,
+            keys,
+            errors: Vec::new(),
+            removed: Vec::new(),
+        });
+    }
+    let span = root.span();
+    let mut root = root.into_inner();
+    let mut cx = Structural {
+        file,
+        keys: &keys,
+        errors: Vec::new(),
+        removed: Vec::new(),
+    };
+    cx.clean_root(&mut root);
+    cx.errors.sort_by_key(|e| match e {
+        ConfigError::Invalid { at: Some(at), .. } => *at,
+        _ => (usize::MAX, 0),
+    });
+    let Structural {
+        mut errors,
+        removed,
+        ..
+    } = cx;
+    let cleaned = FileConfig::deserialize(toml::de::Deserializer::from(Spanned::new(span, root)));
+    match cleaned {
+        Ok(cfg) if !errors.is_empty() => Ok(Parsed {
+            file: cfg,
+            keys,
+            errors,
+            removed,
+        }),
+        // NOTE: should not happen (the whole-file pass failed, so some section
+        // must have, and the cleaned file passes); keep a message rather than
+        // claim success.
+        Ok(_) | Err(_) => {
+            errors.push(invalid(
+                file,
+                &keys,
+                "",
+                "the file does not match the expected structure".into(),
+            ));
+            Err(errors)
+        }
     }
 }
 
 /// serde stops at the first error; go section by section (and item by item
-/// for `[[mailbox]]` and `[offices.*]`) to find them all.
-fn structural_errors(file: &str, keys: &KeyMap, root: DeTable<'_>) -> Vec<ConfigError> {
-    let mut errors = Vec::new();
-    // NOTE: after each error the offending key is removed and the section
-    // tried again, so two unknown keys in one table are both reported.
-    let check = |path: &str, v: &Spanned<DeValue<'_>>, errs: &mut Vec<ConfigError>| {
-        let mut v = v.clone();
+/// for `[[mailbox]]` and `[offices.*]`), removing each offending key and
+/// trying again, to find them all.
+struct Structural<'a> {
+    file: &'a str,
+    keys: &'a KeyMap,
+    errors: Vec<ConfigError>,
+    removed: Vec<String>,
+}
+
+impl Structural<'_> {
+    fn clean_root(&mut self, root: &mut DeTable<'_>) {
+        let names: Vec<String> = root.iter().map(|(k, _)| k.get_ref().to_string()).collect();
+        for key in names {
+            let Some(v) = root.get_mut(key.as_str()) else {
+                continue;
+            };
+            let keep = match (key.as_str(), v.get_mut()) {
+                ("mailbox", DeValue::Array(items)) => {
+                    for (i, item) in items.iter_mut().enumerate() {
+                        if !self.clean(&format!("mailbox[{i}]"), item) {
+                            // NOTE: emptied, not removed, so later indexes stay right.
+                            *item.get_mut() = DeValue::Table(DeTable::default());
+                        }
+                    }
+                    true
+                }
+                ("mailbox", _) => self.fail(
+                    "mailbox",
+                    "must be a list of tables, written `[[mailbox]]`".into(),
+                ),
+                ("offices", DeValue::Table(t)) => {
+                    let mut bad = Vec::new();
+                    for (name, office) in t.iter_mut() {
+                        if !self.clean(&format!("offices.{}", name.get_ref()), office) {
+                            bad.push(name.get_ref().to_string());
+                        }
+                    }
+                    for name in bad {
+                        t.remove(name.as_str());
+                    }
+                    true
+                }
+                ("offices", _) => self.fail(
+                    "offices",
+                    "must be a table of `[offices.<directorate>]` sections".into(),
+                ),
+                (k, _) if TOP_KEYS.contains(&k) => self.clean(&key, v),
+                (other, _) => self.fail(
+                    other,
+                    format!(
+                        "unknown key `{other}`, expected one of {}",
+                        TOP_KEYS
+                            .iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
+            };
+            if !keep {
+                root.remove(key.as_str());
+            }
+        }
+    }
+
+    /// Record an error for `key`, whose value is dropped. Returns false (keep nothing).
+    fn fail(&mut self, key: &str, reason: String) -> bool {
+        self.errors.push(invalid(self.file, self.keys, key, reason));
+        self.removed.push(key.to_string());
+        false
+    }
+
+    /// Deserialize one section until it passes, removing offending keys.
+    /// False when the section as a whole is unusable.
+    fn clean(&mut self, path: &str, v: &mut Spanned<DeValue<'_>>) -> bool {
         for _ in 0..100 {
             let r = match path.split(['[', '.']).next().unwrap_or("") {
-                "state_dir" => try_de::<std::path::PathBuf>(&v),
-                "store" | "instance" => try_de::<String>(&v),
-                "log" => try_de::<super::file::LogFile>(&v),
-                "http" => try_de::<super::file::HttpFile>(&v),
-                "mailbox" => try_de::<super::file::MailboxFile>(&v),
-                "smtp" => try_de::<super::file::SmtpFile>(&v),
-                "notify" => try_de::<super::file::NotifyFile>(&v),
-                "offices" => try_de::<super::file::OfficeFile>(&v),
+                "state_dir" => try_de::<std::path::PathBuf>(v),
+                "store" | "instance" => try_de::<String>(v),
+                "log" => try_de::<super::file::LogFile>(v),
+                "http" => try_de::<super::file::HttpFile>(v),
+                "mailbox" => try_de::<super::file::MailboxFile>(v),
+                "smtp" => try_de::<super::file::SmtpFile>(v),
+                "notify" => try_de::<super::file::NotifyFile>(v),
+                "offices" => try_de::<super::file::OfficeFile>(v),
                 _ => Ok(()),
             };
-            let Err(e) = r else { break };
-            let err = located(file, keys, path, &e);
+            let Err(e) = r else { return true };
+            let err = located(self.file, self.keys, path, &e);
             let rest = err
                 .key()
                 .and_then(|k| k.strip_prefix(path))
                 .map(str::to_string);
-            errs.push(err);
-            match rest {
-                Some(rest) if remove_key(v.get_mut(), &rest) => {}
-                _ => break,
+            self.errors.push(err);
+            let removed =
+                rest.and_then(|rest| remove_key(v.get_mut(), &rest).map(|r| format!("{path}{r}")));
+            match removed {
+                Some(removed) => self.removed.push(removed),
+                None => {
+                    self.removed.push(path.to_string());
+                    return false;
+                }
             }
         }
-    };
-    for (k, v) in root.iter() {
-        let key = k.get_ref().as_ref();
-        match key {
-            "mailbox" => match v.get_ref() {
-                DeValue::Array(items) => {
-                    for (i, item) in items.iter().enumerate() {
-                        check(&format!("mailbox[{i}]"), item, &mut errors);
-                    }
-                }
-                _ => errors.push(invalid(
-                    file,
-                    keys,
-                    "mailbox",
-                    "must be a list of tables, written `[[mailbox]]`".into(),
-                )),
-            },
-            "offices" => match v.get_ref() {
-                DeValue::Table(t) => {
-                    for (name, office) in t.iter() {
-                        check(&format!("offices.{}", name.get_ref()), office, &mut errors);
-                    }
-                }
-                _ => errors.push(invalid(
-                    file,
-                    keys,
-                    "offices",
-                    "must be a table of `[offices.<directorate>]` sections".into(),
-                )),
-            },
-            k if TOP_KEYS.contains(&k) => check(k, v, &mut errors),
-            other => errors.push(invalid(
-                file,
-                keys,
-                other,
-                format!(
-                    "unknown key `{other}`, expected one of {}",
-                    TOP_KEYS
-                        .iter()
-                        .map(|k| format!("`{k}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            )),
-        }
+        self.removed.push(path.to_string());
+        false
     }
-    errors.sort_by_key(|e| match e {
-        ConfigError::Invalid { at: Some(at), .. } => *at,
-        _ => (usize::MAX, 0),
-    });
-    if errors.is_empty() {
-        // NOTE: should not happen (the whole-file pass failed, so some
-        // section must); keep a message rather than claim success.
-        errors.push(invalid(
-            file,
-            keys,
-            "",
-            "the file does not match the expected structure".into(),
-        ));
-    }
-    errors
 }
 
-/// Remove `.a.b` (array indexes cut the path: `.cc[0]` removes `cc`) from a table.
-fn remove_key(v: &mut DeValue<'_>, rel: &str) -> bool {
+/// Remove `.a.b` (array indexes cut the path: `.cc[0]` removes `cc`) from a
+/// table; returns the removed relative path.
+fn remove_key<'r>(v: &mut DeValue<'_>, rel: &'r str) -> Option<&'r str> {
     let rel = rel.split('[').next().unwrap_or("");
     let segs: Vec<&str> = rel.split('.').filter(|s| !s.is_empty()).collect();
-    let Some((last, parents)) = segs.split_last() else {
-        return false;
-    };
+    let (last, parents) = segs.split_last()?;
     let mut cur = v;
     for seg in parents {
-        let DeValue::Table(t) = cur else { return false };
-        let Some(next) = t.get_mut(*seg) else {
-            return false;
-        };
-        cur = next.get_mut();
+        let DeValue::Table(t) = cur else { return None };
+        cur = t.get_mut(*seg)?.get_mut();
     }
     match cur {
-        DeValue::Table(t) => t.remove(*last).is_some(),
-        _ => false,
+        DeValue::Table(t) => t.remove(*last).map(|_| rel),
+        _ => None,
     }
 }
 
@@ -249,7 +310,7 @@ fn located(file: &str, keys: &KeyMap, section: &str, e: &toml::de::Error) -> Con
         .and_then(|o| keys.path_at(o))
         .filter(|p| p.starts_with(section))
         .unwrap_or(section);
-    let mut reason = e.message().trim().to_string();
+    let mut reason = humanize(e.message().trim());
     // serde says "unknown field"; in a config file it is a key.
     if let Some(rest) = reason.strip_prefix("unknown field") {
         reason = format!("unknown key{rest}");
@@ -279,4 +340,31 @@ fn invalid(file: &str, keys: &KeyMap, key: &str, reason: String) -> ConfigError 
         key: key.to_string(),
         reason,
     }
+}
+
+/// serde's wording, in the house style (values in backticks, TOML words).
+fn humanize(msg: &str) -> String {
+    if msg.contains("untagged enum CommandLine") {
+        return "expected a command: a string, or a list of strings such as \
+                `[\"pass\", \"show\", \"leje/imap\"]`"
+            .into();
+    }
+    let mut m = msg
+        .replace("expected i64", "expected an integer")
+        .replace(
+            "expected a sequence",
+            "expected a list such as `[\"a\", \"b\"]`",
+        )
+        .replace("expected a boolean", "expected `true` or `false`");
+    // `invalid type: string "993", expected …` → `invalid type: string `"993"`, expected …`
+    if let Some(rest) = m.strip_prefix("invalid type: string \"") {
+        if let Some(end) = rest.find("\", expected") {
+            m = format!(
+                "invalid type: string `\"{}\"`{}",
+                &rest[..end],
+                &rest[end + 1..]
+            );
+        }
+    }
+    m
 }

@@ -554,7 +554,11 @@ fn date(cx: &mut Ctx<'_>, key: &str, v: &toml::Value) -> Option<chrono::NaiveDat
         _ => None,
     };
     if parsed.is_none() {
-        cx.err(key, format!("`{v}` is not a date such as `2024-01-31`"));
+        let shown = match v {
+            toml::Value::String(s) => s.clone(),
+            v => v.to_string(),
+        };
+        cx.err(key, format!("`{shown}` is not a date such as `2024-01-31`"));
     }
     parsed
 }
