@@ -1891,6 +1891,80 @@ def gen_clients2():
                waybills=[waybill_pdf("Shuma: 5700 Lek", 5700, True)], boundary="b1_proton_22")
 
 
+def gen_edges():
+    # Document order across nesting: the attached message's PDF, then the outer photo.
+    p = PEOPLE[7]
+    t = dt.datetime(2024, 1, 9, 9, 30, 0)
+    w1 = waybill_pdf("Shuma: 5700 Lekë", 5700, compress=True, filename="mandatpagesa.pdf")
+    w2 = W("pagesa_e_kryer.jpg", "image/jpeg", make_jpeg(b"receipt"), None)
+    inner_msg = mixed_with(outer(OFFICE["mig"], "ayse.yilmaz@gmail.com", "Leja e Qëndrimit",
+                                 rfc2822(t), "order@asp.gov.al"),
+                           text_part(notice_for(p), cte="base64"), [w1], "order-inner")
+    hs = outer("Ayşe Yılmaz <ayse.yilmaz@gmail.com>", SHARED, "Fwd: Leja e Qëndrimit",
+               rfc2822(t + dt.timedelta(days=2)), "order-outer@gmail.com")
+    ct, body = multipart("mixed", "order-outer", [
+        text_part("Merhaba, bildirim ekte. Ödeme makbuzunun fotoğrafı da ekte.\n"),
+        ent([("Content-Type", "message/rfc822")], inner_msg), att(w2)])
+    fixture("fwd-attachment-document-order", message(hs, ct, body),
+            expect("permit_approved", "ayse.yilmaz@gmail.com", language="sq",
+                   original_from=office_addr("mig"), notified_at=iso(t), waybills=[w1, w2],
+                   **person_fields(p)))
+
+    # Auto-Submitted: auto-generated (a ticket system's acknowledgement quoting the notice).
+    p = PEOPLE[11]
+    t = dt.datetime(2023, 8, 8, 10, 15)
+    text = ("Your request has been received (ticket #48213). Our team will contact you.\n\n"
+            "---- Original request ----\n" + gmail_block("en", "mig", "d.volkov@mail.ru",
+                                                          "Residence Permit", t) + notice_for(p))
+    hs = outer("Support <support@helpdesk.example>", SHARED, "[#48213] Fwd: Residence Permit",
+               rfc2822(t + dt.timedelta(hours=2)), "ticket-48213@helpdesk.example",
+               [("Auto-Submitted", "auto-generated")])
+    fixture("neg-autoreply-auto-generated",
+            ent(hs + [("MIME-Version", "1.0")], b"")[:-1] + text_part(text),
+            expect("auto_reply", "support@helpdesk.example"))
+
+    # Precedence: list (a mailing list relaying a forward). NOTE: the contract makes this
+    # auto_reply even though the notice inside is genuine.
+    p = PEOPLE[0]
+    t = dt.datetime(2022, 5, 5, 9, 0)
+    text = gmail_block("en", "tirane", "marco.rossi84@gmail.com", "Residence Permit", t) \
+        + notice_for(p) + "\n-- \nYou received this message because you are subscribed to " \
+        "the Google Groups \"permits\" group.\n"
+    hs = outer("Marco Rossi <marco.rossi84@gmail.com>", "permits@googlegroups.com",
+               "Fwd: Residence Permit", rfc2822(t + dt.timedelta(hours=1)), "list-1@gmail.com",
+               [("Precedence", "list"), ("Mailing-list", "list permits@googlegroups.com"),
+                ("List-ID", "<permits.googlegroups.com>")])
+    fixture("neg-precedence-list", ent(hs + [("MIME-Version", "1.0")], b"")[:-1]
+            + text_part(text), expect("auto_reply", "marco.rossi84@gmail.com"))
+
+    # Hostile PDFs next to a genuine notice: a Flate bomb (32 MB of spaces), an object
+    # graph that points at itself with a /Length past the end, and a truncated file.
+    # Each is still a waybill (hashed), none yields an amount; parsing must stay bounded.
+    p = PEOPLE[14]
+    t = dt.datetime(2024, 5, 20, 10, 0, 0)
+    bomb_stream = zlib.compress(b" " * (32 << 20), 9)
+    bomb = (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type "
+            b"/Pages /Kids [3 0 R] /Count 1 >>\nendobj\n3 0 obj\n<< /Type /Page /Parent 2 0 R "
+            b"/Contents 4 0 R >>\nendobj\n4 0 obj\n<< /Length "
+            + str(len(bomb_stream)).encode() + b" /Filter /FlateDecode >>\nstream\n" + bomb_stream + b"\nendstream\nendobj\ntrailer\n<< "
+            b"/Root 1 0 R >>\n%EOF\n")
+    loop = (b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n2 0 obj\n<< /Type "
+            b"/Pages /Kids [2 0 R 3 0 R] /Count 2 /Parent 2 0 R >>\nendobj\n3 0 obj\n<< /Type "
+            b"/Page /Parent 2 0 R /Contents 3 0 R /Resources 3 0 R >>\nendobj\n4 0 obj\n<< "
+            b"/Length 999999999 >>\nstream\nBT (\nendobj\ntrailer\n<< /Root 1 0 R /Size 5 >>\n"
+            b"startxref\n999999\n%EOF\n")
+    cut = make_pdf(["Mandatpagese", "Shuma: 5700 Lek"], compress=True)
+    cut = cut[:cut.index(b"stream\n") + 7 + 12]
+    ws = [W("mandat_1.pdf", "application/pdf", bomb, None),
+          W("mandat_2.pdf", "application/pdf", loop, None),
+          W("mandat_3.pdf", "application/pdf", cut, None)]
+    block = gmail_block("en", "eal", "fz.benali@outlook.fr", "Residence Permit", t)
+    fwd_inline("mal-hostile-pdfs", frm="Fatima Zahra Benali <fz.benali@outlook.fr>",
+               subject="Fwd: Residence Permit", outer_local=t + dt.timedelta(hours=1), note="",
+               block=block, notice=notice_for(p), lang="en", person=person_fields(p),
+               office_key="eal", notified_at=iso(t), waybills=ws, boundary="hostile-pdfs")
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "fixtures")
@@ -1902,6 +1976,7 @@ def main():
     gen_more()
     gen_wording()
     gen_clients2()
+    gen_edges()
     names = set()
     for name, raw, exp in FIXTURES:
         names.add(name)

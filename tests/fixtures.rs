@@ -28,6 +28,9 @@ const KEYS: [&str; 11] = [
 /// A fixture suite smaller than this means files went missing.
 const MIN_FIXTURES: usize = 60;
 
+/// One parse (debug build) slower than this counts as unbounded (see mal-hostile-pdfs).
+const PER_RUN_LIMIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
@@ -154,7 +157,15 @@ fn every_fixture_matches_its_expected_json_with_lf_and_crlf() {
         );
         for (label, bytes) in &variants {
             runs += 1;
-            match parse_to_json(bytes) {
+            let start = std::time::Instant::now();
+            let result = parse_to_json(bytes);
+            let took = start.elapsed();
+            if took > PER_RUN_LIMIT {
+                failures.push(format!(
+                    "{name} ({label}): took {took:?} (limit {PER_RUN_LIMIT:?})"
+                ));
+            }
+            match result {
                 Err(e) => failures.push(format!("{name} ({label}): {e}")),
                 Ok(actual) => {
                     let d = diff(&expected, &actual);
