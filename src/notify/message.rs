@@ -1,8 +1,8 @@
 //! Building the RFC 5322 message: headers for threading and loop protection, the
 //! text/HTML alternative, and the waybills as attachments.
 
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 
 use super::render::Rendered;
@@ -145,7 +145,11 @@ pub fn build(
         for a in attachments {
             let ct = effective_content_type(&a.content_type, &a.data);
             let ct = ContentType::parse(&ct).unwrap_or(ContentType::TEXT_PLAIN);
-            mixed = mixed.singlepart(Attachment::new(a.filename.clone()).body(a.data.clone(), ct));
+            // NOTE: always base64. Left to itself lettre picks 7bit/quoted-printable for
+            // ASCII-looking bytes and rewrites LF to CRLF, which corrupts a PDF.
+            let body = Body::new_with_encoding(a.data.clone(), ContentTransferEncoding::Base64)
+                .unwrap_or_else(Body::new);
+            mixed = mixed.singlepart(Attachment::new(a.filename.clone()).body(body, ct));
         }
         b.multipart(mixed)?
     };
@@ -200,7 +204,7 @@ mod tests {
         let pdf = AttachmentFile {
             filename: "mandatpagesa.pdf".into(),
             content_type: "application/octet-stream".into(),
-            data: b"%PDF-1.4 fake".to_vec(),
+            data: b"%PDF-1.4\nfake\n%%EOF\n".to_vec(),
         };
         let m = build(&env(), &rendered(true), &[pdf]).unwrap();
         let raw = String::from_utf8(m.formatted()).unwrap();
@@ -229,7 +233,11 @@ mod tests {
             Some("Residence permit approved: your next steps (Ana Müller)")
         );
         assert_eq!(parsed.attachment_count(), 1);
-        assert_eq!(parsed.attachment(0).unwrap().contents(), b"%PDF-1.4 fake");
+        // byte for byte: no LF → CRLF rewriting of the PDF
+        assert_eq!(
+            parsed.attachment(0).unwrap().contents(),
+            b"%PDF-1.4\nfake\n%%EOF\n"
+        );
     }
 
     #[test]

@@ -1,0 +1,451 @@
+//! The instructions email end to end against the real local mail system (OpenSMTPD
+//! delivering over LMTP into Dovecot): the email is read back over IMAP from the
+//! applicant's own mailbox. Only the 5xx fault uses a small in-process SMTP server,
+//! because OpenSMTPD cannot be told to reject one recipient on demand.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use chrono::{Duration as Days, Utc};
+use leje::config::{Settings, SmtpSettings, TlsMode};
+use leje::notify::{send_due_once, SendOptions, SendReport};
+use leje::parse::{Directorate, Kind, Language, ParsedMessage, Waybill};
+use leje::store::{Incoming, Origin, OutboxRow, OutboxStatus, Stage, Store};
+use mail_parser::MimeHeaders;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+const OFFICE_ADDRESS: &str = "Rruga e Dibrës, nr. 100, Tiranë";
+const PDF: &[u8] =
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% mandatpagese 5700 Lek\n%%EOF\n";
+
+struct Fixture {
+    _dir: tempfile::TempDir,
+    store: Store,
+    settings: Settings,
+}
+
+/// A fresh SQLite store and settings pointing SMTP at the local OpenSMTPD.
+async fn fixture(stack: &common::MailStack) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = leje::config::load(None).expect("embedded defaults");
+    settings.state_dir = dir.path().to_path_buf();
+    settings.store_url = format!("sqlite:{}", dir.path().join("leje.db").display());
+    settings.instance = common::unique_name("notify-test");
+    settings.smtp = Some(SmtpSettings {
+        host: stack.smtp_host.clone(),
+        port: stack.smtp_port,
+        tls: TlsMode::None,
+        ca_file: None,
+        username: None,
+        password: None,
+        from: "leje <permits@leje.test>".into(),
+        cc: Vec::new(),
+        retry_for: Duration::from_secs(2 * 86400),
+        max_per_recipient_per_day: 5,
+        timeout: Duration::from_secs(10),
+    });
+    let tirane = settings.offices.get_mut(&Directorate::Tirane).unwrap();
+    tirane.address = Some(OFFICE_ADDRESS.into());
+    tirane.hours = Some("08:00–16:00".into());
+    let store = Store::open(&settings.store_url, &settings.state_dir)
+        .await
+        .expect("open store");
+    Fixture {
+        _dir: dir,
+        store,
+        settings,
+    }
+}
+
+fn smtp(f: &mut Fixture) -> &mut SmtpSettings {
+    f.settings.smtp.as_mut().unwrap()
+}
+
+/// A travel-document number no other test uses.
+fn doc() -> String {
+    format!("BX{:07}", fastrand::u32(..10_000_000))
+}
+
+/// An approval notification forwarded by `forwarder`, originally sent to `applicant`.
+fn approval(doc: &str, forwarder: &str, applicant: Option<&str>, lang: Language) -> ParsedMessage {
+    let mid = format!("{}@mail.leje.test", common::unique_name("fwd"));
+    ParsedMessage {
+        kind: Kind::PermitApproved,
+        reason: None,
+        language: Some(lang),
+        name: Some("Anna Maria Schmidt".into()),
+        travel_document: Some(doc.into()),
+        nationality: Some("German".into()),
+        directorate: Some(Directorate::Tirane),
+        original_from: Some("lejeqendrimi@mb.gov.al".into()),
+        forwarded_by: Some(forwarder.into()),
+        notified_at: Some("2026-11-20T09:14:00+01:00".into()),
+        waybills: vec![Waybill {
+            filename: Some("mandatpagesa.pdf".into()),
+            content_type: "application/octet-stream".into(),
+            size: PDF.len() as u64,
+            sha256: hex::encode(Sha256::digest(PDF)),
+            amount_lek: Some(5700),
+            data: PDF.to_vec(),
+        }],
+        message_id: Some(mid.clone()),
+        references: vec!["office-1@mb.gov.al".into(), mid],
+        subject: Some("Fwd: Leje qëndrimi".into()),
+        original_to: applicant.map(str::to_string),
+        reply_to: None,
+    }
+}
+
+/// Ingest `p` (as a local file would be) and return its outbox row.
+async fn enqueue(f: &Fixture, p: &ParsedMessage, staff: bool) -> OutboxRow {
+    let path = format!("/test/{}.eml", common::unique_name("in"));
+    let raw = hex::encode(Sha256::digest(path.as_bytes()));
+    let r = f
+        .store
+        .ingest(&Incoming {
+            origin: Origin::File { path: &path },
+            raw_sha256: &raw,
+            size: 1000,
+            parsed: p,
+            forwarder_is_staff: staff,
+        })
+        .await
+        .expect("ingest");
+    assert_eq!(r.outbox_ids.len(), 1, "{r:?}");
+    f.store
+        .outbox_get(r.outbox_ids[0])
+        .await
+        .unwrap()
+        .expect("outbox row")
+}
+
+async fn send(f: &Fixture, now_offset: Days) -> SendReport {
+    send_due_once(
+        &f.store,
+        &f.settings,
+        &SendOptions {
+            now: Some(Utc::now() + now_offset),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("send pass")
+}
+
+async fn row(f: &Fixture, id: i64) -> OutboxRow {
+    f.store.outbox_get(id).await.unwrap().unwrap()
+}
+
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().port()
+}
+
+/// `user`'s INBOX holds exactly `n` messages, and still does a moment later.
+// NOTE: a fresh IMAP session per look: a Dovecot session opened before the user's first
+// mail was delivered does not see it arrive, and delivery through OpenSMTPD's queue is
+// asynchronous.
+async fn exactly(stack: &common::MailStack, user: &str, n: usize) -> Vec<common::TestMessage> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut imap = stack.imap(user).await;
+        let c = imap.count("INBOX").await as usize;
+        imap.logout().await;
+        if c >= n || std::time::Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut imap = stack.imap(user).await;
+    let msgs = imap.messages("INBOX").await;
+    imap.logout().await;
+    assert_eq!(msgs.len(), n, "{user}: expected exactly {n} message(s)");
+    msgs
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_threaded_email_with_waybill_and_office_in_the_applicants_mailbox() {
+    let Some(stack) = common::stack() else { return };
+    let mut f = fixture(stack).await;
+    let applicant = common::unique_user("applicant");
+    let agency = common::unique_user("agency-copy");
+    smtp(&mut f).cc = vec![format!("Agency archive <{agency}>")];
+    let p = approval(&doc(), &applicant, Some(&applicant), Language::Sq);
+    let r = enqueue(&f, &p, false).await;
+
+    let rep = send(&f, Days::zero()).await;
+    assert_eq!((rep.sent, rep.retried, rep.failed), (1, 0, 0), "{rep:?}");
+
+    let msgs = exactly(stack, &applicant, 1).await;
+    let m = &msgs[0];
+    let fwd_id = p.message_id.as_deref().unwrap();
+    assert_eq!(m.header("Message-ID"), Some(format!("<{}>", r.message_id)));
+    assert_eq!(m.header("In-Reply-To"), Some(format!("<{fwd_id}>")));
+    let refs = m.header("References").unwrap();
+    assert!(
+        refs.contains("<office-1@mb.gov.al>") && refs.contains(&format!("<{fwd_id}>")),
+        "{refs}"
+    );
+    assert_eq!(m.header("Auto-Submitted").as_deref(), Some("auto-replied"));
+    assert_eq!(m.header("X-Leje").as_deref(), Some("1"));
+    assert_eq!(m.header("X-Leje-Kind").as_deref(), Some("instructions"));
+
+    let parsed = mail_parser::MessageParser::default().parse(&m.raw).unwrap();
+    let subject = parsed.subject().unwrap();
+    assert!(
+        subject.starts_with("Leja e qëndrimit u miratua"),
+        "{subject}"
+    );
+    let text = parsed.body_text(0).unwrap();
+    assert!(
+        text.contains("Drejtoria Vendore për Kufirin dhe Migracionin Tiranë"),
+        "{text}"
+    );
+    assert!(text.contains(OFFICE_ADDRESS), "{text}");
+    assert!(text.contains("5.700 lekë"), "{text}");
+    assert!(
+        parsed.body_html(0).is_some(),
+        "HTML part expected (notify.html = true)"
+    );
+    assert_eq!(parsed.attachment_count(), 1);
+    let a = parsed.attachment(0).unwrap();
+    assert_eq!(a.attachment_name(), Some("mandatpagesa.pdf"));
+    assert_eq!(a.contents(), PDF);
+    let ct = a.content_type().unwrap();
+    assert_eq!((ct.ctype(), ct.subtype()), ("application", Some("pdf")));
+    // The travel-document number is nowhere in what was sent.
+    assert!(!m.text().contains(p.travel_document.as_deref().unwrap()));
+
+    let done = row(&f, r.id).await;
+    assert_eq!(done.status, OutboxStatus::Sent);
+    assert_eq!(done.sent_to, vec![applicant.clone(), agency.clone()]);
+
+    // Another pass sends nothing more; the agency got its copy.
+    let rep = send(&f, Days::hours(1)).await;
+    assert_eq!(rep, SendReport::default());
+    exactly(stack, &applicant, 1).await;
+    let c = exactly(stack, &agency, 1).await;
+    assert_eq!(
+        c[0].header("Message-ID"),
+        Some(format!("<{}>", r.message_id))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_down_when_due_then_up_delivers_exactly_once() {
+    let Some(stack) = common::stack() else { return };
+    let mut f = fixture(stack).await;
+    let applicant = common::unique_user("down-up");
+    let r = enqueue(&f, &approval(&doc(), &applicant, None, Language::En), false).await;
+
+    let good = f.settings.smtp.as_ref().unwrap().port;
+    smtp(&mut f).port = closed_port();
+    let rep = send(&f, Days::zero()).await;
+    assert_eq!((rep.sent, rep.retried, rep.failed), (0, 1, 0), "{rep:?}");
+    let waiting = row(&f, r.id).await;
+    assert_eq!(waiting.status, OutboxStatus::Pending);
+    assert_eq!(waiting.attempts, 1);
+    assert!(waiting.last_error.is_some());
+    assert!(
+        waiting.next_attempt_at > Utc::now(),
+        "backoff moves the next attempt"
+    );
+    // Not due again yet: a pass right away does nothing.
+    smtp(&mut f).port = good;
+    assert_eq!(send(&f, Days::zero()).await.sent, 0);
+
+    // Later, with the server back: one email, with the same Message-ID.
+    let rep = send(&f, Days::hours(2)).await;
+    assert_eq!(rep.sent, 1, "{rep:?}");
+    let msgs = exactly(stack, &applicant, 1).await;
+    assert_eq!(
+        msgs[0].header("Message-ID"),
+        Some(format!("<{}>", r.message_id))
+    );
+    assert_eq!(send(&f, Days::hours(4)).await.sent, 0);
+    exactly(stack, &applicant, 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn temporary_failures_give_up_after_retry_for() {
+    let Some(stack) = common::stack() else { return };
+    let mut f = fixture(stack).await;
+    let applicant = common::unique_user("give-up");
+    let r = enqueue(&f, &approval(&doc(), &applicant, None, Language::En), false).await;
+    smtp(&mut f).port = closed_port();
+    let rep = send(&f, Days::days(3)).await;
+    assert_eq!(rep.failed, 1, "{rep:?}");
+    let failed = row(&f, r.id).await;
+    assert_eq!(failed.status, OutboxStatus::Failed);
+    assert!(failed.last_error.unwrap().contains("gave up"));
+    let case = f.store.case_by_id(r.case_id).await.unwrap().unwrap();
+    assert_eq!(case.stage, Stage::NeedsReview);
+}
+
+/// A minimal SMTP server that rejects every recipient with 550.
+async fn rejecting_server() -> u16 {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let (rd, mut wr) = sock.into_split();
+                let mut lines = BufReader::new(rd).lines();
+                let _ = wr.write_all(b"220 fake.leje.test ESMTP\r\n").await;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let verb = line
+                        .split_whitespace()
+                        .next()
+                        .unwrap_or("")
+                        .to_ascii_uppercase();
+                    let answer: &[u8] = match verb.as_str() {
+                        "EHLO" | "HELO" => b"250 fake.leje.test\r\n",
+                        "RCPT" => b"550 5.1.1 <recipient>: mailbox unavailable\r\n",
+                        "QUIT" => b"221 2.0.0 bye\r\n",
+                        _ => b"250 2.0.0 ok\r\n",
+                    };
+                    if wr.write_all(answer).await.is_err() || verb == "QUIT" {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn permanent_rejection_fails_the_row_and_flags_the_case() {
+    let Some(stack) = common::stack() else { return };
+    let mut f = fixture(stack).await;
+    smtp(&mut f).host = "127.0.0.1".into();
+    smtp(&mut f).port = rejecting_server().await;
+    let d = doc();
+    let r = enqueue(
+        &f,
+        &approval(&d, &common::unique_user("gone"), None, Language::En),
+        false,
+    )
+    .await;
+    let rep = send(&f, Days::zero()).await;
+    assert_eq!((rep.sent, rep.retried, rep.failed), (0, 0, 1), "{rep:?}");
+    let failed = row(&f, r.id).await;
+    assert_eq!(failed.status, OutboxStatus::Failed);
+    let err = failed.last_error.unwrap();
+    assert!(
+        err.contains("550") || err.contains("mailbox unavailable"),
+        "{err}"
+    );
+    assert!(!err.contains(&d));
+    let case = f.store.case_by_id(r.case_id).await.unwrap().unwrap();
+    assert_eq!(case.stage, Stage::NeedsReview);
+    // Failed rows are not retried by themselves.
+    assert_eq!(send(&f, Days::days(1)).await, SendReport::default());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_recipient_daily_limit_defers_the_rest_to_the_next_day() {
+    let Some(stack) = common::stack() else { return };
+    let mut f = fixture(stack).await;
+    smtp(&mut f).max_per_recipient_per_day = 2;
+    let agency = common::unique_user("busy-agency");
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let applicant = common::unique_user("limited");
+        ids.push(
+            enqueue(
+                &f,
+                &approval(&doc(), &agency, Some(&applicant), Language::En),
+                false,
+            )
+            .await
+            .id,
+        );
+    }
+    let rep = send(&f, Days::zero()).await;
+    assert_eq!((rep.sent, rep.deferred), (2, 1), "{rep:?}");
+    exactly(stack, &agency, 2).await;
+    let deferred = row(&f, ids[2]).await;
+    assert_eq!(deferred.status, OutboxStatus::Pending);
+    let tomorrow = (Utc::now() + Days::days(1)).date_naive();
+    assert_eq!(deferred.next_attempt_at.date_naive(), tomorrow);
+
+    let rep = send(&f, Days::days(1) + Days::hours(1)).await;
+    assert_eq!(rep.sent, 1, "{rep:?}");
+    exactly(stack, &agency, 3).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_forwarder_reply_goes_to_the_applicant_or_back_with_a_note() {
+    let Some(stack) = common::stack() else { return };
+    let mut f = fixture(stack).await;
+    f.settings.notify.staff_domains = vec!["staff.leje.test".into()];
+    let staff = format!("{}@staff.leje.test", common::unique_name("maria"));
+    let applicant = common::unique_user("via-staff");
+
+    enqueue(
+        &f,
+        &approval(&doc(), &staff, Some(&applicant), Language::En),
+        true,
+    )
+    .await;
+    enqueue(&f, &approval(&doc(), &staff, None, Language::En), true).await;
+    let rep = send(&f, Days::zero()).await;
+    assert_eq!(rep.sent, 2, "{rep:?}");
+
+    let got = exactly(stack, &applicant, 1).await;
+    assert!(!got[0].text().contains("NOTE FOR STAFF"));
+    let got = exactly(stack, &staff, 1).await;
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&got[0].raw)
+        .unwrap();
+    assert!(parsed.body_text(0).unwrap().starts_with("NOTE FOR STAFF"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dry_run_writes_eml_files_and_leaves_rows_pending() {
+    let Some(stack) = common::stack() else { return };
+    let f = fixture(stack).await;
+    let applicant = common::unique_user("dry");
+    let r = enqueue(&f, &approval(&doc(), &applicant, None, Language::En), false).await;
+    let out = f._dir.path().join("preview");
+    let opts = SendOptions {
+        dry_run_dir: Some(out.clone()),
+        ..Default::default()
+    };
+    let rep = send_due_once(&f.store, &f.settings, &opts).await.unwrap();
+    assert_eq!(rep.sent, 0);
+    assert_eq!(
+        rep.written,
+        vec![out.join(format!("outbox-{}-instructions.eml", r.id))]
+    );
+    let raw = std::fs::read(&rep.written[0]).unwrap();
+    let mode = std::fs::metadata(&rep.written[0])
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(parsed.message_id(), Some(r.message_id.as_str()));
+    assert_eq!(parsed.attachment_count(), 1);
+    assert!(parsed
+        .body_text(0)
+        .unwrap()
+        .contains("Civil Registry Office"));
+
+    // The row is still pending; a real pass then sends it, and the mailbox holds exactly
+    // that one email (the dry run delivered nothing).
+    assert_eq!(row(&f, r.id).await.status, OutboxStatus::Pending);
+    let rep = send(&f, Days::zero()).await;
+    assert_eq!(rep.sent, 1, "{rep:?}");
+    let got = exactly(stack, &applicant, 1).await;
+    assert_eq!(
+        got[0].header("Message-ID"),
+        Some(format!("<{}>", r.message_id))
+    );
+}
