@@ -1,11 +1,12 @@
 //! The store test suite, run against both backends: SQLite always (in a temp
-//! dir), PostgreSQL when `LEJE_TEST_POSTGRES_URL` points at a server (each test
-//! gets a fresh database). Without it the PostgreSQL half says so loudly and
-//! passes, except under CI (`CI` set), where it fails.
+//! dir), PostgreSQL on the local mail stack's server (`tests/common`: a fresh
+//! database per test). Without a server the PostgreSQL half says SKIPPED
+//! loudly, except under CI, where it fails.
 //!
 //! Messages are built as `ParsedMessage` values here, so the suite does not
 //! depend on the parser.
 
+mod common;
 #[path = "store/concurrency.rs"]
 mod concurrency;
 #[path = "store/lifecycle.rs"]
@@ -32,6 +33,8 @@ pub struct Env {
     pub url: String,
     pub state: tempfile::TempDir,
     pub backend: Backend,
+    /// Keeps the PostgreSQL test database alive; dropped (after `store`) at the end.
+    pub _db: Option<common::TestDb>,
 }
 
 impl Env {
@@ -40,60 +43,49 @@ impl Env {
     }
 }
 
-/// A fresh, empty store location (not opened yet): `(url, state dir)`.
-/// `None` when PostgreSQL is not available (skipped loudly).
-pub async fn fresh_location(backend: Backend) -> Option<(String, tempfile::TempDir)> {
+/// A fresh, empty store location (not opened yet).
+pub struct Location {
+    pub url: String,
+    pub state: tempfile::TempDir,
+    pub db: Option<common::TestDb>,
+}
+
+/// A fresh location: a temp dir for SQLite, a fresh database on the local
+/// mail stack's PostgreSQL (`tests/common`). `None` when PostgreSQL cannot be
+/// had (a loud SKIPPED; a panic under CI).
+pub async fn fresh_location(backend: Backend) -> Option<Location> {
     let state = tempfile::tempdir().expect("tempdir");
-    let url = match backend {
-        Backend::Sqlite => format!("sqlite:{}", state.path().join("leje.db").display()),
-        Backend::Postgres => fresh_pg_database().await?,
-    };
-    Some((url, state))
+    match backend {
+        Backend::Sqlite => Some(Location {
+            url: format!("sqlite:{}", state.path().join("leje.db").display()),
+            state,
+            db: None,
+        }),
+        Backend::Postgres => {
+            let stack = common::stack()?;
+            let db = stack.fresh_postgres().await;
+            Some(Location {
+                url: db.url.clone(),
+                state,
+                db: Some(db),
+            })
+        }
+    }
 }
 
 /// Opens a store in a fresh place.
 pub async fn env(backend: Backend) -> Option<Env> {
-    let (url, state) = fresh_location(backend).await?;
-    let store = Store::open(&url, state.path())
+    let loc = fresh_location(backend).await?;
+    let store = Store::open(&loc.url, loc.state.path())
         .await
-        .unwrap_or_else(|e| panic!("open {url}: {e}"));
+        .unwrap_or_else(|e| panic!("open {}: {e}", loc.url));
     Some(Env {
         store,
-        url,
-        state,
+        url: loc.url,
+        state: loc.state,
         backend,
+        _db: loc.db,
     })
-}
-
-/// Creates an empty database on the server named by `LEJE_TEST_POSTGRES_URL`
-/// and returns its URL.
-async fn fresh_pg_database() -> Option<String> {
-    let Ok(admin) = std::env::var("LEJE_TEST_POSTGRES_URL") else {
-        if std::env::var_os("CI").is_some() {
-            panic!("LEJE_TEST_POSTGRES_URL is not set under CI: the PostgreSQL half must run");
-        }
-        eprintln!(
-            "SKIPPED (PostgreSQL): set LEJE_TEST_POSTGRES_URL to run this test against PostgreSQL"
-        );
-        return None;
-    };
-    use sqlx::Connection;
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .unwrap_or_else(|e| panic!("LEJE_TEST_POSTGRES_URL: cannot connect: {e}"));
-    let name = format!("leje_test_{:016x}", fastrand::u64(..));
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut conn)
-        .await
-        .expect("create database");
-    let (base, _) = admin
-        .rsplit_once('/')
-        .expect("LEJE_TEST_POSTGRES_URL has a /database part");
-    let query = admin
-        .split_once('?')
-        .map(|(_, q)| format!("?{q}"))
-        .unwrap_or_default();
-    Some(format!("{base}/{name}{query}"))
 }
 
 /// Runs one async test body against both backends.

@@ -22,9 +22,10 @@ async fn raw(backend: Backend, url: &str, sql: &str) {
 }
 
 async fn migrates_from_older_schema(backend: Backend) {
-    let Some((url, state)) = fresh_location(backend).await else {
+    let Some(loc) = fresh_location(backend).await else {
         return;
     };
+    let (url, state) = (loc.url.clone(), &loc.state);
     let old = Store::open_at_version(&url, state.path(), 1)
         .await
         .expect("open at v1");
@@ -83,9 +84,10 @@ async fn migrates_from_older_schema(backend: Backend) {
 }
 
 async fn refuses_newer_schema(backend: Backend) {
-    let Some((url, state)) = fresh_location(backend).await else {
+    let Some(loc) = fresh_location(backend).await else {
         return;
     };
+    let (url, state) = (loc.url.clone(), &loc.state);
     Store::open(&url, state.path()).await.unwrap().close().await;
     let checksum = match backend {
         Backend::Sqlite => "X'00'",
