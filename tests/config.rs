@@ -830,3 +830,23 @@ fn structural_and_value_errors_together() {
     let cmd = error_for(&errs, "mailbox[0].password_command").to_string();
     assert!(cmd.contains("a list of strings"), "{cmd}");
 }
+
+#[tokio::test]
+async fn a_hanging_secret_command_is_stopped() {
+    let c = Secret::Command(vec!["sleep".into(), "20".into()]);
+    let started = std::time::Instant::now();
+    let msg = c
+        .resolve_within(Duration::from_millis(300))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(
+        msg.contains("`sleep`") && msg.contains("did not finish within 300ms"),
+        "{msg}"
+    );
+    assert_eq!(
+        leje::config::secret::COMMAND_TIMEOUT,
+        Duration::from_secs(30)
+    );
+}

@@ -64,6 +64,12 @@ impl Secret {
     /// Fetch the secret now. Errors name the source but never contain the value
     /// or the command's output.
     pub async fn resolve(&self) -> Result<String, ConfigError> {
+        self.resolve_within(COMMAND_TIMEOUT).await
+    }
+
+    /// [`Secret::resolve`] with another limit for a command (tests, or a
+    /// caller with a deadline of its own); a command still running then is killed.
+    pub async fn resolve_within(&self, timeout: Duration) -> Result<String, ConfigError> {
         match self {
             Secret::File(path) => read_file(path).await.map_err(|reason| self.error(reason)),
             Secret::Env(name) => match std::env::var(name) {
@@ -85,7 +91,9 @@ impl Secret {
                     .await
                     .map_err(|reason| self.error(reason))
             }
-            Secret::Command(argv) => run_command(argv).await.map_err(|reason| self.error(reason)),
+            Secret::Command(argv) => run_command(argv, timeout)
+                .await
+                .map_err(|reason| self.error(reason)),
         }
     }
 
@@ -114,7 +122,7 @@ async fn read_file(path: &std::path::Path) -> Result<String, String> {
     Ok(s)
 }
 
-async fn run_command(argv: &[String]) -> Result<String, String> {
+async fn run_command(argv: &[String], timeout: Duration) -> Result<String, String> {
     let Some((program, args)) = argv.split_first() else {
         return Err("is empty".into());
     };
@@ -128,13 +136,13 @@ async fn run_command(argv: &[String]) -> Result<String, String> {
         .kill_on_drop(true)
         .spawn()
         .map_err(|e| format!("cannot be started: {e}"))?;
-    let out = match tokio::time::timeout(COMMAND_TIMEOUT, child.wait_with_output()).await {
+    let out = match tokio::time::timeout(timeout, child.wait_with_output()).await {
         Ok(Ok(out)) => out,
         Ok(Err(e)) => return Err(format!("failed: {e}")),
         Err(_) => {
             return Err(format!(
-                "did not finish within {} s",
-                COMMAND_TIMEOUT.as_secs()
+                "did not finish within {}",
+                super::units::format_duration(timeout)
             ))
         }
     };
