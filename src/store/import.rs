@@ -27,12 +27,15 @@ pub fn collect(paths: &[PathBuf]) -> (Vec<LocalMessage>, Vec<ReadFailure>) {
     let mut out = Vec::new();
     let mut failures = Vec::new();
     for p in paths {
-        visit(p, &mut out, &mut failures);
+        visit(p, true, &mut out, &mut failures);
     }
     (out, failures)
 }
 
-fn visit(path: &Path, out: &mut Vec<LocalMessage>, failures: &mut Vec<ReadFailure>) {
+/// `named`: the path was given on the command line (always read); files found
+/// by walking a plain directory are read only if they end in `.eml` or look
+/// like an mbox (start with `From `), so notes and JSON beside them are skipped.
+fn visit(path: &Path, named: bool, out: &mut Vec<LocalMessage>, failures: &mut Vec<ReadFailure>) {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(error) => {
@@ -45,7 +48,8 @@ fn visit(path: &Path, out: &mut Vec<LocalMessage>, failures: &mut Vec<ReadFailur
     };
     if meta.is_file() {
         match std::fs::read(path) {
-            Ok(raw) => read_file(path, raw, out),
+            Ok(raw) if named || is_mail_file(path, &raw) => read_file(path, raw, out),
+            Ok(_) => {}
             Err(error) => failures.push(ReadFailure {
                 path: path.to_owned(),
                 error,
@@ -81,10 +85,19 @@ fn visit(path: &Path, out: &mut Vec<LocalMessage>, failures: &mut Vec<ReadFailur
                 .and_then(|n| n.to_str())
                 .is_some_and(|n| n.starts_with('.'));
             if !hidden {
-                visit(&e, out, failures);
+                // Maildir entries are messages whatever their names.
+                visit(&e, is_maildir, out, failures);
             }
         }
     }
+}
+
+fn is_mail_file(path: &Path, raw: &[u8]) -> bool {
+    let eml = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("eml"));
+    eml || raw.starts_with(b"From ")
 }
 
 fn read_file(path: &Path, raw: Vec<u8>, out: &mut Vec<LocalMessage>) {
@@ -183,9 +196,18 @@ mod tests {
         std::fs::write(md.join("tmp/9"), b"Subject: partial\n").unwrap();
         let eml = d.path().join("x.eml");
         std::fs::write(&eml, b"Subject: a\n\na\n").unwrap();
-        let (msgs, failures) = collect(&[eml.clone(), md.clone(), d.path().join("missing")]);
+        std::fs::create_dir(d.path().join("plain")).unwrap();
+        std::fs::write(d.path().join("plain/notes.json"), b"{}").unwrap();
+        std::fs::write(d.path().join("plain/m.eml"), b"Subject: d\n\nd\n").unwrap();
+        let (msgs, failures) = collect(&[
+            eml.clone(),
+            md.clone(),
+            d.path().join("plain"),
+            d.path().join("missing"),
+        ]);
         let origins: Vec<&str> = msgs.iter().map(|m| m.origin.as_str()).collect();
-        assert_eq!(origins.len(), 3, "{origins:?}");
+        assert_eq!(origins.len(), 4, "{origins:?}");
+        assert!(origins[3].ends_with("plain/m.eml"), "{origins:?}");
         assert_eq!(origins[0], eml.display().to_string());
         assert!(origins[1].ends_with("cur/2:2,S") && origins[2].ends_with("new/1"));
         assert_eq!(failures.len(), 1);

@@ -149,13 +149,15 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        tracing::info!(
-            outcome = %d.outcome,
-            case = ?d.case_id,
-            doc = ?p.travel_document.as_deref().map(redact_doc),
-            kind = kind_str(p.kind),
-            "message ingested"
-        );
+        let doc = p.travel_document.as_deref().map(redact_doc);
+        if matches!(
+            d.outcome,
+            Outcome::CaseCreated | Outcome::CaseUpdated | Outcome::NeedsReview
+        ) {
+            tracing::info!(outcome = %d.outcome, case = ?d.case_id, doc = ?doc, kind = kind_str(p.kind), "message ingested");
+        } else {
+            tracing::debug!(outcome = %d.outcome, case = ?d.case_id, doc = ?doc, kind = kind_str(p.kind), "message ingested");
+        }
         Ok(Ingested {
             outcome: d.outcome,
             case_id: d.case_id,
