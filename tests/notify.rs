@@ -449,3 +449,215 @@ async fn dry_run_writes_eml_files_and_leaves_rows_pending() {
         Some(format!("<{}>", r.message_id))
     );
 }
+
+/// The whole path: a forwarded notification appended to the shared inbox, the daemon
+/// (IMAP → parse → store → outbox → SMTP), and exactly one reply in the applicant's own
+/// mailbox. Then a bounce of that reply, and the reply itself, land in the shared inbox:
+/// neither starts a loop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notification_in_the_shared_inbox_gets_one_reply_and_bounces_do_not_loop() {
+    let Some(stack) = common::stack() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let inbox = common::unique_user("shared-inbox");
+    let applicant = common::unique_user("marco");
+    let pw = d.join("imap.pw");
+    std::fs::write(&pw, format!("{}\n", stack.password)).unwrap();
+    std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let config = d.join("leje.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"state_dir = "{d}"
+store = "sqlite:{d}/leje.db"
+instance = "{instance}"
+
+[log]
+level = "warn"
+
+[[mailbox]]
+name = "shared"
+host = "{host}"
+port = {imap_port}
+tls = "none"
+username = "{inbox}"
+password_file = "{pw}"
+poll_interval = "2s"
+
+[smtp]
+host = "{host}"
+port = {smtp_port}
+tls = "none"
+from = "Relocation desk <{inbox}>"
+
+[notify]
+agency_name = "Test Relocation"
+
+[offices.tirane]
+address = "{OFFICE_ADDRESS}"
+hours = "08:00–16:00"
+"#,
+            d = d.display(),
+            instance = common::unique_name("e2e"),
+            host = stack.imap_host,
+            imap_port = stack.imap_port,
+            smtp_port = stack.smtp_port,
+            pw = pw.display(),
+        ),
+    )
+    .unwrap();
+    let settings = leje::config::load(Some(&config)).unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::open(&settings.store_url, &settings.state_dir)
+        .await
+        .unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let daemon = tokio::spawn(leje::daemon::run(settings, async move {
+        let _ = stopped.await;
+    }));
+
+    // A Gmail forward of an English approval with a PDF waybill, from the applicant.
+    let fixture = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fwd-gmail-en.eml"),
+    )
+    .unwrap();
+    let fwd_id = format!("{}@mail.leje.test", common::unique_name("fwd"));
+    let raw = fixture
+        .replace("marco.rossi84@gmail.com", &applicant)
+        .replace(
+            "fwd-gmail-en.0000000000009c7a05e3f1b2@mail.example",
+            &fwd_id,
+        );
+    let mut shared = stack.imap(&inbox).await;
+    shared.append("INBOX", raw.as_bytes()).await;
+
+    let got = exactly(stack, &applicant, 1).await;
+    let reply = &got[0];
+    assert_eq!(reply.header("In-Reply-To"), Some(format!("<{fwd_id}>")));
+    assert_eq!(
+        reply.header("Auto-Submitted").as_deref(),
+        Some("auto-replied")
+    );
+    let parsed = mail_parser::MessageParser::default()
+        .parse(&reply.raw)
+        .unwrap();
+    let text = parsed.body_text(0).unwrap();
+    assert!(text.starts_with("Dear Marco Rossi,"), "{text}");
+    assert!(text.contains("Drejtoria Vendore për Kufirin dhe Migracionin Tiranë"));
+    assert!(text.contains(OFFICE_ADDRESS));
+    assert!(text.contains("5,700 Lek"));
+    assert_eq!(parsed.attachment_count(), 1);
+    assert_eq!(
+        parsed.attachment(0).unwrap().attachment_name(),
+        Some("mandatpagesa_1.pdf")
+    );
+    assert!(parsed
+        .attachment(0)
+        .unwrap()
+        .contents()
+        .starts_with(b"%PDF-"));
+
+    // The reply bounces back into the shared inbox, and a copy of the reply itself
+    // lands there too (as when the agency copies itself).
+    let reply_headers = reply.text().split("\r\n\r\n").next().unwrap().to_string();
+    let bounce = format!(
+        "From: Mail Delivery System <MAILER-DAEMON@mx.leje.test>\r\nTo: {inbox}\r\n\
+         Subject: Undelivered Mail Returned to Sender\r\nDate: Sun, 22 Nov 2026 10:00:00 +0000\r\n\
+         Message-ID: <{bid}@mx.leje.test>\r\nAuto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain\r\n\r\nThe mail system: <{applicant}>: mailbox full\r\n\
+         --b1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.leje.test\r\n\r\n\
+         Final-Recipient: rfc822; {applicant}\r\nAction: failed\r\nStatus: 5.2.2\r\n\r\n\
+         --b1\r\nContent-Type: text/rfc822-headers\r\n\r\n{reply_headers}\r\n--b1--\r\n",
+        bid = common::unique_name("bounce"),
+    );
+    shared.append("INBOX", bounce.as_bytes()).await;
+    shared.append("INBOX", &reply.raw).await;
+    shared.logout().await;
+
+    // Wait until the daemon has processed all three messages.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let n: u64 = store
+            .stats()
+            .await
+            .unwrap()
+            .messages_by_outcome
+            .values()
+            .sum();
+        if n >= 3 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "daemon processed only {n} of 3 messages"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let mut kinds: Vec<String> = store
+        .messages(None, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| m.kind)
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, ["bounce", "own_mail", "permit_approved"]);
+    // Give the sender a chance to (wrongly) send something more.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rows = store.outbox_list(None).await.unwrap();
+    assert_eq!(rows.len(), 1, "exactly one email ever queued: {rows:?}");
+    assert_eq!(rows[0].status, OutboxStatus::Sent);
+    assert_eq!(rows[0].sent_to, vec![applicant.clone()]);
+    exactly(stack, &applicant, 1).await;
+
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(30), daemon)
+        .await
+        .expect("daemon stops")
+        .unwrap()
+        .unwrap();
+}
+
+/// What leje sends is recognised as its own mail by its own parser (loop protection).
+#[test]
+fn sent_mail_parses_as_own_mail() {
+    use leje::notify::message::{build, Envelope};
+    let f = leje::notify::render::Facts {
+        language: Language::En,
+        name: Some("A B".into()),
+        directorate: None,
+        office: None,
+        waybill_amounts: vec![],
+        attachments: vec![],
+        fee_default_lek: 5700,
+        payment: leje::notify::Payment::Bank,
+        missing_applicant_address: false,
+        agency_name: None,
+        retry_from: None,
+    };
+    let r = leje::notify::render(
+        &leje::notify::Templates::embedded(),
+        Language::En,
+        leje::notify::TemplateKind::Instructions,
+        &leje::notify::EmailContext::new(&f),
+        true,
+    )
+    .unwrap();
+    let m = build(
+        &Envelope {
+            from: "leje <permits@leje.test>".into(),
+            to: vec!["a@leje.test".into()],
+            cc: vec![],
+            message_id: "x@leje.test".into(),
+            in_reply_to: None,
+            references: vec![],
+            case_id: 1,
+            kind: "instructions",
+        },
+        &r,
+        &[],
+    )
+    .unwrap();
+    let p = leje::parse::parse(&m.formatted());
+    assert_eq!(p.kind, Kind::OwnMail);
+}
