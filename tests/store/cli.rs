@@ -1,0 +1,221 @@
+//! The `leje` binary's store commands on real fixture emails: import twice,
+//! two imports at once on one store, the case commands.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::{env, Backend, Env};
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// `leje ARGS --store URL` with a state dir and no config file of the machine.
+fn leje(env: &Env, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_leje"));
+    c.args(args)
+        .args(["--store", &env.url])
+        .env_remove("LEJE_STORE")
+        .env("STATE_DIRECTORY", env.state.path())
+        .env("RUST_LOG", "warn");
+    // NOTE: an empty config file means the embedded defaults, whatever /etc/leje holds.
+    let cfg = env.state.path().join("empty.toml");
+    std::fs::write(&cfg, "").unwrap();
+    c.env("LEJE_CONFIG", cfg);
+    c
+}
+
+fn ok(out: Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "leje failed ({}):\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+fn summary(out: &str) -> serde_json::Value {
+    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+}
+
+async fn import_twice_then_cases(backend: Backend) {
+    let Some(env) = env(backend).await else {
+        return;
+    };
+    let fx = fixtures();
+    let first = summary(&ok(leje(&env, &["import", "--json"])
+        .arg(&fx)
+        .output()
+        .unwrap()));
+    let created = first["outcomes"]["case_created"].as_u64().unwrap_or(0);
+    assert!(created >= 10, "the fixtures hold many approvals: {first}");
+    let total = first["messages"].as_u64().unwrap();
+    let second = summary(&ok(leje(&env, &["import", "--json"])
+        .arg(&fx)
+        .output()
+        .unwrap()));
+    assert_eq!(second["messages"].as_u64(), Some(total));
+    assert_eq!(
+        second["outcomes"]["duplicate"].as_u64(),
+        Some(total),
+        "{second}"
+    );
+    assert_eq!(second["outcomes"].as_object().unwrap().len(), 1, "{second}");
+
+    let list: serde_json::Value =
+        serde_json::from_str(&ok(leje(&env, &["cases", "list", "--json"])
+            .output()
+            .unwrap()))
+        .unwrap();
+    let list = list.as_array().unwrap();
+    let cases = env.store.cases(Default::default()).await.unwrap();
+    assert_eq!(list.len(), cases.len());
+    for key in [
+        "travel_document",
+        "name",
+        "nationality",
+        "directorate",
+        "stage",
+        "contacts",
+        "created_at",
+        "updated_at",
+    ] {
+        assert!(list[0].get(key).is_some(), "missing `{key}` in {}", list[0]);
+    }
+
+    // Advance one approved case through the CLI; an impossible move is refused.
+    let doc = cases
+        .iter()
+        .find(|c| c.stage == leje::store::Stage::Approved)
+        .unwrap()
+        .travel_document
+        .clone();
+    ok(leje(
+        &env,
+        &[
+            "cases",
+            "advance",
+            &doc,
+            "--to",
+            "fee_paid",
+            "--note",
+            "paid at the post office",
+        ],
+    )
+    .output()
+    .unwrap());
+    let out = leje(&env, &["cases", "advance", &doc, "--to", "approved"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("`fee_paid`") && err.contains("`approved`") && err.contains("`applied`"),
+        "{err}"
+    );
+    let show = ok(leje(&env, &["cases", "show", &doc]).output().unwrap());
+    assert!(
+        show.contains("paid at the post office") && show.contains("fee_paid"),
+        "{show}"
+    );
+    let csv = ok(leje(&env, &["cases", "export", "--csv"]).output().unwrap());
+    assert_eq!(csv.lines().count(), cases.len() + 1);
+    assert!(csv.starts_with("travel_document,name,"));
+    // The second import recorded nothing new: one row per message.
+    let msgs = ok(leje(&env, &["messages", "list", "--limit", "1000"])
+        .output()
+        .unwrap());
+    assert!(msgs.contains(&format!("{total} message(s)")), "{msgs}");
+}
+
+#[tokio::test]
+async fn sqlite_import_twice_then_cases() {
+    import_twice_then_cases(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_import_twice_then_cases() {
+    import_twice_then_cases(Backend::Postgres).await;
+}
+
+/// Two `leje import` processes at once on the same inputs and store, with a
+/// umask that would leave files world-readable: every message is recorded
+/// once, the cases are those of a single import, and the files stay private.
+async fn two_imports_at_once(backend: Backend) {
+    let Some(env) = env(backend).await else {
+        return;
+    };
+    let fx = fixtures();
+    let spawn = || {
+        let mut c = leje(&env, &["import", "--json"]);
+        let cmd = format!("umask 000; exec \"$0\" \"$@\"");
+        let prog = c.get_program().to_owned();
+        let args: Vec<_> = c.get_args().map(|a| a.to_owned()).collect();
+        let mut sh = Command::new("sh");
+        sh.arg("-c").arg(cmd).arg(prog).args(args).arg(&fx);
+        for (k, v) in c.get_envs() {
+            match v {
+                Some(v) => sh.env(k, v),
+                None => sh.env_remove(k),
+            };
+        }
+        sh.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        sh.spawn().unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (
+        summary(&ok(a.wait_with_output().unwrap())),
+        summary(&ok(b.wait_with_output().unwrap())),
+    );
+    let total = a["messages"].as_u64().unwrap();
+    let created = |v: &serde_json::Value| v["outcomes"]["case_created"].as_u64().unwrap_or(0);
+    let msgs = env.store.messages(None, 100_000).await.unwrap();
+    assert_eq!(msgs.len() as u64, total, "each message recorded once");
+    let cases = env.store.cases(Default::default()).await.unwrap();
+    assert_eq!(
+        created(&a) + created(&b),
+        cases.len() as u64,
+        "a: {a}, b: {b}"
+    );
+    let outbox = env.store.outbox_list(None).await.unwrap();
+    let approved_cases = cases
+        .iter()
+        .filter(|c| c.stage != leje::store::Stage::Rejected)
+        .count();
+    assert_eq!(
+        outbox.len(),
+        approved_cases,
+        "one Instructions email per approved case"
+    );
+    if backend == Backend::Sqlite {
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        for f in ["leje.db", "leje.db-wal", "leje.db-shm"] {
+            let p = env.state.path().join(f);
+            if p.exists() {
+                assert_eq!(mode(&p), 0o600, "{f}");
+            }
+        }
+        let att = env.state.path().join("attachments");
+        for d in std::fs::read_dir(&att).unwrap() {
+            let d = d.unwrap().path();
+            assert_eq!(mode(&d), 0o700, "{}", d.display());
+            for f in std::fs::read_dir(&d).unwrap() {
+                assert_eq!(mode(&f.unwrap().path()), 0o600);
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn sqlite_two_imports_at_once() {
+    two_imports_at_once(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_two_imports_at_once() {
+    two_imports_at_once(Backend::Postgres).await;
+}
