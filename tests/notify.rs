@@ -661,3 +661,91 @@ fn sent_mail_parses_as_own_mail() {
     let p = leje::parse::parse(&m.formatted());
     assert_eq!(p.kind, Kind::OwnMail);
 }
+
+/// Runs the real `leje` binary with the embedded defaults (no [smtp]) on `store_url`.
+fn leje_cli(state_dir: &std::path::Path, store_url: &str, args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_leje"))
+        .args(["--store", store_url])
+        .args(args)
+        .env_remove("LEJE_CONFIG")
+        .env("STATE_DIRECTORY", state_dir)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outbox_cli_list_send_dry_run_and_retry() {
+    if std::path::Path::new("/etc/leje/leje.toml").exists() {
+        return common::skip("/etc/leje/leje.toml exists; the CLI would read it");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let url = format!("sqlite:{}", d.join("leje.db").display());
+    let store = Store::open(&url, d).await.unwrap();
+    let f = Fixture {
+        _dir: tempfile::tempdir().unwrap(),
+        store: store.clone(),
+        settings: leje::config::load(None).unwrap(),
+    };
+    let applicant = "ana.cli@example.com";
+    let r = enqueue(&f, &approval(&doc(), applicant, None, Language::En), false).await;
+
+    let (ok, out, err) = leje_cli(d, &url, &["outbox", "list"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("instructions") && out.contains("pending"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("→ {applicant}")), "{out}");
+
+    // Without [smtp] a real send refuses with a clear message and changes nothing.
+    let (ok, _, err) = leje_cli(d, &url, &["outbox", "send"]);
+    assert!(!ok);
+    assert!(err.contains("no [smtp] section"), "{err}");
+
+    let preview = d.join("preview");
+    let (ok, out, err) = leje_cli(
+        d,
+        &url,
+        &["outbox", "send", "--dry-run", preview.to_str().unwrap()],
+    );
+    assert!(ok, "{err}");
+    let file = preview.join(format!("outbox-{}-instructions.eml", r.id));
+    assert!(out.contains(&file.display().to_string()), "{out}");
+    let raw = std::fs::read(&file).unwrap();
+    let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(
+        parsed.attachment_count(),
+        1,
+        "waybill read from the state dir"
+    );
+
+    let (ok, out, _) = leje_cli(d, &url, &["outbox", "list", "--json"]);
+    assert!(ok);
+    let rows: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(rows[0]["id"], r.id);
+    assert_eq!(rows[0]["status"], "pending");
+
+    // A failed row goes back in the queue with `retry`.
+    store.outbox_mark_failed(r.id, "550 test").await.unwrap();
+    let (ok, out, _) = leje_cli(d, &url, &["outbox", "list", "--status", "failed", "--json"]);
+    assert!(ok);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()[0]["id"],
+        r.id
+    );
+    let (ok, _, err) = leje_cli(d, &url, &["outbox", "retry", &r.id.to_string()]);
+    assert!(ok, "{err}");
+    assert_eq!(row(&f, r.id).await.status, OutboxStatus::Pending);
+    let (ok, _, err) = leje_cli(d, &url, &["outbox", "retry", "999999"]);
+    assert!(!ok);
+    assert!(err.contains("999999"), "{err}");
+    let (ok, _, err) = leje_cli(d, &url, &["outbox", "list", "--status", "lost"]);
+    assert!(!ok);
+    assert!(err.contains("pending, sent, failed"), "{err}");
+}

@@ -3,9 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-
 use crate::store::{OutboxRow, OutboxStatus, Store};
+use anyhow::Context;
 
 /// `leje outbox …`
 #[derive(Debug, clap::Subcommand)]
@@ -39,16 +38,18 @@ fn parse_status(s: &str) -> Result<OutboxStatus, String> {
 /// Runs one `leje outbox` subcommand.
 pub async fn outbox(cmd: &OutboxCmd, globals: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
     let settings = crate::config::load_for(globals).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let store = Store::open(&settings.store_url, &settings.state_dir)
-        .await
-        .with_context(|| "cannot open the store".to_string())?;
+    let store = Store::open(&settings.store_url, &settings.state_dir).await?;
     let code = match cmd {
         OutboxCmd::List { status, json } => {
             let rows = store.outbox_list(*status).await?;
             if *json {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else {
-                print!("{}", table(&rows));
+                let mut to = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    to.push(recipients_shown(&store, &settings, r).await?);
+                }
+                print!("{}", table(&rows, &to));
             }
             ExitCode::SUCCESS
         }
@@ -95,8 +96,43 @@ pub async fn outbox(cmd: &OutboxCmd, globals: &crate::cli::Globals) -> anyhow::R
     Ok(code)
 }
 
-/// The human-readable listing.
-pub fn table(rows: &[OutboxRow]) -> String {
+/// Who a row went to, or (unsent) who it would go to under the current config.
+async fn recipients_shown(
+    store: &Store,
+    settings: &crate::config::Settings,
+    r: &OutboxRow,
+) -> anyhow::Result<String> {
+    if !r.sent_to.is_empty() {
+        return Ok(r.sent_to.join(","));
+    }
+    let contacts = match store.case_by_id(r.case_id).await? {
+        Some(c) => c.contacts,
+        None => return Ok("(case missing)".into()),
+    };
+    let policy = super::worker::policy_for(settings);
+    Ok(
+        match policy.decide(&super::recipients::Parties {
+            forwarded_by: r.forwarded_by.as_deref(),
+            forwarder_is_staff: r.forwarder_is_staff,
+            original_to: r.original_to.as_deref(),
+            contacts: &contacts,
+        }) {
+            Ok(d) => format!(
+                "→ {}{}",
+                d.to.join(","),
+                if d.missing_applicant_address {
+                    " (staff: applicant address missing)"
+                } else {
+                    ""
+                }
+            ),
+            Err(_) => "(no recipient)".into(),
+        },
+    )
+}
+
+/// The human-readable listing; `to[i]` is what to show for `rows[i]`.
+pub fn table(rows: &[OutboxRow], to: &[String]) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let _ = writeln!(
@@ -104,13 +140,8 @@ pub fn table(rows: &[OutboxRow]) -> String {
         "{:>5}  {:>5}  {:<12}  {:<7}  {:>3}  {:<20}  {:<30}  ERROR",
         "ID", "CASE", "KIND", "STATUS", "TRY", "NEXT/SENT (UTC)", "TO"
     );
-    for r in rows {
+    for (r, to) in rows.iter().zip(to) {
         let when = r.sent_at.unwrap_or(r.next_attempt_at);
-        let to = if r.sent_to.is_empty() {
-            r.forwarded_by.clone().unwrap_or_default()
-        } else {
-            r.sent_to.join(",")
-        };
         let _ = writeln!(
             out,
             "{:>5}  {:>5}  {:<12}  {:<7}  {:>3}  {:<20}  {:<30}  {}",
