@@ -14,16 +14,17 @@ fn month_of(word: &str) -> Option<u32> {
     if w.chars().count() < 3 {
         return None;
     }
-    let mut found = None;
+    // An abbreviation: the month most of the names it starts belong to
+    // ("mar" → March, even though Finnish "marraskuu" is November).
+    let mut votes = [0u32; 13];
     for &(n, m) in MONTHS {
         if n.starts_with(w) {
-            match found {
-                None => found = Some(m),
-                Some(f) if f != m => return None,
-                _ => {}
-            }
+            votes[m as usize] += 1;
         }
     }
+    let best = (1..=12).max_by_key(|&m| votes[m]).unwrap_or(1);
+    let tied = (1..=12).filter(|&m| votes[m] == votes[best]).count() > 1;
+    let mut found = (votes[best] > 0 && !tied).then_some(best as u32);
     if found.is_none() && w.chars().count() >= 6 {
         // Longer inflected forms: "lokakuuta", "listopada".
         found = MONTHS
@@ -404,6 +405,14 @@ mod tests {
             "2022-03-01T09:14:00+01:00"
         );
         assert_eq!(p("1 mars 2022 09:14"), "2022-03-01T09:14:00+01:00");
+        assert_eq!(
+            p("mar 5 mar 2024 alle ore 09:00"),
+            "2024-03-05T09:00:00+01:00"
+        );
+        assert_eq!(
+            p("Mon, Mar 28, 2022 at 8:00 AM"),
+            "2022-03-28T08:00:00+02:00"
+        );
         assert_eq!(
             p("E mër, 22 Dhj 2021 në 9:14 e pasdites"),
             "2021-12-22T21:14:00+01:00"

@@ -113,7 +113,7 @@ pub fn find(text: &str) -> Option<Notice> {
 
 fn earliest(f: &Folded, pats: &[&str], from: usize, to: usize) -> Option<(usize, usize)> {
     pats.iter()
-        .filter_map(|p| f.find(p, from).map(|q| (q, q + p.len())))
+        .filter_map(|p| f.find_in(p, from, to + p.len()).map(|q| (q, q + p.len())))
         .filter(|&(q, _)| q < to)
         .min_by_key(|&(q, e)| (q, usize::MAX - e))
 }
@@ -155,6 +155,7 @@ fn at_anchor(text: &str, f: &Folded, p: usize, lang: Language) -> Option<Notice>
         }
         doc = Doc::Missing;
     }
+    let name = name.map(|n| strip_name_noise(&n)).filter(|n| !n.is_empty());
     let nationality = clean(&text[rest_start.min(orig(body_end))..orig(body_end)]);
     if name.as_deref().is_some_and(is_placeholder_name) {
         return None;
@@ -176,6 +177,32 @@ fn at_anchor(text: &str, f: &Folded, p: usize, lang: Language) -> Option<Notice>
         nationality: nationality.filter(|n| !is_placeholder_nationality(n)),
         directorate: directorate::find(f, outcome),
     })
+}
+
+/// Drops what is not the name: a leading "e huaj" ("shtetasin e huaj NAME")
+/// and a trailing connector after a comma ("NAME, with Travel Document …").
+fn strip_name_noise(n: &str) -> String {
+    let mut n = n;
+    for p in [
+        "e huaj ",
+        "te huaj ",
+        "të huaj ",
+        "i huaj ",
+        "E HUAJ ",
+        "TË HUAJ ",
+    ] {
+        if let Some(r) = n.strip_prefix(p) {
+            n = r;
+        }
+    }
+    if let Some((head, tail)) = n.rsplit_once(',') {
+        let t = tail.trim();
+        if t.is_empty() || t.chars().all(|c| c.is_lowercase() || c.is_whitespace()) {
+            n = head;
+        }
+    }
+    n.trim_matches(|c: char| c.is_whitespace() || c == ',')
+        .to_string()
 }
 
 /// Trims separators and markup remnants around a value; `None` if empty.
@@ -361,6 +388,16 @@ mod tests {
         assert_eq!(n.nationality.as_deref(), Some("Italiane"));
         assert_eq!(n.directorate, Some(Directorate::Durres));
         assert_eq!(n.language, Language::Sq);
+    }
+
+    #[test]
+    fn name_noise() {
+        let t = "Leja e Qëndrimit për shtetasin e huaj Ana Lee, me Dokument Udhëtimi nr. P7788123, Kanadeze është miratuar";
+        assert_eq!(find(t).unwrap().name.as_deref(), Some("Ana Lee"));
+        let t = "Residence Permit for citizen Ana Lee, with Travel Document no. P7788123, Canada has been approved";
+        let n = find(t).unwrap();
+        assert_eq!(n.name.as_deref(), Some("Ana Lee"));
+        assert_eq!(n.nationality.as_deref(), Some("Canada"));
     }
 
     #[test]
