@@ -115,6 +115,31 @@ fn snapshots_of_the_variants() {
     }
 }
 
+#[test]
+fn snapshots_with_only_the_office_name() {
+    // The embedded defaults know every Directorate's name but no address or hours.
+    for lang in [Language::En, Language::Sq] {
+        let mut f = facts(lang);
+        let office = f.office.as_mut().unwrap();
+        office.address = None;
+        office.hours = None;
+        for kind in TemplateKind::ALL {
+            let r = render_all(&f, kind);
+            let check = if lang == Language::En {
+                "check the office's address and opening hours"
+            } else {
+                "verifikoni adresën dhe orarin e zyrës"
+            };
+            assert!(r.text.contains(check), "{}", r.text);
+            assert!(r.html.as_deref().unwrap().contains(check));
+            snapshot(
+                &format!("{}_{}_name_only", lang_code(lang), kind.as_str()),
+                &show(&r),
+            );
+        }
+    }
+}
+
 /// Position of `needle` in `hay`, failing with a readable message.
 fn at(hay: &str, needle: &str) -> usize {
     hay.find(needle)
