@@ -453,3 +453,24 @@ fn resolve_path_order() {
         "sqlite:/tmp/s.db"
     );
 }
+
+#[test]
+fn relative_paths_are_relative_to_the_file() {
+    let (dir, r) = load_text("state_dir = \"state\"\nstore = \"sqlite:db/leje.db?mode=rwc\"\n");
+    let s = r.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.state_dir, dir.path().join("state"));
+    assert_eq!(
+        s.store_url,
+        format!(
+            "sqlite:{}",
+            dir.path().join("db/leje.db?mode=rwc").display()
+        )
+    );
+    let (_, r) = load_text("store = \"sqlite:/abs/leje.db\"\n");
+    assert_eq!(r.unwrap().store_url, "sqlite:/abs/leje.db");
+    let (_, r) = load_text("store = \"postgres://leje@localhost/leje\"\n");
+    assert_eq!(r.unwrap().store_url, "postgres://leje@localhost/leje");
+    let (dir, r) = load_text("state_dir = \"/srv/leje\"\n");
+    drop(dir);
+    assert_eq!(r.unwrap().store_url, "sqlite:/srv/leje/leje.db");
+}

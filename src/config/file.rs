@@ -18,7 +18,8 @@ use super::units::NumOrText;
 pub struct FileConfig {
     /// Where the store and waybill attachments live. Default: `$STATE_DIRECTORY`, else `/var/lib/leje`.
     pub state_dir: Option<PathBuf>,
-    /// Case store URL: `sqlite:PATH` or `postgres://…`. Default: `sqlite:<state_dir>/leje.db`.
+    /// Case store URL: `sqlite:PATH` (a relative PATH is relative to this file) or
+    /// `postgres://…`. Default: `sqlite:<state_dir>/leje.db`.
     pub store: Option<String>,
     /// Name of this instance, used as the mailbox lease holder. Default: the host name.
     pub instance: Option<String>,

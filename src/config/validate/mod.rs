@@ -74,7 +74,17 @@ pub(crate) fn to_settings(
                     format!("`{s}` is not a store URL (`sqlite:PATH` or `postgres://…`)"),
                 );
             }
-            s.to_string()
+            match s.strip_prefix("sqlite:") {
+                // Like every path in the file, relative to its directory.
+                Some(rest)
+                    if !rest.starts_with('/')
+                        && !rest.starts_with(":memory:")
+                        && !rest.is_empty() =>
+                {
+                    format!("sqlite:{}", cx.path(Path::new(rest)).display())
+                }
+                _ => s.to_string(),
+            }
         }
     };
     let instance = match &f.instance {
