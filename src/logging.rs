@@ -36,6 +36,9 @@ static FILTER: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
 /// `level` is an `EnvFilter` directive (`info`, `leje=debug,warn`); an invalid
 /// one falls back to `info` with a warning. `RUST_LOG` overrides it.
 pub fn init(format: LogFormat, level: &str) {
+    let bad_rust_log = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty() && rust_log().is_none());
     let (filter, bad_level) = match rust_log() {
         Some(f) => (f, None),
         None => match EnvFilter::builder().parse(level) {
@@ -74,6 +77,9 @@ pub fn init(format: LogFormat, level: &str) {
     };
     if installed.is_ok() {
         let _ = FILTER.set(handle);
+        if let Some(v) = bad_rust_log {
+            tracing::warn!("RUST_LOG `{v}` is not a valid filter; ignoring it");
+        }
         if let Some(e) = bad_level {
             tracing::warn!("log level `{level}` is invalid ({e}); using `info`");
         }

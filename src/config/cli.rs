@@ -53,12 +53,16 @@ pub fn run(args: &CheckArgs, globals: &crate::cli::Globals) -> anyhow::Result<Ex
 
 /// A few lines saying what the configuration will do.
 pub fn summary(s: &Settings) -> String {
-    let store_kind = if s.store_url.starts_with("sqlite:") {
-        "sqlite"
+    // NOTE: a PostgreSQL URL may carry a password, so only SQLite shows its URL.
+    let store = if s.store_url.starts_with("sqlite:") {
+        format!("sqlite `{}`", s.store_url)
     } else {
-        "postgres"
+        "postgres".to_string()
     };
-    let mut out = vec![format!("  store: {store_kind}")];
+    let mut out = vec![
+        format!("  state dir: `{}`", s.state_dir.display()),
+        format!("  store: {store}"),
+    ];
     if s.mailboxes.is_empty() {
         out.push("  mailboxes: none (nothing is read)".into());
     }
