@@ -68,7 +68,8 @@ pub fn run(raw: &[u8]) -> ParsedMessage {
     });
     let mut readable = walk.segments.iter().any(|s| text::is_readable(&s.text));
     let garbage = walk.segments.iter().any(|s| !s.text.trim().is_empty()) && !readable;
-    let broken = parsed.is_none() || walk.broken || raw.contains(&0);
+    let blank_input = raw.iter().all(u8::is_ascii_whitespace);
+    let broken = (parsed.is_none() && !blank_input) || walk.broken || raw.contains(&0);
     if found.is_none() && (broken || !readable) {
         let fb = fallback::text(raw);
         found = analyze(&fb, None, &outer);
@@ -223,4 +224,162 @@ pub fn panicked(raw: &[u8]) -> ParsedMessage {
             .ok()
             .flatten();
     pm
+}
+
+#[cfg(test)]
+mod tests {
+    use super::run;
+    use crate::parse::{Directorate, Kind, Language, Reason};
+
+    const PDF: &str = "%PDF-1.4\n1 0 obj << /Length 60 >>\nstream\nBT /F1 12 Tf 72 700 Td (Shuma per t'u paguar: 5.700,00 ALL) Tj ET\nendstream\nendobj\n%%EOF\n";
+
+    fn eml(headers: &str, body: &str) -> Vec<u8> {
+        format!("{headers}\r\n\r\n{body}")
+            .replace("\r\n", "\n")
+            .replace('\n', "\r\n")
+            .into_bytes()
+    }
+
+    #[test]
+    fn direct_albanian() {
+        let m = run(&eml(
+            "From: DVKM Tirane <Njoftime@ASP.gov.al>\nTo: a@b.al\nDate: Wed, 22 Dec 2021 09:14:00 +0100\nSubject: Leje\nMessage-ID: <x1@asp>",
+            "Ju informojmë se Leja e Qëndrimit për shtetasin Ana  Lee, Dokument Udhëtimi nr. p 778 8123, Kanadeze është miratuar.\n\nDrejtoria Vendore për Kufirin dhe Migracionin TIRANË",
+        ));
+        assert_eq!(m.kind, Kind::PermitApproved);
+        assert_eq!(m.reason, None);
+        assert_eq!(m.language, Some(Language::Sq));
+        assert_eq!(m.name.as_deref(), Some("Ana Lee"));
+        assert_eq!(m.travel_document.as_deref(), Some("P7788123"));
+        assert_eq!(m.nationality.as_deref(), Some("Kanadeze"));
+        assert_eq!(m.directorate, Some(Directorate::Tirane));
+        assert_eq!(m.original_from.as_deref(), Some("njoftime@asp.gov.al"));
+        assert_eq!(m.forwarded_by.as_deref(), Some("njoftime@asp.gov.al"));
+        assert_eq!(m.notified_at.as_deref(), Some("2021-12-22T09:14:00+01:00"));
+        assert_eq!(m.message_id.as_deref(), Some("x1@asp"));
+        assert_eq!(m.original_to.as_deref(), Some("a@b.al"));
+    }
+
+    #[test]
+    fn outlook_forward_with_note_pdf_and_signature_image() {
+        let body = format!(
+            "--b\nContent-Type: text/html; charset=utf-8\n\n<p>Please handle this one.</p><p><img src=\"cid:logo@x\"></p>\
+             <div><b>From:</b> Drejtoria &lt;dvkm.durres@asp.gov.al&gt;<br><b>Sent:</b> Thursday, July 7, 2022 3:05 PM<br>\
+             <b>To:</b> client@gmail.com<br><b>Subject:</b> Residence permit</div>\
+             <p>We inform you that your Residence Permit for citizen <b>MARK  TWAIN</b> , Travel Document no. <b>545 123 987</b> , USA has been approved.</p>\
+             <p>Drejtoria Vendore p&euml;r Kufirin dhe Migracionin Durr&euml;s</p>\n\
+             --b\nContent-Type: image/png\nContent-ID: <logo@x>\nContent-Disposition: inline\nContent-Transfer-Encoding: base64\n\niVBORw0KGgo=\n\
+             --b\nContent-Type: application/octet-stream; name=\"=?utf-8?B?ZmxldMOrcGFnZXNhLnBkZg==?=\"\nContent-Disposition: attachment\n\n{PDF}\n--b--\n"
+        );
+        let m = run(&eml(
+            "From: Agency <Agent@Relocate.al>\nTo: leje@x.al\nDate: Fri, 8 Jul 2022 10:00:00 +0200\nSubject: FW: Residence permit\nContent-Type: multipart/related; boundary=b",
+            &body,
+        ));
+        assert_eq!(m.kind, Kind::PermitApproved, "{m:?}");
+        assert_eq!(m.name.as_deref(), Some("MARK TWAIN"));
+        assert_eq!(m.travel_document.as_deref(), Some("545123987"));
+        assert_eq!(m.directorate, Some(Directorate::Durres));
+        assert_eq!(m.forwarded_by.as_deref(), Some("agent@relocate.al"));
+        assert_eq!(m.original_from.as_deref(), Some("dvkm.durres@asp.gov.al"));
+        assert_eq!(m.original_to.as_deref(), Some("client@gmail.com"));
+        assert_eq!(m.notified_at.as_deref(), Some("2022-07-07T15:05:00+02:00"));
+        assert_eq!(m.waybills.len(), 1, "{:?}", m.waybills);
+        let w = &m.waybills[0];
+        assert_eq!(w.filename.as_deref(), Some("fletëpagesa.pdf"));
+        assert_eq!(w.content_type, "application/octet-stream");
+        assert_eq!(w.amount_lek, Some(5700));
+        assert_eq!(w.size, w.data.len() as u64);
+    }
+
+    #[test]
+    fn quoted_without_block_has_no_origin() {
+        let m = run(&eml(
+            "From: me@x.com\nDate: Fri, 8 Jul 2022 10:00:00 +0200",
+            "Is this real?\n\n> We inform you that your Residence Permit for citizen Ana Lee ,\n> Travel Document no. P7788123 , Canada has been approved.\n",
+        ));
+        assert_eq!(m.kind, Kind::PermitApproved);
+        assert_eq!(m.original_from, None);
+        assert_eq!(m.notified_at, None);
+        assert_eq!(m.forwarded_by.as_deref(), Some("me@x.com"));
+    }
+
+    #[test]
+    fn attached_message() {
+        let m = run(&eml(
+            "From: me@x.com\nDate: Fri, 8 Jul 2022 10:00:00 +0200\nContent-Type: multipart/mixed; boundary=o",
+            "--o\nContent-Type: text/plain\n\nsee attached\n--o\nContent-Type: message/rfc822\n\nFrom: Zyra <zyra@asp.gov.al>\nDate: 1 Feb 2022 11:00:00 GMT\nTo: ana@x.com\nSubject: Leje\n\nLeja e Qendrimit per shtetasen Ana Lee, Dokument Udhetimi nr. P7788123, Kanadeze eshte refuzuar.\n--o--\n",
+        ));
+        assert_eq!(m.kind, Kind::PermitRejected);
+        assert_eq!(m.reason, Some(Reason::Rejected));
+        assert_eq!(m.original_from.as_deref(), Some("zyra@asp.gov.al"));
+        assert_eq!(m.notified_at.as_deref(), Some("2022-02-01T11:00:00+00:00"));
+        assert!(m.waybills.is_empty());
+    }
+
+    #[test]
+    fn header_kinds_blank_the_fields() {
+        let text = "We inform you that your Residence Permit for citizen Ana Lee , Travel Document no. P7788123 , Canada has been approved.";
+        for (h, kind) in [
+            ("X-Leje: instructions", Kind::OwnMail),
+            ("Auto-Submitted: auto-replied", Kind::AutoReply),
+            ("Precedence: bulk", Kind::AutoReply),
+            ("X-Autoreply: yes", Kind::AutoReply),
+        ] {
+            let m = run(&eml(&format!("From: A <a@x.com>\n{h}"), text));
+            assert_eq!(m.kind, kind, "{h}");
+            assert_eq!(m.name, None);
+            assert_eq!(m.travel_document, None);
+            assert_eq!(m.forwarded_by.as_deref(), Some("a@x.com"));
+        }
+        let m = run(&eml("From: A <a@x.com>\nAuto-Submitted: no", text));
+        assert_eq!(m.kind, Kind::PermitApproved);
+    }
+
+    #[test]
+    fn other_kinds() {
+        let bounce = eml(
+            "From: Mail Delivery System <MAILER-DAEMON@x.com>\nContent-Type: multipart/report; report-type=delivery-status; boundary=r",
+            "--r\nContent-Type: text/plain\n\nDelivery failed\n--r\nContent-Type: message/delivery-status\n\nAction: failed\n--r--\n",
+        );
+        assert_eq!(run(&bounce).kind, Kind::Bounce);
+        let daemon = eml(
+            "From: postmaster@x.com",
+            "This message could not be delivered to a@b.c",
+        );
+        assert_eq!(run(&daemon).kind, Kind::Bounce);
+        let cal = eml(
+            "From: a@x.com\nContent-Type: multipart/alternative; boundary=c",
+            "--c\nContent-Type: text/plain\n\nMeeting\n--c\nContent-Type: text/calendar; method=REQUEST\n\nBEGIN:VCALENDAR\nEND:VCALENDAR\n--c--\n",
+        );
+        assert_eq!(run(&cal).kind, Kind::Calendar);
+        let empty = eml(
+            "From: a@x.com\nContent-Type: multipart/mixed; boundary=e",
+            "This is a multi-part message in MIME format.\n--e\nContent-Type: image/jpeg; name=scan.jpg\nContent-Transfer-Encoding: base64\n\n/9j/4AAQ\n--e--\n",
+        );
+        let m = run(&empty);
+        assert_eq!((m.kind, m.reason), (Kind::Empty, Some(Reason::EmptyBody)));
+        let garbage = eml(
+            "From: a@x.com\nContent-Type: text/plain\nContent-Transfer-Encoding: base64",
+            "////////AAAA////\x00\x01",
+        );
+        assert_eq!(run(&garbage).kind, Kind::Malformed);
+        let blog = eml(
+            "From: news@blog.example\nSubject: How to get your permit",
+            "The office will write: 'We inform you that your Residence Permit for citizen NAME , Travel Document no. N , X has been approved.' Then pay 5700 Lek.",
+        );
+        assert_eq!(run(&blog).kind, Kind::Unrelated);
+        assert_eq!(run(b"").kind, Kind::Empty);
+    }
+
+    #[test]
+    fn truncated_mime_still_recovers_the_notice() {
+        let raw = eml(
+            "From: zyra@asp.gov.al\nDate: Wed, 22 Dec 2021 09:14:00 +0100\nContent-Type: multipart/mixed; boundary=t",
+            "--t\nContent-Type: text/plain; charset=windows-1250\nContent-Transfer-Encoding: quoted-printable\n\nJu informojm=EB se Leja e Q=EBndrimit p=EBr shtetasin Ana Lee, Dokument Udh=EBtimi nr. P7788123, Kanadeze =EBsht=EB miratuar.\n--t\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n\nJVBERi0x",
+        );
+        let m = run(&raw);
+        assert_eq!(m.kind, Kind::PermitApproved, "{m:?}");
+        assert_eq!(m.travel_document.as_deref(), Some("P7788123"));
+        assert_eq!(m.original_from.as_deref(), Some("zyra@asp.gov.al"));
+    }
 }

@@ -195,7 +195,20 @@ pub fn is_readable(s: &str) -> bool {
             junk += 1;
         }
     }
-    letters >= 3 && junk * 4 < total
+    if letters < 3 || junk * 4 >= total {
+        return false;
+    }
+    // Binary decoded through a single-byte charset has letters too, but few
+    // whitespace-separated words made only of letters.
+    let (mut words, mut tokens) = (0usize, 0usize);
+    for t in s.split_whitespace().take(20_000) {
+        tokens += 1;
+        let t = t.trim_matches(|c: char| c.is_ascii_punctuation() || "«»“”‘’„".contains(c));
+        if t.chars().count() >= 2 && t.chars().all(char::is_alphabetic) {
+            words += 1;
+        }
+    }
+    words >= 1 && words * 2 >= tokens
 }
 
 #[cfg(test)]
@@ -232,5 +245,7 @@ mod tests {
         assert!(is_readable("Hello there"));
         assert!(!is_readable("\u{fffd}\u{fffd}\u{fffd}\u{fffd}ab"));
         assert!(!is_readable("   \n "));
+        assert!(!is_readable("˙˙˙Ŕ€ÁÁ Ą˘ź§ Żß×ŕ ÄąŮ ˙Ŕ€Á"));
+        assert!(is_readable("Përshëndetje, si jeni? 5700 Lekë."));
     }
 }
