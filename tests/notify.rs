@@ -749,3 +749,35 @@ async fn outbox_cli_list_send_dry_run_and_retry() {
     assert!(!ok);
     assert!(err.contains("pending, sent, failed"), "{err}");
 }
+
+/// Two leje processes sharing one PostgreSQL store send each email once: the outbox
+/// lease lets only one pass run at a time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_senders_on_one_postgres_store_send_each_email_once() {
+    let Some(stack) = common::stack() else { return };
+    let db = stack.fresh_postgres().await;
+    let mut a = fixture(stack).await;
+    a.store = Store::open(&db.url, &a.settings.state_dir).await.unwrap();
+    a.settings.store_url = db.url.clone();
+    let mut applicants = Vec::new();
+    for _ in 0..4 {
+        let who = common::unique_user("pg");
+        enqueue(&a, &approval(&doc(), &who, None, Language::En), false).await;
+        applicants.push(who);
+    }
+    let b_store = Store::open(&db.url, &a.settings.state_dir).await.unwrap();
+    let mut b_settings = a.settings.clone();
+    b_settings.instance = common::unique_name("other-host");
+    let opts = SendOptions::default();
+    let (ra, rb) = tokio::join!(
+        send_due_once(&a.store, &a.settings, &opts),
+        send_due_once(&b_store, &b_settings, &opts)
+    );
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    assert_eq!(ra.sent + rb.sent, 4, "{ra:?} {rb:?}");
+    for who in &applicants {
+        exactly(stack, who, 1).await;
+    }
+    a.store.close().await;
+    b_store.close().await;
+}
