@@ -1,0 +1,568 @@
+//! The daemon against the real Dovecot of `scripts/mailstack` (issue 6): new mail by
+//! IDLE and by polling, exactly-once across graceful restarts and kill -9, a
+//! UIDVALIDITY change, the server going away under the daemon, oversize mail, a
+//! 10,000-message first start, `since`, and /healthz + /metrics.
+//!
+//! Every test has its own IMAP user and its own SQLite store, so they run in parallel.
+
+mod common;
+#[path = "daemon/mail.rs"]
+mod mail;
+#[path = "daemon/support.rs"]
+mod support;
+
+use std::time::Duration;
+
+use mail::{noise, notification, realistic};
+use support::{assert_exactly_once, count_processed, totals, wait_until, Harness, Opts};
+
+fn salt() -> u32 {
+    fastrand::u32(..)
+}
+
+/// Every generated notification is recognised by the real parser (else the tests
+/// below would prove nothing about cases).
+#[test]
+fn generated_mail_is_recognised() {
+    let s = salt();
+    for seq in 0..40 {
+        let m = realistic(s, seq);
+        let p = leje::parse::parse(&m.raw);
+        match &m.doc {
+            Some(doc) => {
+                assert_eq!(
+                    p.kind,
+                    leje::parse::Kind::PermitApproved,
+                    "seq {seq}: {:?}",
+                    p.reason
+                );
+                assert_eq!(p.travel_document.as_deref(), Some(doc.as_str()));
+            }
+            None => assert_ne!(p.kind, leje::parse::Kind::PermitApproved),
+        }
+        assert_eq!(p.message_id.as_deref(), Some(m.message_id.as_str()));
+    }
+    let with_pdf = notification(s, 1, true, true, true);
+    let p = leje::parse::parse(&with_pdf.raw);
+    assert_eq!(p.waybills.len(), 1);
+    assert_eq!(p.waybills[0].amount_lek, Some(5700));
+}
+
+async fn new_mail_arrives(idle: bool) {
+    let Some(stack) = common::stack() else { return };
+    let user = common::unique_user(if idle { "d-idle" } else { "d-poll" });
+    let http = support::free_port();
+    let opts = Opts {
+        idle,
+        poll: if idle { "30s" } else { "1s" },
+        http_port: Some(http),
+        stale_after: "20s",
+        ..Default::default()
+    };
+    let h = Harness::new(stack, &user, stack.imap_port, &opts);
+    let mut imap = stack.imap(&user).await;
+    let store = h.store().await; // migrated before the daemon opens it
+    let daemon = h.start();
+    // Connected and idle (or polling) on an empty INBOX.
+    wait_until(Duration::from_secs(10), "first check", || async {
+        let (code, body) = support::http_get(http, "/healthz").await;
+        (code == 200 && body.contains("last check 0s ago")).then_some(())
+    })
+    .await;
+
+    let s = salt();
+    let n = notification(s, 1, false, false, true);
+    let q = noise(s, 3);
+    imap.append("INBOX", &n.raw).await;
+    imap.append("INBOX", &q.raw).await;
+    // With IDLE this is immediate; the 30 s poll interval would be too slow for the deadline.
+    let deadline = if idle { 5 } else { 10 };
+    wait_until(
+        Duration::from_secs(deadline),
+        "two processed messages",
+        || async { (count_processed(&store).await == 2).then_some(()) },
+    )
+    .await;
+    let (rows, cases, outbox) = totals(&store).await;
+    assert_eq!((rows, cases, outbox), (2, 1, 1));
+    let case = store
+        .case_by_document(n.doc.as_deref().unwrap())
+        .await
+        .unwrap()
+        .expect("case");
+    assert_eq!(case.name.as_deref(), Some("Maria Smith"));
+
+    // Actions: the notification moved to leje/processed, the noise marked \Seen in place.
+    let moved = imap
+        .wait_for("leje/processed", 1, Duration::from_secs(5))
+        .await;
+    assert_eq!(moved[0].raw, n.raw);
+    let inbox = imap.messages("INBOX").await;
+    assert_eq!(inbox.len(), 1);
+    assert!(inbox[0].has_flag("\\Seen"), "{:?}", inbox[0].flags);
+
+    let (code, metrics) = support::http_get(http, "/metrics").await;
+    assert_eq!(code, 200);
+    assert!(
+        metrics.contains("leje_messages{outcome=\"case_created\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("leje_outbox{status=\"pending\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("leje_cases{stage=\"approved\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("leje_mailbox_connected{mailbox=\"shared\"} 1\n"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("leje_mailbox_last_check_age_seconds{mailbox=\"shared\"} "));
+    daemon.stop().await;
+    imap.logout().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_mail_by_idle() {
+    new_mail_arrives(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_mail_by_polling() {
+    new_mail_arrives(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_mid_batch_processes_each_message_once() {
+    let Some(stack) = common::stack() else { return };
+    let user = common::unique_user("d-restart");
+    let s = salt();
+    let msgs: Vec<_> = (0..150).map(|i| realistic(s, i)).collect();
+    support::seed_maildir(stack, &user, msgs.iter().map(|m| m.raw.clone()), None).await;
+    let opts = Opts {
+        batch: 20,
+        ..Default::default()
+    };
+    let h = Harness::new(stack, &user, stack.imap_port, &opts);
+    let store = h.store().await;
+
+    // Stop in the middle of a batch (after 30 messages: the second batch of 20), twice.
+    for stop_at in [30usize, 75] {
+        let daemon = h.start();
+        wait_until(Duration::from_secs(60), "partial progress", || async {
+            (count_processed(&store).await >= stop_at).then_some(())
+        })
+        .await;
+        daemon.stop().await;
+        let done = count_processed(&store).await;
+        assert!(
+            done < msgs.len(),
+            "finished before the stop; test proves nothing"
+        );
+        // Stopped means stopped: nothing moves afterwards.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(count_processed(&store).await, done);
+    }
+    let daemon = h.start();
+    wait_until(Duration::from_secs(120), "all messages", || async {
+        (count_processed(&store).await == msgs.len()).then_some(())
+    })
+    .await;
+    daemon.stop().await;
+    let ids: Vec<String> = msgs.iter().map(|m| m.message_id.clone()).collect();
+    assert_exactly_once(&store, &ids).await;
+    let notifications = msgs.iter().filter(|m| m.doc.is_some()).count() as u64;
+    let (_, cases, outbox) = totals(&store).await;
+    assert_eq!(cases, notifications);
+    assert_eq!(outbox, notifications);
+    // And every message left the INBOX or was marked \Seen: actions ran for all.
+    let mut imap = stack.imap(&user).await;
+    let processed = imap.count("leje/processed").await as u64;
+    assert_eq!(processed, notifications);
+    imap.logout().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_ingest_loses_and_repeats_nothing() {
+    let Some(stack) = common::stack() else { return };
+    let user = common::unique_user("d-kill");
+    let s = salt();
+    let msgs: Vec<_> = (0..1000).map(|i| realistic(s, i)).collect();
+    support::seed_maildir(stack, &user, msgs.iter().map(|m| m.raw.clone()), None).await;
+    let h = Harness::new(stack, &user, stack.imap_port, &Opts::default());
+    let store = h.store().await;
+    let mut kills = 0;
+    for round in 0..4 {
+        let before = count_processed(&store).await;
+        if before == msgs.len() {
+            break;
+        }
+        let mut child = h.spawn_binary();
+        // Wait for progress in this round, then kill at a random point.
+        wait_until(
+            Duration::from_secs(60),
+            "progress before the kill",
+            || async { (count_processed(&store).await > before).then_some(()) },
+        )
+        .await;
+        tokio::time::sleep(Duration::from_millis(fastrand::u64(0..400))).await;
+        let _ = child.kill(); // SIGKILL
+        let _ = child.wait();
+        kills += 1;
+        eprintln!(
+            "round {round}: killed after {} processed",
+            count_processed(&store).await
+        );
+    }
+    assert!(
+        kills >= 2,
+        "the ingest was too fast to be killed twice; test proves little"
+    );
+    let mut child = h.spawn_binary();
+    wait_until(Duration::from_secs(180), "all 1000 messages", || async {
+        (count_processed(&store).await == msgs.len()).then_some(())
+    })
+    .await;
+    // SIGTERM: graceful.
+    unsafe_sigterm(child.id());
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "leje run exited with {status}; log:\n{}",
+        h.log()
+    );
+
+    let ids: Vec<String> = msgs.iter().map(|m| m.message_id.clone()).collect();
+    assert_exactly_once(&store, &ids).await;
+    let notifications = msgs.iter().filter(|m| m.doc.is_some()).count() as u64;
+    let (_, cases, outbox) = totals(&store).await;
+    assert_eq!(cases, notifications, "each case exactly once");
+    assert_eq!(outbox, notifications, "one outbox row per case");
+    for m in msgs.iter().filter_map(|m| m.doc.as_deref()).take(50) {
+        assert!(store.case_by_document(m).await.unwrap().is_some());
+    }
+}
+
+fn unsafe_sigterm(pid: u32) {
+    let _ = std::process::Command::new("kill")
+        .arg("-TERM")
+        .arg(pid.to_string())
+        .status();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uidvalidity_change_sends_nothing_again() {
+    let Some(stack) = common::stack() else { return };
+    let user = common::unique_user("d-uidv");
+    let opts = Opts {
+        folder: "shared",
+        ..Default::default()
+    };
+    let h = Harness::new(stack, &user, stack.imap_port, &opts);
+    let store = h.store().await;
+    let s = salt();
+    let msgs: Vec<_> = (0..6).map(|i| realistic(s, i * 7)).collect();
+    let mut imap = stack.imap(&user).await;
+    for m in &msgs {
+        imap.append("shared", &m.raw).await;
+    }
+    let daemon = h.start();
+    wait_until(Duration::from_secs(20), "first pass", || async {
+        (count_processed(&store).await == msgs.len()).then_some(())
+    })
+    .await;
+    daemon.stop().await;
+    let before = totals(&store).await;
+    let cp_before = store
+        .checkpoint("shared")
+        .await
+        .unwrap()
+        .expect("checkpoint");
+
+    // The folder is deleted and recreated (new UIDVALIDITY), and the same messages come back.
+    support::delete_folder(stack, &user, "shared").await;
+    tokio::time::sleep(Duration::from_millis(1100)).await; // a new second: a new UIDVALIDITY
+    for m in &msgs {
+        imap.append("shared", &m.raw).await;
+    }
+    let fresh = notification(s, 999, true, false, true);
+    imap.append("shared", &fresh.raw).await;
+
+    let daemon = h.start();
+    wait_until(Duration::from_secs(20), "the new message", || async {
+        store
+            .case_by_document(fresh.doc.as_deref().unwrap())
+            .await
+            .unwrap()
+            .map(|_| ())
+    })
+    .await;
+    // Give it time to (wrongly) process the old ones too, then compare.
+    wait_until(
+        Duration::from_secs(20),
+        "checkpoint past every message",
+        || async {
+            let cp = store.checkpoint("shared").await.unwrap()?;
+            (cp.uidvalidity != cp_before.uidvalidity && cp.last_uid >= msgs.len() as u32 + 1)
+                .then_some(())
+        },
+    )
+    .await;
+    daemon.stop().await;
+    let after = totals(&store).await;
+    assert_eq!(
+        after.1,
+        before.1 + 1,
+        "cases: only the new notification adds one"
+    );
+    assert_eq!(
+        after.2,
+        before.2 + 1,
+        "outbox: only the new notification adds one"
+    );
+    assert_eq!(
+        after.0,
+        before.0 + 1,
+        "processed rows: the re-appended ones are not recorded again"
+    );
+    imap.logout().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dovecot_restart_under_the_daemon() {
+    let Some(stack) = common::stack() else { return };
+    let own = support::OwnDovecot::start(stack);
+    let user = common::unique_user("d-bounce");
+    let http = support::free_port();
+    let opts = Opts {
+        poll: "2s",
+        http_port: Some(http),
+        stale_after: "3s",
+        reconnect_max: "1s",
+        ..Default::default()
+    };
+    let h = Harness::new(stack, &user, own.port, &opts);
+    let store = h.store().await;
+    let mut imap = stack.imap(&user).await; // the shared instance: same Maildir
+    let s = salt();
+    let daemon = h.start();
+    let first = notification(s, 1, false, true, true);
+    imap.append("INBOX", &first.raw).await;
+    wait_until(Duration::from_secs(15), "first message", || async {
+        (count_processed(&store).await == 1).then_some(())
+    })
+    .await;
+
+    own.down();
+    // Mail keeps arriving while the server is down.
+    let second = notification(s, 2, true, false, true);
+    imap.append("INBOX", &second.raw).await;
+    // /healthz turns 503 once the last check is older than stale_after.
+    wait_until(Duration::from_secs(15), "/healthz to fail", || async {
+        let (code, body) = support::http_get(http, "/healthz").await;
+        (code == 503 && body.contains("disconnected")).then_some(())
+    })
+    .await;
+    assert_eq!(count_processed(&store).await, 1);
+    let (_, metrics) = support::http_get(http, "/metrics").await;
+    assert!(
+        metrics.contains("leje_errors_total{component=\"shared\",kind=\"connect\"}")
+            || metrics.contains("leje_errors_total{component=\"shared\",kind=\"io\"}"),
+        "{metrics}"
+    );
+
+    own.up();
+    wait_until(
+        Duration::from_secs(20),
+        "second message after the restart",
+        || async { (count_processed(&store).await == 2).then_some(()) },
+    )
+    .await;
+    wait_until(Duration::from_secs(10), "/healthz to recover", || async {
+        (support::http_get(http, "/healthz").await.0 == 200).then_some(())
+    })
+    .await;
+    daemon.stop().await;
+    assert_exactly_once(&store, &[first.message_id, second.message_id]).await;
+    imap.logout().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversize_message_is_recorded_and_moved_aside_unfetched() {
+    let Some(stack) = common::stack() else { return };
+    let user = common::unique_user("d-big");
+    let opts = Opts {
+        max_size: "64KiB",
+        ..Default::default()
+    };
+    let h = Harness::new(stack, &user, stack.imap_port, &opts);
+    let store = h.store().await;
+    let mut imap = stack.imap(&user).await;
+    let s = salt();
+    let small1 = notification(s, 1, false, false, true);
+    let mut big = notification(s, 2, false, false, true);
+    // A 300 KB scan-like attachment pushes it over the limit.
+    let filler = mail::base64_mime(&vec![0x5a; 300 * 1024]);
+    let text = String::from_utf8(big.raw.clone()).unwrap();
+    let boundary_end = text.rfind("--\r\n").unwrap();
+    let boundary_start = text[..boundary_end].rfind("\r\n--").unwrap() + 2;
+    let boundary = &text[boundary_start..boundary_end];
+    big.raw = format!(
+        "{}{boundary}\r\nContent-Type: image/png; name=\"scan.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\n{filler}\r\n{boundary}--\r\n",
+        &text[..boundary_start]
+    )
+    .into_bytes();
+    assert!(big.raw.len() > 300 * 1024);
+    let small2 = notification(s, 3, true, false, true);
+    imap.append("INBOX", &small1.raw).await;
+    imap.append("INBOX", &big.raw).await;
+    imap.append("INBOX", &small2.raw).await;
+
+    let daemon = h.start();
+    wait_until(Duration::from_secs(20), "three rows", || async {
+        (count_processed(&store).await == 3).then_some(())
+    })
+    .await;
+    let oversize = imap
+        .wait_for("leje/oversize", 1, Duration::from_secs(5))
+        .await;
+    assert_eq!(oversize[0].raw, big.raw);
+    daemon.stop().await;
+    let rows = support::processed(&store).await;
+    let skipped: Vec<_> = rows
+        .iter()
+        .filter(|r| r.outcome == leje::store::Outcome::Skipped)
+        .collect();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(
+        skipped[0].message_id.as_deref(),
+        Some(big.message_id.as_str())
+    );
+    assert!(skipped[0]
+        .reason
+        .as_deref()
+        .unwrap_or("")
+        .contains("max_message_size"));
+    let (_, cases, _) = totals(&store).await;
+    assert_eq!(
+        cases, 2,
+        "both small notifications became cases, the big one did not"
+    );
+    assert!(store
+        .case_by_document(big.doc.as_deref().unwrap())
+        .await
+        .unwrap()
+        .is_none());
+    // Order kept: the checkpoint is past all three.
+    let cp = store.checkpoint("shared").await.unwrap().unwrap();
+    assert_eq!(cp.last_uid, 3);
+    imap.logout().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_messages_on_first_start() {
+    let Some(stack) = common::stack() else { return };
+    let user = common::unique_user("d-10k");
+    let s = salt();
+    let n = 10_000u64;
+    let seeded =
+        support::seed_maildir(stack, &user, (0..n).map(|i| realistic(s, i).raw), None).await;
+    assert_eq!(seeded as u64, n);
+    let opts = Opts {
+        batch: 100,
+        ..Default::default()
+    };
+    let h = Harness::new(stack, &user, stack.imap_port, &opts);
+    let store = h.store().await;
+    let t = std::time::Instant::now();
+    let daemon = h.start();
+    wait_until(Duration::from_secs(900), "10,000 messages", || async {
+        (count_processed(&store).await == n as usize).then_some(())
+    })
+    .await;
+    let took = t.elapsed();
+    daemon.stop().await;
+    eprintln!(
+        "10,000 messages in {:.1}s ({:.0}/s, debug build)",
+        took.as_secs_f64(),
+        n as f64 / took.as_secs_f64()
+    );
+    let notifications = (0..n).filter(|&i| realistic(s, i).doc.is_some()).count() as u64;
+    let (rows, cases, outbox) = totals(&store).await;
+    assert_eq!((rows, cases, outbox), (n, notifications, notifications));
+    let cp = store.checkpoint("shared").await.unwrap().unwrap();
+    assert_eq!(cp.last_uid, n as u32);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn since_skips_older_messages_on_first_start() {
+    let Some(stack) = common::stack() else { return };
+    let user = common::unique_user("d-since");
+    let s = salt();
+    let old: Vec<_> = (0..5)
+        .map(|i| notification(s, i, false, false, false))
+        .collect();
+    let long_ago = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000); // 2020-09
+    support::seed_maildir(
+        stack,
+        &user,
+        old.iter().map(|m| m.raw.clone()),
+        Some(long_ago),
+    )
+    .await;
+    let opts = Opts {
+        since: Some("2024-01-01"),
+        ..Default::default()
+    };
+    let h = Harness::new(stack, &user, stack.imap_port, &opts);
+    let store = h.store().await;
+    let mut imap = stack.imap(&user).await;
+    let recent = notification(s, 100, true, true, true);
+    imap.append("INBOX", &recent.raw).await;
+    let daemon = h.start();
+    wait_until(Duration::from_secs(20), "the recent message", || async {
+        (count_processed(&store).await == 1).then_some(())
+    })
+    .await;
+    // A message arriving later is picked up too; the old ones never.
+    let later = notification(s, 101, false, false, true);
+    imap.append("INBOX", &later.raw).await;
+    wait_until(Duration::from_secs(20), "the later message", || async {
+        (count_processed(&store).await == 2).then_some(())
+    })
+    .await;
+    daemon.stop().await;
+    assert_exactly_once(&store, &[recent.message_id, later.message_id]).await;
+    assert_eq!(imap.count("INBOX").await, 5, "the old ones stay untouched");
+    imap.logout().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_password_backs_off_and_reports() {
+    let Some(stack) = common::stack() else { return };
+    let user = common::unique_user("d-auth");
+    let http = support::free_port();
+    let opts = Opts {
+        http_port: Some(http),
+        reconnect_max: "1s",
+        ..Default::default()
+    };
+    let h = Harness::new(stack, &user, stack.imap_port, &opts);
+    std::fs::write(h.dir.path().join("imap.pw"), "not-the-password\n").unwrap();
+    let daemon = h.start();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let (_, metrics) = support::http_get(http, "/metrics").await;
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with("leje_errors_total{component=\"shared\",kind=\"auth\"}"))
+        .unwrap_or_else(|| panic!("no auth errors counted:\n{metrics}"));
+    let n: u64 = line.rsplit(' ').next().unwrap().parse().unwrap();
+    // Backoff, not a busy loop: 3 s with delays of 0.5 s .. 1 s allow at most ~7 tries.
+    assert!((1..=8).contains(&n), "{n} login attempts in 3 s");
+    let (_, health) = support::http_get(http, "/healthz").await;
+    assert!(health.contains("login as"), "{health}");
+    assert!(!health.contains("not-the-password"));
+    daemon.stop().await;
+}
