@@ -46,6 +46,8 @@ pub struct Segment {
     pub text: String,
     /// Index into [`Walk::origins`]; `None` for the outer message's own text.
     pub origin: Option<usize>,
+    /// mail-parser could not decode the part (e.g. garbage base64) and kept it raw.
+    pub undecoded: bool,
 }
 
 /// A leaf part that is not text.
@@ -97,12 +99,16 @@ fn content_type(p: &mail_parser::MessagePart<'_>) -> String {
     }
 }
 
-fn push_text(w: &mut Walk, text: String, origin: Option<usize>) {
+fn push_text(w: &mut Walk, text: String, origin: Option<usize>, undecoded: bool) {
     if w.text_len >= MAX_TEXT {
         return;
     }
     w.text_len += text.len();
-    w.segments.push(Segment { text, origin });
+    w.segments.push(Segment {
+        text,
+        origin,
+        undecoded,
+    });
 }
 
 fn part(
@@ -172,12 +178,12 @@ fn part(
             } else if is_attachment && ct != "text/plain" && ct != "text/html" {
                 // A text attachment that is not a body (csv, vcard, …): not read.
             } else {
-                push_text(w, t.to_string(), origin);
+                push_text(w, t.to_string(), origin, p.is_encoding_problem);
             }
         }
         PartType::Html(h) => {
             collect_cids(&mut w.cids, h);
-            push_text(w, html::to_text(h), origin);
+            push_text(w, html::to_text(h), origin, p.is_encoding_problem);
         }
         PartType::Binary(b) | PartType::InlineBinary(b) => {
             let is_eml = ct == "message/rfc822"

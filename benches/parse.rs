@@ -1,0 +1,131 @@
+//! Parse throughput over a mixed corpus (../shared/corpus plus fixtures/*.eml),
+//! with Python's standard `email` package parsing the same files as the
+//! baseline, run side by side (scripts/bench-parse-baseline.py).
+//!
+//! `cargo bench --bench parse` (LEJE_BENCH_ITERS=N to change the iteration
+//! count, default 5). Prints messages/s, MB/s and the ratio to Python. It
+//! reports figures only: it never fails on wall time.
+
+use std::hint::black_box;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>, filter: &dyn Fn(&Path) -> bool) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().map(|e| e.path()).collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            if p.file_name().is_some_and(|n| n == "_expected") {
+                continue;
+            }
+            collect(&p, out, filter);
+        } else if filter(&p) {
+            out.push(p);
+        }
+    }
+}
+
+fn main() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let iters: usize = std::env::var("LEJE_BENCH_ITERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(5);
+    let mut files = Vec::new();
+    collect(&root.join("../shared/corpus"), &mut files, &|p| {
+        p.file_name().is_some_and(|n| n != "SOURCES.md")
+    });
+    collect(&root.join("fixtures"), &mut files, &|p| {
+        p.extension().is_some_and(|e| e == "eml")
+    });
+    let blobs: Vec<Vec<u8>> = files.iter().filter_map(|p| std::fs::read(p).ok()).collect();
+    if blobs.is_empty() {
+        println!("parse bench: no input files found (../shared/corpus, fixtures/)");
+        return;
+    }
+    let bytes: usize = blobs.iter().map(Vec::len).sum();
+    println!(
+        "parse bench: {} files, {:.1} MB, {} iterations",
+        blobs.len(),
+        bytes as f64 / 1e6,
+        iters
+    );
+
+    // Warm-up, then the measured runs.
+    for b in &blobs {
+        black_box(leje::parse::parse(black_box(b)));
+    }
+    let start = Instant::now();
+    for _ in 0..iters {
+        for b in &blobs {
+            black_box(leje::parse::parse(black_box(b)));
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let msgs = (iters * blobs.len()) as f64;
+    let mb = (iters * bytes) as f64 / 1e6;
+    let (rust_mps, rust_mbs) = (msgs / secs, mb / secs);
+    println!("leje   : {rust_mps:>10.0} messages/s {rust_mbs:>8.1} MB/s ({secs:.2} s)");
+
+    match python_baseline(root, &files, iters) {
+        Ok((py_msgs, py_bytes, py_secs, errors)) => {
+            let (py_mps, py_mbs) = (py_msgs / py_secs, py_bytes / 1e6 / py_secs);
+            println!(
+                "python : {py_mps:>10.0} messages/s {py_mbs:>8.1} MB/s ({py_secs:.2} s, {errors} parse errors)"
+            );
+            println!(
+                "ratio  : {:.1}x messages/s, {:.1}x MB/s (target: at least 20x)",
+                rust_mps / py_mps,
+                rust_mbs / py_mbs
+            );
+        }
+        Err(e) => println!("python : baseline skipped: {e}"),
+    }
+}
+
+/// Runs the Python baseline over the same files; (messages, bytes, seconds, errors).
+fn python_baseline(
+    root: &Path,
+    files: &[PathBuf],
+    iters: usize,
+) -> Result<(f64, f64, f64, u64), String> {
+    let mut list = std::env::temp_dir();
+    list.push(format!("leje-bench-files-{}.txt", std::process::id()));
+    let mut f = std::fs::File::create(&list)
+        .map_err(|e| format!("cannot write `{}`: {e}", list.display()))?;
+    for p in files {
+        writeln!(f, "{}", p.display()).map_err(|e| e.to_string())?;
+    }
+    drop(f);
+    let out = Command::new("python3")
+        .arg(root.join("scripts/bench-parse-baseline.py"))
+        .arg(iters.to_string())
+        .arg(&list)
+        .output()
+        .map_err(|e| format!("cannot run python3: {e}"));
+    let _ = std::fs::remove_file(&list);
+    let out = out?;
+    if !out.status.success() {
+        return Err(format!(
+            "python3 failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let v: serde_json::Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("bad baseline output: {e}"))?;
+    let num = |k: &str| {
+        v[k].as_f64()
+            .ok_or_else(|| format!("baseline output lacks `{k}`"))
+    };
+    Ok((
+        num("messages")?,
+        num("bytes")?,
+        num("seconds")?,
+        v["errors"].as_u64().unwrap_or(0),
+    ))
+}
