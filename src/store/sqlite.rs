@@ -41,7 +41,10 @@ pub(crate) async fn open(
         })?
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Normal)
+        // NOTE: FULL fsyncs the WAL at every commit: after ingest returns, the
+        // daemon moves the message away on the server, so the commit must survive
+        // a power cut (NORMAL could lose the last transactions).
+        .synchronous(SqliteSynchronous::Full)
         .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true);
     let pool = SqlitePoolOptions::new()

@@ -1,0 +1,290 @@
+//! Store benchmark: ingest N synthetic notifications (distinct travel
+//! documents, ~70 % with a small waybill, ~5 % forwarded a second time) into
+//! SQLite, and into PostgreSQL when `LEJE_TEST_POSTGRES_URL` is set; prints
+//! cases/s and the store's size on disk.
+//!
+//! Beside each run, a baseline on the same backend and settings: the same
+//! cases inserted with one plain single-statement INSERT each (autocommit, no
+//! processed-message row, no event, no outbox, no waybill file), so the ratio
+//! shows what the ingest pipeline costs over the bare minimum of one durable
+//! write per case.
+//!
+//! `LEJE_BENCH_N` sets N (default 100000). Run: `cargo bench --bench store`.
+//! Never gates anything on wall time: it only reports.
+
+use std::path::Path;
+use std::time::Instant;
+
+use leje::parse::{Directorate, Kind, Language, ParsedMessage, Waybill};
+use leje::store::{Incoming, Origin, Outcome, Store};
+use sha2::{Digest, Sha256};
+use sqlx::Connection;
+
+fn approval(i: usize) -> ParsedMessage {
+    let doc = format!("BN{i:08}");
+    let fwd = format!("applicant{i}@example.com");
+    let waybills = if i % 10 < 7 {
+        // ~2 KiB, distinct per case, like a small scanned-form PDF.
+        let mut data = format!("%PDF-1.4 waybill for {doc}, 5700 Lek\n").into_bytes();
+        data.resize(2048, b'.');
+        vec![Waybill {
+            filename: Some(format!("mandat-{i}.pdf")),
+            content_type: "application/pdf".into(),
+            size: data.len() as u64,
+            sha256: hex::encode(Sha256::digest(&data)),
+            amount_lek: Some(5700),
+            data,
+        }]
+    } else {
+        Vec::new()
+    };
+    ParsedMessage {
+        kind: Kind::PermitApproved,
+        reason: None,
+        language: Some(Language::En),
+        name: Some(format!("Bench Person {i}")),
+        travel_document: Some(doc),
+        nationality: Some("Italian".into()),
+        directorate: Some(Directorate::Tirane),
+        original_from: Some("lejeqendrimi@mb.gov.al".into()),
+        forwarded_by: Some(fwd.clone()),
+        notified_at: Some("2021-12-22T09:14:00+01:00".into()),
+        waybills,
+        message_id: Some(format!("bench-{i}@example.com")),
+        references: vec![format!("bench-{i}@example.com")],
+        subject: Some("Fwd: Leje qendrimi".into()),
+        original_to: Some(fwd),
+        reply_to: None,
+    }
+}
+
+struct Run {
+    secs: f64,
+    cases: u64,
+    duplicates: u64,
+}
+
+/// The pipeline: every message through `Store::ingest`, one at a time as the
+/// daemon does per mailbox; every 20th notification arrives a second time.
+async fn pipeline(store: &Store, n: usize) -> Run {
+    let t = Instant::now();
+    let (mut cases, mut duplicates) = (0, 0);
+    let mut uid = 0u32;
+    for i in 0..n {
+        let p = approval(i);
+        let copies = if i % 20 == 0 { 2 } else { 1 };
+        for _ in 0..copies {
+            uid += 1;
+            let raw = format!("{i}-{uid}");
+            let r = store
+                .ingest(&Incoming {
+                    origin: Origin::Imap {
+                        mailbox: "bench",
+                        uidvalidity: 1,
+                        uid,
+                    },
+                    raw_sha256: &raw,
+                    size: 4096,
+                    parsed: &p,
+                    forwarder_is_staff: false,
+                })
+                .await
+                .expect("ingest");
+            match r.outcome {
+                Outcome::CaseCreated => cases += 1,
+                Outcome::Duplicate => duplicates += 1,
+                other => panic!("unexpected outcome {other:?}"),
+            }
+        }
+    }
+    Run {
+        secs: t.elapsed().as_secs_f64(),
+        cases,
+        duplicates,
+    }
+}
+
+const BASELINE_TABLE: &str =
+    "CREATE TABLE baseline (id BIGINT PRIMARY KEY, travel_document TEXT NOT NULL UNIQUE, \
+     name TEXT, nationality TEXT, directorate TEXT, contacts TEXT, stage TEXT NOT NULL)";
+const BASELINE_INSERT: &str =
+    "INSERT INTO baseline (id, travel_document, name, nationality, directorate, contacts, stage) \
+     VALUES ($1, $2, $3, $4, $5, $6, 'approved')";
+
+macro_rules! baseline_body {
+    ($conn:expr, $n:expr) => {{
+        sqlx::query(BASELINE_TABLE)
+            .execute(&mut $conn)
+            .await
+            .expect("create baseline");
+        let t = Instant::now();
+        for i in 0..$n {
+            let p = approval(i);
+            sqlx::query(BASELINE_INSERT)
+                .bind(i as i64)
+                .bind(p.travel_document)
+                .bind(p.name)
+                .bind(p.nationality)
+                .bind("tirane")
+                .bind(format!("[\"{}\"]", p.forwarded_by.unwrap_or_default()))
+                .execute(&mut $conn)
+                .await
+                .expect("baseline insert");
+        }
+        Run {
+            secs: t.elapsed().as_secs_f64(),
+            cases: $n as u64,
+            duplicates: 0,
+        }
+    }};
+}
+
+fn dir_size(p: &Path) -> u64 {
+    let Ok(meta) = std::fs::symlink_metadata(p) else {
+        return 0;
+    };
+    if meta.is_file() {
+        return meta.len();
+    }
+    std::fs::read_dir(p)
+        .map(|rd| rd.filter_map(Result::ok).map(|e| dir_size(&e.path())).sum())
+        .unwrap_or(0)
+}
+
+fn mib(b: u64) -> String {
+    format!("{:.1} MiB", b as f64 / (1024.0 * 1024.0))
+}
+
+fn report(label: &str, run: &Run, base: &Run, size: &str) {
+    let rate = run.cases as f64 / run.secs;
+    let base_rate = base.cases as f64 / base.secs;
+    println!(
+        "{label:<11} pipeline: {:>7} cases ({} duplicates) in {:>7.2} s = {:>8.0} cases/s | \
+         baseline: {:>8.0} rows/s | pipeline/baseline time per case: {:.2}x | size: {size}",
+        run.cases,
+        run.duplicates,
+        run.secs,
+        rate,
+        base_rate,
+        base_rate / rate
+    );
+}
+
+async fn sqlite(n: usize) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite:{}", dir.path().join("leje.db").display());
+    let store = Store::open(&url, dir.path()).await.expect("open sqlite");
+    let run = pipeline(&store, n).await;
+    store.close().await;
+    let size = dir_size(dir.path());
+    let att = dir_size(&dir.path().join("attachments"));
+
+    // Baseline: same SQLite settings as the store (WAL, synchronous=FULL).
+    let bdir = tempfile::tempdir().expect("tempdir");
+    let opts = format!("sqlite:{}?mode=rwc", bdir.path().join("base.db").display());
+    let mut conn = sqlx::SqliteConnection::connect(&opts)
+        .await
+        .expect("baseline db");
+    sqlx::query("PRAGMA journal_mode=WAL")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query("PRAGMA synchronous=FULL")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let base = baseline_body!(conn, n);
+    let base_size = dir_size(bdir.path());
+    report(
+        "SQLite",
+        &run,
+        &base,
+        &format!(
+            "{} (db {} + attachments {}); baseline db {}",
+            mib(size),
+            mib(size - att),
+            mib(att),
+            mib(base_size)
+        ),
+    );
+}
+
+async fn postgres(admin: &str, n: usize) {
+    let name = format!("leje_bench_{:08x}", fastrand::u32(..));
+    let mut admin_conn = sqlx::PgConnection::connect(admin)
+        .await
+        .expect("LEJE_TEST_POSTGRES_URL");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin_conn)
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}_base"))
+        .execute(&mut admin_conn)
+        .await
+        .unwrap();
+    let base_url = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(admin);
+    let url = format!("{base_url}/{name}");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(&url, dir.path()).await.expect("open postgres");
+    let run = pipeline(&store, n).await;
+    store.close().await;
+    let fsync: String = sqlx::query_scalar("SHOW fsync")
+        .fetch_one(&mut admin_conn)
+        .await
+        .unwrap();
+    let sc: String = sqlx::query_scalar("SHOW synchronous_commit")
+        .fetch_one(&mut admin_conn)
+        .await
+        .unwrap();
+    let db_size: i64 = sqlx::query_scalar(&format!("SELECT pg_database_size('{name}')"))
+        .fetch_one(&mut admin_conn)
+        .await
+        .unwrap();
+    let att = dir_size(&dir.path().join("attachments"));
+
+    let mut conn = sqlx::PgConnection::connect(&format!("{base_url}/{name}_base"))
+        .await
+        .unwrap();
+    let base = baseline_body!(conn, n);
+    conn.close().await.ok();
+    let base_size: i64 = sqlx::query_scalar(&format!("SELECT pg_database_size('{name}_base')"))
+        .fetch_one(&mut admin_conn)
+        .await
+        .unwrap();
+    report(
+        "PostgreSQL",
+        &run,
+        &base,
+        &format!(
+            "{} (database {} + attachments {}); baseline database {} [fsync={fsync}, synchronous_commit={sc}]",
+            mib(db_size as u64 + att),
+            mib(db_size as u64),
+            mib(att),
+            mib(base_size as u64)
+        ),
+    );
+    for db in [name.clone(), format!("{name}_base")] {
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+            .execute(&mut admin_conn)
+            .await;
+    }
+}
+
+fn main() {
+    let n: usize = std::env::var("LEJE_BENCH_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    println!(
+        "leje store benchmark: {n} notifications (+{} forwarded twice), ~70 % with a 2 KiB waybill",
+        n.div_ceil(20)
+    );
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        sqlite(n).await;
+        match std::env::var("LEJE_TEST_POSTGRES_URL") {
+            Ok(url) => postgres(&url, n).await,
+            Err(_) => println!("PostgreSQL  skipped: set LEJE_TEST_POSTGRES_URL to include it"),
+        }
+    });
+}
