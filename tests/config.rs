@@ -474,3 +474,9 @@ fn relative_paths_are_relative_to_the_file() {
     drop(dir);
     assert_eq!(r.unwrap().store_url, "sqlite:/srv/leje/leje.db");
 }
+
+#[test]
+fn a_byte_order_mark_is_accepted() {
+    let s = ok(&format!("\u{feff}{MAILBOX}"));
+    assert_eq!(s.mailboxes[0].name, "permits");
+}

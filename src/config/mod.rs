@@ -146,7 +146,8 @@ pub fn load(path: Option<&Path>) -> Result<Settings, ConfigErrors> {
             not_found: false,
         }])
     })?;
-    load_str(path, &text)
+    // NOTE: editors on Windows may save a byte-order mark; TOML does not allow one.
+    load_str(path, text.strip_prefix('\u{feff}').unwrap_or(&text))
 }
 
 /// Validate configuration text as if it had been read from `path`
