@@ -13,8 +13,12 @@
 //! - [`message`]: headers (stable Message-ID, threading, `Auto-Submitted`, `X-Leje`) and attachments.
 //! - [`recipients`]: who gets the email.
 //! - [`smtp`]: transport, temporary/permanent classification, backoff.
+//! - [`worker`]: the sending pass ([`send_due_once`]) and the daemon's loop ([`run_outbox`]);
+//!   `deliver` handles one row.
+//! - [`cli`]: `leje outbox list|retry|send`.
 
 pub mod cli;
+mod deliver;
 pub mod message;
 pub mod recipients;
 pub mod render;

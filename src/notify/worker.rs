@@ -15,7 +15,7 @@
 
 use std::collections::HashSet;
 use std::future::Future;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,14 +24,13 @@ use serde::Serialize;
 use tokio::sync::Notify;
 use tracing::Instrument;
 
-use super::message::{self, AttachmentFile, Envelope};
-use super::recipients::{self, Parties, Policy};
-use super::render::{render, EmailContext, Facts, OfficeView, Payment};
-use super::smtp::{self, Failure, Transport};
-use super::templates::{TemplateKind, Templates};
+use super::deliver::{create_private_dir, Mode, Pass, RowOutcome};
+use super::recipients::{self, Policy};
+use super::smtp::{self, Transport};
+use super::templates::Templates;
 use super::NotifyError;
-use crate::config::{PaymentRoute, Settings, TlsMode};
-use crate::store::{OutboxKind, OutboxRow, OutboxStatus, Store};
+use crate::config::{Settings, TlsMode};
+use crate::store::{OutboxRow, OutboxStatus, Store};
 
 /// Lease name in the store's lease table that serialises senders.
 pub const OUTBOX_LEASE: &str = "@outbox";
@@ -67,11 +66,6 @@ pub struct SendReport {
     pub failed: u32,
     /// Another process holds the outbox lease; nothing was done.
     pub busy: bool,
-}
-
-enum Mode {
-    Smtp(Transport),
-    DryRun(PathBuf),
 }
 
 /// Send (or, in dry-run, write) everything that is due now. For `leje outbox send`,
@@ -213,286 +207,8 @@ pub fn policy_for(settings: &Settings) -> Policy {
     }
 }
 
-fn from_address(settings: &Settings) -> Option<String> {
+pub(super) fn from_address(settings: &Settings) -> Option<String> {
     settings.smtp.as_ref().map(|s| s.from.clone())
-}
-
-fn template_kind(k: OutboxKind) -> TemplateKind {
-    match k {
-        OutboxKind::Instructions => TemplateKind::Instructions,
-        OutboxKind::CardReady => TemplateKind::CardReady,
-        OutboxKind::NidPending => TemplateKind::NidPending,
-    }
-}
-
-enum RowOutcome {
-    Sent,
-    Written(PathBuf),
-    Retried,
-    Deferred,
-    Failed,
-}
-
-struct Pass<'a> {
-    store: &'a Store,
-    settings: &'a Settings,
-    templates: &'a Templates,
-    mode: &'a Mode,
-    now: DateTime<Utc>,
-}
-
-impl Pass<'_> {
-    /// One row. Store errors abort the pass (the row is untouched and comes back);
-    /// everything else is recorded on the row.
-    async fn one(&self, row: &OutboxRow) -> Result<RowOutcome, NotifyError> {
-        let Some(case) = self.store.case_by_id(row.case_id).await? else {
-            return self
-                .fail(row, &format!("case {} does not exist", row.case_id), "")
-                .await;
-        };
-        let doc = case.travel_document.clone();
-        let policy = policy_for(self.settings);
-        let decided = policy.decide(&Parties {
-            forwarded_by: row.forwarded_by.as_deref(),
-            forwarder_is_staff: row.forwarder_is_staff,
-            original_to: row.original_to.as_deref(),
-            contacts: &case.contacts,
-        });
-        let rcpt = match decided {
-            Ok(r) => r,
-            Err(e) => return self.fail(row, &e.to_string(), &doc).await,
-        };
-
-        if let Mode::Smtp(_) = self.mode {
-            if let Some(until) = self.over_limit(&rcpt.to).await? {
-                let note = format!(
-                    "deferred: the daily limit of {} emails per recipient is reached",
-                    self.max_per_day()
-                );
-                tracing::info!(next_at = %until, "{note}");
-                self.store.outbox_mark_retry(row.id, &note, until).await?;
-                return Ok(RowOutcome::Deferred);
-            }
-        }
-
-        let kind = template_kind(row.kind);
-        let lang = case
-            .language
-            .unwrap_or(self.settings.notify.default_language);
-        let (attachments, amounts) = if kind == TemplateKind::Instructions {
-            self.waybills(row.case_id).await?
-        } else {
-            (Vec::new(), Vec::new())
-        };
-        let facts = Facts {
-            language: lang,
-            name: case.name.clone(),
-            directorate: case.directorate,
-            office: case
-                .directorate
-                .and_then(|d| self.settings.offices.get(&d))
-                .map(|o| OfficeView {
-                    name: o.name.clone(),
-                    address: o.address.clone(),
-                    hours: o.hours.clone(),
-                }),
-            waybill_amounts: amounts,
-            attachments: attachments.iter().map(|a| a.filename.clone()).collect(),
-            fee_default_lek: self.settings.notify.fee_default_lek,
-            payment: match self.settings.notify.payment_route {
-                PaymentRoute::Bank => Payment::Bank,
-                PaymentRoute::Post => Payment::Post,
-            },
-            missing_applicant_address: rcpt.missing_applicant_address,
-            agency_name: self.settings.notify.agency_name.clone(),
-            retry_from: case.next_due.map(|d| d.date_naive()),
-        };
-        let rendered = match render(
-            self.templates,
-            lang,
-            kind,
-            &EmailContext::new(&facts),
-            self.settings.notify.html,
-        ) {
-            Ok(r) => r,
-            // An operator's template is broken: keep the row, retry after a fix.
-            Err(e) => {
-                return self
-                    .temporary(row, &format!("template error: {e}"), &doc)
-                    .await
-            }
-        };
-        let env = Envelope {
-            from: from_address(self.settings)
-                .unwrap_or_else(|| "leje <leje@localhost>".to_string()),
-            to: rcpt.to.clone(),
-            cc: rcpt.cc.clone(),
-            message_id: row.message_id.clone(),
-            in_reply_to: row.in_reply_to.clone(),
-            references: row.references.clone(),
-            case_id: row.case_id,
-            kind: kind.as_str(),
-        };
-        let msg = match message::build(&env, &rendered, &attachments) {
-            Ok(m) => m,
-            Err(e) => return self.fail(row, &e.to_string(), &doc).await,
-        };
-        let mut all: Vec<String> = rcpt.to.clone();
-        all.extend(rcpt.cc.iter().cloned());
-
-        match self.mode {
-            Mode::DryRun(dir) => {
-                let path = dir.join(format!("outbox-{}-{}.eml", row.id, kind.as_str()));
-                write_private(&path, &msg.formatted()).map_err(|source| NotifyError::DryRun {
-                    path: path.clone(),
-                    source,
-                })?;
-                tracing::info!(file = %path.display(), to = %all.join(", "), "dry run: email written, row left pending");
-                Ok(RowOutcome::Written(path))
-            }
-            Mode::Smtp(t) => match smtp::send(t, msg).await {
-                Ok(()) => {
-                    self.store.outbox_mark_sent(row.id, &all).await?;
-                    tracing::info!(to = %all.join(", "), attachments = attachments.len(), "email sent");
-                    Ok(RowOutcome::Sent)
-                }
-                Err(Failure::Temporary(e)) => self.temporary(row, &e, &doc).await,
-                Err(Failure::Permanent(e)) => self.fail(row, &e, &doc).await,
-            },
-        }
-    }
-
-    fn max_per_day(&self) -> u32 {
-        self.settings
-            .smtp
-            .as_ref()
-            .map(|s| s.max_per_recipient_per_day)
-            .unwrap_or(0)
-    }
-
-    /// `Some(when to try again)` if any recipient already got the daily maximum today (UTC).
-    async fn over_limit(&self, to: &[String]) -> Result<Option<DateTime<Utc>>, NotifyError> {
-        let max = self.max_per_day();
-        if max == 0 {
-            return Ok(None);
-        }
-        let day = self.now.date_naive();
-        let start = day.and_time(chrono::NaiveTime::MIN).and_utc();
-        for a in to {
-            if self.store.sent_count_since(a, start).await? >= u64::from(max) {
-                // Next day, spread over the first quarter hour.
-                let jitter = chrono::Duration::seconds((fastrand::f64() * 900.0) as i64);
-                return Ok(Some(start + chrono::Duration::days(1) + jitter));
-            }
-        }
-        Ok(None)
-    }
-
-    /// The case's waybills, read from the attachment store; unreadable ones are left out
-    /// (with a warning) rather than holding the email back.
-    async fn waybills(
-        &self,
-        case_id: i64,
-    ) -> Result<(Vec<AttachmentFile>, Vec<Option<u64>>), NotifyError> {
-        let stored = self.store.case_waybills(case_id).await?;
-        let amounts = stored.iter().map(|w| w.amount_lek).collect();
-        let mut files = Vec::new();
-        for (i, w) in stored.iter().enumerate() {
-            match tokio::fs::read(&w.path).await {
-                Ok(data) => {
-                    let ct = message::effective_content_type(&w.content_type, &data);
-                    let filename = w
-                        .filename
-                        .clone()
-                        .filter(|f| !f.trim().is_empty())
-                        .unwrap_or_else(|| message::fallback_filename(i, &ct));
-                    files.push(AttachmentFile {
-                        filename,
-                        content_type: ct,
-                        data,
-                    });
-                }
-                Err(e) => tracing::warn!(
-                    path = %w.path.display(),
-                    error = %e,
-                    "waybill file unreadable; sending without it"
-                ),
-            }
-        }
-        Ok((files, amounts))
-    }
-
-    async fn temporary(
-        &self,
-        row: &OutboxRow,
-        error: &str,
-        doc: &str,
-    ) -> Result<RowOutcome, NotifyError> {
-        let error = redact(error, doc);
-        let retry_for = self
-            .settings
-            .smtp
-            .as_ref()
-            .map(|s| s.retry_for)
-            .unwrap_or(Duration::from_secs(2 * 86400));
-        let age = (self.now - row.created_at).to_std().unwrap_or_default();
-        if age >= retry_for {
-            let msg = format!(
-                "gave up after {} h of temporary failures; last: {error}",
-                retry_for.as_secs() / 3600
-            );
-            return self.fail(row, &msg, "").await;
-        }
-        let wait = smtp::backoff(row.attempts, fastrand::f64());
-        let next = self.now + chrono::Duration::from_std(wait).unwrap_or_default();
-        tracing::warn!(error = %error, attempt = row.attempts + 1, next_at = %next, "temporary failure; will retry");
-        self.store.outbox_mark_retry(row.id, &error, next).await?;
-        Ok(RowOutcome::Retried)
-    }
-
-    async fn fail(
-        &self,
-        row: &OutboxRow,
-        error: &str,
-        doc: &str,
-    ) -> Result<RowOutcome, NotifyError> {
-        let error = redact(error, doc);
-        tracing::error!(error = %error, "email failed permanently; case moved to needs_review");
-        self.store.outbox_mark_failed(row.id, &error).await?;
-        Ok(RowOutcome::Failed)
-    }
-}
-
-/// Replace every occurrence of the travel-document number with its masked form
-/// ([`crate::logging::redact_doc`]), before an error is logged or stored on the row.
-fn redact(text: &str, doc: &str) -> String {
-    if doc.is_empty() {
-        return text.to_string();
-    }
-    text.replace(doc, &crate::logging::redact_doc(doc))
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("eml.tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
 }
 
 /// Options of the daemon's sender loop.
@@ -571,18 +287,4 @@ fn assert_send(store: Store, settings: Arc<Settings>) {
         std::future::pending::<()>(),
     ));
     is_send(async move { send_due_once(&store, &settings, &SendOptions::default()).await });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn redaction() {
-        assert_eq!(
-            redact("550 no such user; subject mentions AB1234567", "AB1234567"),
-            "550 no such user; subject mentions AB*****67"
-        );
-        assert_eq!(redact("nothing here", "AB1234567"), "nothing here");
-    }
 }
