@@ -413,13 +413,25 @@ async fn dry_run_writes_eml_files_and_leaves_rows_pending() {
     let f = fixture(stack).await;
     let applicant = common::unique_user("dry");
     let r = enqueue(&f, &approval(&doc(), &applicant, None, Language::En), false).await;
+    // Nobody leje may write to: a dry run reports it but changes nothing.
+    let nobody = enqueue(
+        &f,
+        &approval(&doc(), "no-reply@leje.test", None, Language::En),
+        false,
+    )
+    .await;
     let out = f._dir.path().join("preview");
     let opts = SendOptions {
         dry_run_dir: Some(out.clone()),
         ..Default::default()
     };
     let rep = send_due_once(&f.store, &f.settings, &opts).await.unwrap();
-    assert_eq!(rep.sent, 0);
+    assert_eq!((rep.sent, rep.failed), (0, 1), "{rep:?}");
+    let untouched = row(&f, nobody.id).await;
+    assert_eq!(
+        (untouched.status, untouched.attempts),
+        (OutboxStatus::Pending, 0)
+    );
     assert_eq!(
         rep.written,
         vec![out.join(format!("outbox-{}-instructions.eml", r.id))]
@@ -442,7 +454,8 @@ async fn dry_run_writes_eml_files_and_leaves_rows_pending() {
     // that one email (the dry run delivered nothing).
     assert_eq!(row(&f, r.id).await.status, OutboxStatus::Pending);
     let rep = send(&f, Days::zero()).await;
-    assert_eq!(rep.sent, 1, "{rep:?}");
+    assert_eq!((rep.sent, rep.failed), (1, 1), "{rep:?}");
+    assert_eq!(row(&f, nobody.id).await.status, OutboxStatus::Failed);
     let got = exactly(stack, &applicant, 1).await;
     assert_eq!(
         got[0].header("Message-ID"),

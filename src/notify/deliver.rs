@@ -236,6 +236,11 @@ impl Pass<'_> {
         doc: &str,
     ) -> Result<RowOutcome, NotifyError> {
         let error = redact(error, doc);
+        if let Mode::DryRun(_) = self.mode {
+            // A preview changes nothing in the store; it only reports.
+            tracing::warn!(error = %error, "dry run: this email would be retried later");
+            return Ok(RowOutcome::Retried);
+        }
         let retry_for = self
             .settings
             .smtp
@@ -264,6 +269,10 @@ impl Pass<'_> {
         doc: &str,
     ) -> Result<RowOutcome, NotifyError> {
         let error = redact(error, doc);
+        if let Mode::DryRun(_) = self.mode {
+            tracing::error!(error = %error, "dry run: this email would fail (row left pending)");
+            return Ok(RowOutcome::Failed);
+        }
         tracing::error!(error = %error, "email failed permanently; case moved to needs_review");
         self.store.outbox_mark_failed(row.id, &error).await?;
         Ok(RowOutcome::Failed)

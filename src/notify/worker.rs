@@ -10,8 +10,10 @@
 //! Dry run (`--dry-run DIR` or `notify.dry_run_dir`): each due email is written to
 //! `DIR/outbox-<id>-<kind>.eml` instead of being sent, and the row **stays pending**: a
 //! preview never consumes an email, and once SMTP is configured the same rows go out for
-//! real. The file name is stable, so writing it again replaces it; the daemon remembers
-//! which rows it wrote so it does not rewrite them on every pass.
+//! real. Nothing in the store changes in a dry run, not even for a row that would fail
+//! (no recipient, say): the report and the log say so. The file name is stable, so writing
+//! it again replaces it; the daemon remembers which rows it handled so it does not
+//! rewrite them on every pass.
 
 use std::collections::HashSet;
 use std::future::Future;
@@ -141,12 +143,13 @@ async fn send_pass(
             let span =
                 tracing::info_span!("outbox", id = row.id, case = row.case_id, kind = %row.kind);
             let outcome = ctx.one(&row).instrument(span).await?;
+            if dry.is_some() {
+                // The daemon looks at each row once per run in dry-run mode (rows stay pending).
+                written_before.insert(row.id);
+            }
             match outcome {
                 RowOutcome::Sent => report.sent += 1,
-                RowOutcome::Written(p) => {
-                    written_before.insert(row.id);
-                    report.written.push(p)
-                }
+                RowOutcome::Written(p) => report.written.push(p),
                 RowOutcome::Retried => report.retried += 1,
                 RowOutcome::Deferred => report.deferred += 1,
                 RowOutcome::Failed => report.failed += 1,
