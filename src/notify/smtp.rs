@@ -71,6 +71,13 @@ pub fn transport(p: &Params) -> Result<Transport, SetupError> {
                     path: path.clone(),
                     source,
                 })?;
+                // NOTE: an empty or non-PEM file would otherwise add no root and pass silently.
+                if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+                    return Err(SetupError::CaCert {
+                        path: path.clone(),
+                        reason: "no `-----BEGIN CERTIFICATE-----` block".into(),
+                    });
+                }
                 let cert = Certificate::from_pem(&pem).map_err(|e| SetupError::CaCert {
                     path: path.clone(),
                     reason: e.to_string(),
@@ -196,6 +203,42 @@ mod tests {
             Err(Failure::Temporary(m)) => assert!(!m.is_empty()),
             other => panic!("expected a temporary failure, got {other:?}"),
         }
+    }
+
+    fn params(security: Security, ca_file: Option<PathBuf>) -> Params {
+        Params {
+            host: "smtp.example.com".into(),
+            port: 587,
+            security,
+            ca_file,
+            credentials: Some(("u".into(), "p".into())),
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    #[test]
+    fn ca_file_bundle_is_accepted_and_garbage_is_named() {
+        let bundle = PathBuf::from("/etc/ssl/certs/ca-certificates.crt");
+        if bundle.is_file() {
+            for sec in [Security::StartTls, Security::Implicit] {
+                transport(&params(sec, Some(bundle.clone()))).unwrap();
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("ca.pem");
+        std::fs::write(
+            &bad,
+            "-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n",
+        )
+        .unwrap();
+        let e = transport(&params(Security::StartTls, Some(bad.clone()))).unwrap_err();
+        assert!(matches!(e, SetupError::CaCert { .. }), "{e}");
+        assert!(e.to_string().contains(&bad.display().to_string()), "{e}");
+        std::fs::write(&bad, "").unwrap();
+        let e = transport(&params(Security::StartTls, Some(bad.clone()))).unwrap_err();
+        assert!(e.to_string().contains("BEGIN CERTIFICATE"), "{e}");
+        // Params' Debug never shows the password.
+        assert!(!format!("{:?}", params(Security::None, None)).contains("\"p\""));
     }
 
     #[test]
