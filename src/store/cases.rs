@@ -6,8 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::query::{list_json, now, q, Row, Tx};
 use super::types::{directorate_str, parse_directorate, parse_language};
 use super::{
-    redact_doc, Advanced, Case, CaseEvent, CaseFilter, Cause, Conflict, Keep, OutboxKind, Stage,
-    Store, StoreError,
+    redact_doc, Advanced, Case, CaseEvent, CaseFilter, Cause, OutboxKind, Stage, Store, StoreError,
 };
 
 pub(crate) const CASE_COLS: &str = "id, travel_document, name, nationality, directorate, \
@@ -261,45 +260,6 @@ async fn check_history(tx: &mut Tx, case: &Case) -> Result<(), StoreError> {
     }
 }
 
-/// Records a disagreement to be resolved by a person.
-pub(crate) async fn insert_conflict(
-    tx: &mut Tx,
-    case_id: i64,
-    field: &str,
-    old: Option<&str>,
-    new: Option<&str>,
-    message: Option<i64>,
-    at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    tx.execute(
-        q(
-            "INSERT INTO case_conflicts (case_id, field, old_value, new_value, message, at) \
-           VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(case_id)
-        .bind(field)
-        .bind(old)
-        .bind(new)
-        .bind(message)
-        .bind(at),
-    )
-    .await?;
-    Ok(())
-}
-
-fn conflict_from_row(r: &Row) -> Result<Conflict, StoreError> {
-    Ok(Conflict {
-        id: r.get("id")?,
-        case_id: r.get("case_id")?,
-        field: r.get("field")?,
-        old_value: r.get("old_value")?,
-        new_value: r.get("new_value")?,
-        at: r.get("at")?,
-        resolved_at: r.get("resolved_at")?,
-        resolution: r.get("resolution")?,
-    })
-}
-
 impl Store {
     /// The case with this id.
     pub async fn case_by_id(&self, id: i64) -> Result<Option<Case>, StoreError> {
@@ -363,38 +323,6 @@ impl Store {
             .collect()
     }
 
-    /// A case's conflicts (only the unresolved ones when `open_only`).
-    pub async fn case_conflicts(
-        &self,
-        case_id: i64,
-        open_only: bool,
-    ) -> Result<Vec<Conflict>, StoreError> {
-        let mut tx = self.pool().read().await?;
-        let rows = tx
-            .fetch_all(
-                q(
-                    "SELECT id, case_id, field, old_value, new_value, at, resolved_at, resolution \
-                   FROM case_conflicts WHERE case_id = $1 AND ($2 = FALSE OR resolved_at IS NULL) \
-                   ORDER BY id",
-                )
-                .bind(case_id)
-                .bind(open_only),
-            )
-            .await?;
-        rows.iter().map(conflict_from_row).collect()
-    }
-
-    /// The stage a `needs_review` case returns to when resolved.
-    pub async fn review_from(&self, case_id: i64) -> Result<Option<Stage>, StoreError> {
-        let mut tx = self.pool().read().await?;
-        let r = tx
-            .fetch_optional(q("SELECT review_from FROM cases WHERE id = $1").bind(case_id))
-            .await?;
-        Ok(r.map(|r| r.get_opt_enum("review_from"))
-            .transpose()?
-            .flatten())
-    }
-
     /// Moves the case with this travel document to `to` (CLI `cases advance`).
     /// Moving to card_ready / nid_pending enqueues the matching email in the same transaction.
     pub async fn advance(
@@ -453,114 +381,6 @@ impl Store {
             outbox_ids,
         })
     }
-
-    /// Resolves a `needs_review` case: applies the old or new value of every
-    /// open conflict and returns the case to the stage it came from.
-    pub async fn resolve_review(
-        &self,
-        doc: &str,
-        keep: Keep,
-        note: Option<&str>,
-    ) -> Result<Advanced, StoreError> {
-        let doc = normalise_doc(doc);
-        let at = now();
-        let mut tx = self.pool().write().await?;
-        let mut l = load_by_doc(&mut tx, &doc)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("no case `{}`", redact_doc(&doc))))?;
-        if l.case.stage != Stage::NeedsReview {
-            return Err(StoreError::NotInReview {
-                case_id: l.case.id,
-                stage: l.case.stage,
-            });
-        }
-        let rows = tx
-            .fetch_all(
-                q(
-                    "SELECT id, case_id, field, old_value, new_value, at, resolved_at, resolution \
-                   FROM case_conflicts WHERE case_id = $1 AND resolved_at IS NULL ORDER BY id",
-                )
-                .bind(l.case.id),
-            )
-            .await?;
-        let conflicts: Vec<Conflict> = rows
-            .iter()
-            .map(conflict_from_row)
-            .collect::<Result<_, _>>()?;
-        for c in &conflicts {
-            if keep == Keep::New {
-                apply_new_value(&mut tx, &mut l, c).await?;
-            }
-            tx.execute(
-                q("UPDATE case_conflicts SET resolved_at = $1, resolution = $2 WHERE id = $3")
-                    .bind(at)
-                    .bind(keep.as_str())
-                    .bind(c.id),
-            )
-            .await?;
-        }
-        let back = l.review_from.unwrap_or(Stage::Approved);
-        let detail = format!(
-            "review resolved: kept {} value(s) of {} conflict(s){}",
-            keep,
-            conflicts.len(),
-            note.map(|n| format!("; {n}")).unwrap_or_default()
-        );
-        let outbox_ids = transition(&mut tx, &l, back, Cause::Cli, Some(&detail), None, at).await?;
-        tx.commit().await?;
-        Ok(Advanced {
-            case_id: l.case.id,
-            from: Stage::NeedsReview,
-            to: back,
-            outbox_ids,
-        })
-    }
-}
-
-/// Applies a conflict's new value to the case (name, contacts, directorate,
-/// or the stage to return to).
-async fn apply_new_value(tx: &mut Tx, l: &mut Loaded, c: &Conflict) -> Result<(), StoreError> {
-    let v = c.new_value.clone();
-    match c.field.as_str() {
-        "name" => {
-            tx.execute(
-                q("UPDATE cases SET name = $1 WHERE id = $2")
-                    .bind(v)
-                    .bind(l.case.id),
-            )
-            .await?;
-        }
-        "contacts" => {
-            let list: Vec<String> = v
-                .as_deref()
-                .unwrap_or("")
-                .split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect();
-            tx.execute(
-                q("UPDATE cases SET contacts = $1 WHERE id = $2")
-                    .bind(list_json(&list))
-                    .bind(l.case.id),
-            )
-            .await?;
-        }
-        "directorate" => {
-            tx.execute(
-                q("UPDATE cases SET directorate = $1 WHERE id = $2")
-                    .bind(v)
-                    .bind(l.case.id),
-            )
-            .await?;
-        }
-        "stage" => {
-            if let Some(s) = v.as_deref().and_then(|s| s.parse::<Stage>().ok()) {
-                l.review_from = Some(s);
-            }
-        }
-        _ => {}
-    }
-    Ok(())
 }
 
 /// Travel documents are keyed upper-case without whitespace (as the parser gives them).

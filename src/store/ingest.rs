@@ -8,10 +8,9 @@
 use chrono::{DateTime, Utc};
 
 use super::attachments::write_blob;
-use super::cases::{
-    insert_conflict, insert_event, insert_outbox, load_by_doc, transition, NewOutbox,
-};
+use super::cases::{insert_event, insert_outbox, load_by_doc, transition, NewOutbox};
 use super::query::{list_json, now, q, Tx};
+use super::review::{describe, differences, fill_missing, flag};
 use super::types::{directorate_str, language_str};
 use super::{
     redact_doc, Cause, Incoming, Ingested, Origin, OutboxKind, Outcome, Stage, Store, StoreError,
@@ -340,126 +339,6 @@ async fn rejected(
     ))
 }
 
-type Diff = (&'static str, Option<String>, Option<String>);
-
-/// Values in the message that disagree with the case (missing values never disagree).
-fn differences(case: &super::Case, p: &ParsedMessage, contacts: &[String]) -> Vec<Diff> {
-    let mut out = Vec::new();
-    if let (Some(old), Some(new)) = (&case.name, &p.name) {
-        if norm_name(old) != norm_name(new) {
-            out.push(("name", Some(old.clone()), Some(new.clone())));
-        }
-    }
-    if !case.contacts.is_empty() && contacts.iter().any(|c| !case.contacts.contains(c)) {
-        out.push((
-            "contacts",
-            Some(case.contacts.join(", ")),
-            Some(contacts.join(", ")),
-        ));
-    }
-    if let (Some(old), Some(new)) = (case.directorate, p.directorate) {
-        if old != new {
-            out.push((
-                "directorate",
-                Some(directorate_str(old)),
-                Some(directorate_str(new)),
-            ));
-        }
-    }
-    out
-}
-
-/// Records the conflicts and moves the case to needs_review (if not there already).
-async fn flag(
-    tx: &mut Tx,
-    l: &super::cases::Loaded,
-    conflicts: &[Diff],
-    pm: i64,
-    at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    for (field, old, new) in conflicts {
-        insert_conflict(
-            tx,
-            l.case.id,
-            field,
-            old.as_deref(),
-            new.as_deref(),
-            Some(pm),
-            at,
-        )
-        .await?;
-    }
-    let detail = describe(conflicts);
-    if l.case.stage == Stage::NeedsReview {
-        insert_event(
-            tx,
-            l.case.id,
-            at,
-            Some(Stage::NeedsReview),
-            Stage::NeedsReview,
-            Cause::Message,
-            Some(&detail),
-            Some(pm),
-        )
-        .await?;
-        tx.execute(
-            q("UPDATE cases SET updated_at = $1 WHERE id = $2")
-                .bind(at)
-                .bind(l.case.id),
-        )
-        .await?;
-    } else {
-        transition(
-            tx,
-            l,
-            Stage::NeedsReview,
-            Cause::Message,
-            Some(&detail),
-            Some(pm),
-            at,
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-fn describe(conflicts: &[Diff]) -> String {
-    let fields: Vec<&str> = conflicts.iter().map(|c| c.0).collect();
-    format!("conflicts with the existing case: {}", fields.join(", "))
-}
-
-/// Fills fields the case does not have yet (never overwrites).
-async fn fill_missing(
-    tx: &mut Tx,
-    case: &super::Case,
-    p: &ParsedMessage,
-    contacts: &[String],
-    at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let mut merged = case.contacts.clone();
-    for c in contacts {
-        if !merged.contains(c) {
-            merged.push(c.clone());
-        }
-    }
-    tx.execute(
-        q(
-            "UPDATE cases SET name = COALESCE(name, $1), nationality = COALESCE(nationality, $2), \
-           directorate = COALESCE(directorate, $3), language = COALESCE(language, $4), \
-           contacts = $5, updated_at = $6 WHERE id = $7",
-        )
-        .bind(p.name.as_deref())
-        .bind(p.nationality.as_deref())
-        .bind(p.directorate.map(directorate_str))
-        .bind(p.language.map(language_str))
-        .bind(list_json(&merged))
-        .bind(at)
-        .bind(case.id),
-    )
-    .await?;
-    Ok(())
-}
-
 /// Inserts a new case; `None` if one with this travel document exists.
 async fn insert_case(
     tx: &mut Tx,
@@ -532,13 +411,6 @@ pub(crate) fn contacts_of(p: &ParsedMessage, forwarder_is_staff: bool) -> Vec<St
         }
     }
     out
-}
-
-fn norm_name(s: &str) -> String {
-    s.split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_uppercase()
 }
 
 fn reason_of(p: &ParsedMessage) -> Option<String> {

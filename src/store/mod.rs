@@ -7,9 +7,9 @@
 //! the same origin or the same notification again changes nothing.
 //!
 //! Files: `types.rs` (data types), `ingest.rs` (the ingest transaction),
-//! `cases.rs` (stage changes, review, listing), `outbox.rs`, `lease.rs`
+//! `cases.rs` (stage changes, listing), `review.rs` (conflicts), `outbox.rs`, `lease.rs`
 //! (leases and checkpoints), `attachments.rs` (content-addressed waybills),
-//! `sqlite.rs`/`postgres.rs` (opening), `cli.rs`/`import.rs` (commands).
+//! `sqlite.rs`/`postgres.rs` (opening), `cli.rs`/`output.rs`/`import.rs` (commands).
 
 mod attachments;
 mod cases;
@@ -18,8 +18,10 @@ pub mod import;
 mod ingest;
 mod lease;
 mod outbox;
+mod output;
 mod postgres;
 mod query;
+mod review;
 mod sqlite;
 mod types;
 

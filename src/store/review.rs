@@ -1,0 +1,319 @@
+//! Conflicts and the review queue: a later message that disagrees with a
+//! case (another name, another contact, another directorate) never
+//! overwrites it; both values are kept here until a person chooses.
+
+use chrono::{DateTime, Utc};
+
+use super::cases::{insert_event, load_by_doc, normalise_doc, transition, Loaded};
+use super::query::{list_json, now, q, Row, Tx};
+use super::types::{directorate_str, language_str};
+use super::{redact_doc, Advanced, Case, Cause, Conflict, Keep, Stage, Store, StoreError};
+use crate::parse::ParsedMessage;
+
+/// Records a disagreement to be resolved by a person.
+async fn insert_conflict(
+    tx: &mut Tx,
+    case_id: i64,
+    field: &str,
+    old: Option<&str>,
+    new: Option<&str>,
+    message: Option<i64>,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    tx.execute(
+        q(
+            "INSERT INTO case_conflicts (case_id, field, old_value, new_value, message, at) \
+           VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(case_id)
+        .bind(field)
+        .bind(old)
+        .bind(new)
+        .bind(message)
+        .bind(at),
+    )
+    .await?;
+    Ok(())
+}
+
+fn conflict_from_row(r: &Row) -> Result<Conflict, StoreError> {
+    Ok(Conflict {
+        id: r.get("id")?,
+        case_id: r.get("case_id")?,
+        field: r.get("field")?,
+        old_value: r.get("old_value")?,
+        new_value: r.get("new_value")?,
+        at: r.get("at")?,
+        resolved_at: r.get("resolved_at")?,
+        resolution: r.get("resolution")?,
+    })
+}
+
+impl Store {
+    /// A case's conflicts (only the unresolved ones when `open_only`).
+    pub async fn case_conflicts(
+        &self,
+        case_id: i64,
+        open_only: bool,
+    ) -> Result<Vec<Conflict>, StoreError> {
+        let mut tx = self.pool().read().await?;
+        let rows = tx
+            .fetch_all(
+                q(
+                    "SELECT id, case_id, field, old_value, new_value, at, resolved_at, resolution \
+                   FROM case_conflicts WHERE case_id = $1 AND ($2 = FALSE OR resolved_at IS NULL) \
+                   ORDER BY id",
+                )
+                .bind(case_id)
+                .bind(open_only),
+            )
+            .await?;
+        rows.iter().map(conflict_from_row).collect()
+    }
+
+    /// The stage a `needs_review` case returns to when resolved.
+    pub async fn review_from(&self, case_id: i64) -> Result<Option<Stage>, StoreError> {
+        let mut tx = self.pool().read().await?;
+        let r = tx
+            .fetch_optional(q("SELECT review_from FROM cases WHERE id = $1").bind(case_id))
+            .await?;
+        Ok(r.map(|r| r.get_opt_enum("review_from"))
+            .transpose()?
+            .flatten())
+    }
+
+    /// Resolves a `needs_review` case: applies the old or new value of every
+    /// open conflict and returns the case to the stage it came from.
+    pub async fn resolve_review(
+        &self,
+        doc: &str,
+        keep: Keep,
+        note: Option<&str>,
+    ) -> Result<Advanced, StoreError> {
+        let doc = normalise_doc(doc);
+        let at = now();
+        let mut tx = self.pool().write().await?;
+        let mut l = load_by_doc(&mut tx, &doc)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("no case `{}`", redact_doc(&doc))))?;
+        if l.case.stage != Stage::NeedsReview {
+            return Err(StoreError::NotInReview {
+                case_id: l.case.id,
+                stage: l.case.stage,
+            });
+        }
+        let rows = tx
+            .fetch_all(
+                q(
+                    "SELECT id, case_id, field, old_value, new_value, at, resolved_at, resolution \
+                   FROM case_conflicts WHERE case_id = $1 AND resolved_at IS NULL ORDER BY id",
+                )
+                .bind(l.case.id),
+            )
+            .await?;
+        let conflicts: Vec<Conflict> = rows
+            .iter()
+            .map(conflict_from_row)
+            .collect::<Result<_, _>>()?;
+        for c in &conflicts {
+            if keep == Keep::New {
+                apply_new_value(&mut tx, &mut l, c).await?;
+            }
+            tx.execute(
+                q("UPDATE case_conflicts SET resolved_at = $1, resolution = $2 WHERE id = $3")
+                    .bind(at)
+                    .bind(keep.as_str())
+                    .bind(c.id),
+            )
+            .await?;
+        }
+        let back = l.review_from.unwrap_or(Stage::Approved);
+        let detail = format!(
+            "review resolved: kept {} value(s) of {} conflict(s){}",
+            keep,
+            conflicts.len(),
+            note.map(|n| format!("; {n}")).unwrap_or_default()
+        );
+        let outbox_ids = transition(&mut tx, &l, back, Cause::Cli, Some(&detail), None, at).await?;
+        tx.commit().await?;
+        Ok(Advanced {
+            case_id: l.case.id,
+            from: Stage::NeedsReview,
+            to: back,
+            outbox_ids,
+        })
+    }
+}
+
+/// Applies a conflict's new value to the case (name, contacts, directorate,
+/// or the stage to return to).
+async fn apply_new_value(tx: &mut Tx, l: &mut Loaded, c: &Conflict) -> Result<(), StoreError> {
+    let v = c.new_value.clone();
+    match c.field.as_str() {
+        "name" => {
+            tx.execute(
+                q("UPDATE cases SET name = $1 WHERE id = $2")
+                    .bind(v)
+                    .bind(l.case.id),
+            )
+            .await?;
+        }
+        "contacts" => {
+            let list: Vec<String> = v
+                .as_deref()
+                .unwrap_or("")
+                .split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect();
+            tx.execute(
+                q("UPDATE cases SET contacts = $1 WHERE id = $2")
+                    .bind(list_json(&list))
+                    .bind(l.case.id),
+            )
+            .await?;
+        }
+        "directorate" => {
+            tx.execute(
+                q("UPDATE cases SET directorate = $1 WHERE id = $2")
+                    .bind(v)
+                    .bind(l.case.id),
+            )
+            .await?;
+        }
+        "stage" => {
+            if let Some(s) = v.as_deref().and_then(|s| s.parse::<Stage>().ok()) {
+                l.review_from = Some(s);
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+pub(crate) type Diff = (&'static str, Option<String>, Option<String>);
+
+/// Values in the message that disagree with the case (missing values never disagree).
+pub(crate) fn differences(case: &Case, p: &ParsedMessage, contacts: &[String]) -> Vec<Diff> {
+    let mut out = Vec::new();
+    if let (Some(old), Some(new)) = (&case.name, &p.name) {
+        if norm_name(old) != norm_name(new) {
+            out.push(("name", Some(old.clone()), Some(new.clone())));
+        }
+    }
+    if !case.contacts.is_empty() && contacts.iter().any(|c| !case.contacts.contains(c)) {
+        out.push((
+            "contacts",
+            Some(case.contacts.join(", ")),
+            Some(contacts.join(", ")),
+        ));
+    }
+    if let (Some(old), Some(new)) = (case.directorate, p.directorate) {
+        if old != new {
+            out.push((
+                "directorate",
+                Some(directorate_str(old)),
+                Some(directorate_str(new)),
+            ));
+        }
+    }
+    out
+}
+
+/// Records the conflicts and moves the case to needs_review (if not there already).
+pub(crate) async fn flag(
+    tx: &mut Tx,
+    l: &Loaded,
+    conflicts: &[Diff],
+    pm: i64,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for (field, old, new) in conflicts {
+        insert_conflict(
+            tx,
+            l.case.id,
+            field,
+            old.as_deref(),
+            new.as_deref(),
+            Some(pm),
+            at,
+        )
+        .await?;
+    }
+    let detail = describe(conflicts);
+    if l.case.stage == Stage::NeedsReview {
+        insert_event(
+            tx,
+            l.case.id,
+            at,
+            Some(Stage::NeedsReview),
+            Stage::NeedsReview,
+            Cause::Message,
+            Some(&detail),
+            Some(pm),
+        )
+        .await?;
+        tx.execute(
+            q("UPDATE cases SET updated_at = $1 WHERE id = $2")
+                .bind(at)
+                .bind(l.case.id),
+        )
+        .await?;
+    } else {
+        transition(
+            tx,
+            l,
+            Stage::NeedsReview,
+            Cause::Message,
+            Some(&detail),
+            Some(pm),
+            at,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+pub(crate) fn describe(conflicts: &[Diff]) -> String {
+    let fields: Vec<&str> = conflicts.iter().map(|c| c.0).collect();
+    format!("conflicts with the existing case: {}", fields.join(", "))
+}
+
+/// Fills fields the case does not have yet (never overwrites).
+pub(crate) async fn fill_missing(
+    tx: &mut Tx,
+    case: &Case,
+    p: &ParsedMessage,
+    contacts: &[String],
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let mut merged = case.contacts.clone();
+    for c in contacts {
+        if !merged.contains(c) {
+            merged.push(c.clone());
+        }
+    }
+    tx.execute(
+        q(
+            "UPDATE cases SET name = COALESCE(name, $1), nationality = COALESCE(nationality, $2), \
+           directorate = COALESCE(directorate, $3), language = COALESCE(language, $4), \
+           contacts = $5, updated_at = $6 WHERE id = $7",
+        )
+        .bind(p.name.as_deref())
+        .bind(p.nationality.as_deref())
+        .bind(p.directorate.map(directorate_str))
+        .bind(p.language.map(language_str))
+        .bind(list_json(&merged))
+        .bind(at)
+        .bind(case.id),
+    )
+    .await?;
+    Ok(())
+}
+
+fn norm_name(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_uppercase()
+}
