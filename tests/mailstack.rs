@@ -77,6 +77,36 @@ async fn smtp_mail_reaches_the_recipients_own_mailbox() {
 }
 
 #[tokio::test]
+async fn idle_reports_mail_delivered_over_smtp() {
+    // The daemon waits for new mail with IDLE: Dovecot must push it without polling.
+    use async_imap::extensions::idle::IdleResponse;
+
+    let Some(stack) = common::stack() else { return };
+    let user = common::unique_user("idle");
+    let mut session = stack.imap(&user).await.into_session();
+    let mb = session.select("INBOX").await.expect("SELECT INBOX");
+    assert_eq!(mb.exists, 0);
+    let mut idle = session.idle();
+    idle.init().await.expect("IDLE");
+    let (wait, _stop) = idle.wait_with_timeout(Duration::from_secs(20));
+    let raw = common::simple_message("sender@leje.test", &user, "while idling", "ping");
+    let send = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        stack.smtp_send("sender@leje.test", &[&user], &raw).await;
+    };
+    let (woke, ()) = tokio::join!(wait, send);
+    let woke = woke.expect("IDLE wait");
+    assert!(
+        matches!(woke, IdleResponse::NewData(_)),
+        "IDLE ended without news: {woke:?}"
+    );
+    let mut session = idle.done().await.expect("DONE");
+    let mb = session.select("INBOX").await.expect("SELECT INBOX");
+    assert_eq!(mb.exists, 1);
+    let _ = session.logout().await;
+}
+
+#[tokio::test]
 async fn postgres_answers_and_gives_each_test_its_own_database() {
     let Some(stack) = common::stack() else { return };
     let mut shared = PgConnection::connect(&stack.postgres_url)

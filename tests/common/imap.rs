@@ -236,6 +236,11 @@ impl TestImap {
         }
     }
 
+    /// The underlying async-imap session, for what these helpers do not cover (IDLE, STORE, …).
+    pub fn into_session(self) -> async_imap::Session<TcpStream> {
+        self.session
+    }
+
     /// Logs out (dropping the value without it just closes the connection).
     pub async fn logout(mut self) {
         let _ = self.session.logout().await;
