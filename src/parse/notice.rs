@@ -35,6 +35,8 @@ const APPROVED: &[&str] = &[
     "u miratua",
     "eshte aprovuar",
     "eshte pranuar",
+    "has been issued",
+    "eshte leshuar",
 ];
 const REJECTED: &[&str] = &[
     "has been rejected",
@@ -48,6 +50,10 @@ const REJECTED: &[&str] = &[
     "nuk eshte miratuar",
     "u refuzua",
     "nuk eshte aprovuar",
+    "has not been granted",
+    "has been declined",
+    "is refused",
+    "nuk eshte pranuar",
 ];
 const DOC_MARKERS: &[&str] = &[
     "travel document",
@@ -318,7 +324,7 @@ fn check_doc(d: &str) -> Doc {
 
 /// Template names used by blog posts and guides instead of a real applicant.
 pub fn is_placeholder_name(n: &str) -> bool {
-    if n.contains(['[', ']', '{', '}', '<', '>', '(', ')', '…']) || n.contains("...") {
+    if n.contains(['[', ']', '{', '}', '<', '>', '…']) || n.contains("...") {
         return true;
     }
     let f = fold(n);
