@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::ingest::{self, Batch, Ctx};
+use super::ingest::{self, Batch, Ctx, Pending};
 use crate::config::MailboxSettings;
 use crate::imap::actions::move_targets;
 use crate::imap::backoff::Backoff;
@@ -69,6 +69,7 @@ pub async fn run_mailbox(mb: MailboxSettings, ctx: Arc<Ctx>, mut stop: watch::Re
     let name = mb.name.clone();
     let mut backoff = Backoff::new(Duration::from_secs(1), mb.reconnect_max);
     let mut lease_warned = false;
+    let mut pending = Pending::default();
     loop {
         if is_stopped(&stop) {
             break;
@@ -97,7 +98,7 @@ pub async fn run_mailbox(mb: MailboxSettings, ctx: Arc<Ctx>, mut stop: watch::Re
                 continue;
             }
         }
-        let result = session(&mb, &ctx, &mut stop, &mut backoff).await;
+        let result = session(&mb, &ctx, &mut stop, &mut backoff, &mut pending).await;
         ctx.health.set_connected(&name, false);
         match result {
             Ok(()) => break,
@@ -138,6 +139,7 @@ async fn session(
     ctx: &Ctx,
     stop: &mut watch::Receiver<bool>,
     backoff: &mut Backoff,
+    pending: &mut Pending,
 ) -> Result<(), SessionError> {
     let name = mb.name.as_str();
     let mut s = Session::open(mb).await?;
@@ -191,12 +193,16 @@ async fn session(
             tracing::info!(mailbox = %name, count = uids.len(), "new messages");
         }
         for chunk in uids.chunks(mb.batch_size.max(1) as usize) {
-            let done = ingest::run_batch(&mut s, mb, ctx, &mut batch, chunk, stop).await?;
+            let more = ingest::run_batch(&mut s, mb, ctx, &mut batch, pending, chunk, stop).await?;
+            if pending.due() {
+                pending.flush(&mut s, mb, ctx, sel.uidvalidity).await?;
+            }
             renew_lease(mb, ctx).await?;
-            if !done {
+            if !more {
                 break;
             }
         }
+        pending.flush(&mut s, mb, ctx, sel.uidvalidity).await?;
         backoff.reset();
         s.drain_unsolicited();
         if is_stopped(stop) {
