@@ -68,28 +68,36 @@ fn label_line(line: &str) -> Option<(Label, &str)> {
 
 /// The first e-mail address in a value (`Name <a@b>`, `a@b`, `[mailto:a@b]`), lower-case.
 pub fn find_email(v: &str) -> Option<String> {
-    let at = v.find('@')?;
     let is_addr = |c: char| c.is_alphanumeric() || matches!(c, '.' | '_' | '%' | '+' | '-' | '\'');
-    let start = v[..at]
-        .char_indices()
-        .rev()
-        .take_while(|&(_, c)| is_addr(c))
-        .last()
-        .map(|(i, _)| i);
-    let Some(start) = start else {
-        return find_email(&v[at + 1..]);
-    };
-    let end = v[at + 1..]
-        .char_indices()
-        .take_while(|&(_, c)| is_addr(c))
-        .last()
-        .map(|(i, c)| at + 1 + i + c.len_utf8())?;
-    let local = v[start..at].trim_start_matches("mailto:");
-    let domain = v[at + 1..end].trim_end_matches(['.', '-']);
-    if local.is_empty() || !domain.contains('.') {
-        return find_email(&v[at + 1..]);
+    let mut from = 0;
+    // NOTE: iterative and capped: a hostile line of a million '@' costs nothing.
+    for _ in 0..1000 {
+        let at = from + v[from..].find('@')?;
+        from = at + 1;
+        let Some(start) = v[..at]
+            .char_indices()
+            .rev()
+            .take_while(|&(_, c)| is_addr(c))
+            .last()
+            .map(|(i, _)| i)
+        else {
+            continue;
+        };
+        let Some(end) = v[at + 1..]
+            .char_indices()
+            .take_while(|&(_, c)| is_addr(c))
+            .last()
+            .map(|(i, c)| at + 1 + i + c.len_utf8())
+        else {
+            continue;
+        };
+        let local = v[start..at].trim_start_matches("mailto:");
+        let domain = v[at + 1..end].trim_end_matches(['.', '-']);
+        if !local.is_empty() && domain.contains('.') {
+            return Some(format!("{local}@{domain}").to_lowercase());
+        }
     }
-    Some(format!("{local}@{domain}").to_lowercase())
+    None
 }
 
 /// Compares `label` (folded) with the start of `s`; returns the matched byte length.
@@ -354,6 +362,7 @@ mod tests {
         assert_eq!(find_email("X <Ab.C@d.e>").as_deref(), Some("ab.c@d.e"));
         assert_eq!(find_email("no address"), None);
         assert_eq!(find_email("@ then a@b.cd").as_deref(), Some("a@b.cd"));
+        assert_eq!(find_email(&"@".repeat(1 << 20)), None);
     }
 
     /// Generalisation check on real forward bodies from many clients and UI

@@ -74,6 +74,7 @@ pub struct Walk {
     pub broken: bool,
     text_len: usize,
     parts: usize,
+    boundary_checks: usize,
 }
 
 /// Walks a parsed message.
@@ -140,13 +141,15 @@ fn part(
             if let Some(ct) = p.content_type() {
                 match ct.attribute("boundary") {
                     None => w.broken = true,
-                    Some(b) => {
+                    Some(b) if w.boundary_checks < 16 => {
+                        w.boundary_checks += 1;
                         let raw = msg.raw_message();
                         let closing = format!("--{b}--");
                         if !contains(raw, closing.as_bytes()) {
                             w.broken = true;
                         }
                     }
+                    Some(_) => {}
                 }
             }
             let related = ct == "multipart/related";

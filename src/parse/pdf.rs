@@ -210,7 +210,7 @@ impl CMap {
                     let (lo, hi) = (be(lo), be(hi));
                     let base = be(dst);
                     for (k, code) in (lo..=hi).take(256).enumerate() {
-                        let v = base + k as u32;
+                        let v = base.wrapping_add(k as u32);
                         if let Some(c) = char::from_u32(v) {
                             m.map.insert(code, c.to_string());
                         }

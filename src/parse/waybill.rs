@@ -85,7 +85,9 @@ fn numbers(t: &[char]) -> Vec<Cand> {
                 sep = Some(c);
                 grouped = true;
                 for k in 1..=3 {
-                    v = v * 10 + t[i + k].to_digit(10).unwrap_or(0) as u64;
+                    v = v
+                        .saturating_mul(10)
+                        .saturating_add(t[i + k].to_digit(10).unwrap_or(0) as u64);
                 }
                 i += 4;
                 continue;
