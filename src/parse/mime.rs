@@ -197,7 +197,9 @@ fn part(
                 w.has_calendar = true;
             }
             if is_eml && depth < MAX_DEPTH {
-                if let Some(m) = MessageParser::default().parse(b.as_ref()) {
+                let bytes: &[u8] = b.as_ref();
+                let m = std::panic::catch_unwind(|| MessageParser::default().parse(bytes));
+                if let Ok(Some(m)) = m {
                     nested(w, &m, depth);
                     return;
                 }

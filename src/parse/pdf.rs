@@ -144,7 +144,7 @@ fn rfind(h: &[u8], n: &[u8]) -> Option<usize> {
 /// "12 0" at the end of `b` → 12.
 fn obj_number(b: &[u8]) -> Option<u32> {
     let mut i = b.len();
-    let mut field = |i: &mut usize| -> Option<u32> {
+    let field = |i: &mut usize| -> Option<u32> {
         while *i > 0 && b[*i - 1].is_ascii_whitespace() {
             *i -= 1;
         }

@@ -22,7 +22,12 @@ struct Found {
 /// Parses one message (see [`super::parse`]).
 pub fn run(raw: &[u8]) -> ParsedMessage {
     let raw = &raw[..raw.len().min(MAX_INPUT)];
-    let parsed = MessageParser::default().parse(raw);
+    // NOTE: mail-parser 0.11.9 panics on some inputs ("Invalid part ID, could not
+    // find multipart", e.g. SpamAssassin's nice/mime9, found by fuzzing); treat
+    // that like a parse failure so the lossy fallback still reads the text.
+    let parsed = std::panic::catch_unwind(|| MessageParser::default().parse(raw))
+        .ok()
+        .flatten();
     let mut pm = blank();
     let outer = match &parsed {
         Some(m) => {
