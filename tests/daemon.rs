@@ -654,3 +654,68 @@ async fn sighup_reloads_valid_config_and_keeps_old_on_invalid() {
     assert!(h.log().contains("shutting down"), "{}", h.log());
     imap.logout().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn implicit_tls_and_starttls_with_a_private_ca() {
+    let Some(stack) = common::stack() else { return };
+    let own = support::OwnDovecot::start_tls(stack);
+    let ca = own.ca_file.clone().unwrap();
+    let s = salt();
+    for (i, (mode, port)) in [("implicit", own.tls_port.unwrap()), ("starttls", own.port)]
+        .into_iter()
+        .enumerate()
+    {
+        let user = common::unique_user(&format!("d-tls-{mode}"));
+        let opts = Opts {
+            tls: mode,
+            host: Some("localhost"),
+            ca_file: Some(ca.clone()),
+            ..Default::default()
+        };
+        let h = Harness::new(stack, &user, port, &opts);
+        let store = h.store().await;
+        let mut imap = stack.imap(&user).await;
+        let m = notification(s, i as u64, false, false, true);
+        imap.append("INBOX", &m.raw).await;
+        let daemon = h.start();
+        wait_until(
+            Duration::from_secs(20),
+            &format!("message over {mode} TLS"),
+            || async { (count_processed(&store).await == 1).then_some(()) },
+        )
+        .await;
+        daemon.stop().await;
+        imap.logout().await;
+    }
+
+    // Without the CA the certificate is not trusted: a TLS error, counted, no mail read.
+    let user = common::unique_user("d-tls-untrusted");
+    let http = support::free_port();
+    let opts = Opts {
+        tls: "implicit",
+        host: Some("localhost"),
+        http_port: Some(http),
+        ..Default::default()
+    };
+    let h = Harness::new(stack, &user, own.tls_port.unwrap(), &opts);
+    let store = h.store().await;
+    let mut imap = stack.imap(&user).await;
+    imap.append("INBOX", &notification(s, 9, false, false, true).raw)
+        .await;
+    let daemon = h.start();
+    let metrics = wait_until(Duration::from_secs(15), "a TLS error", || async {
+        let (_, m) = support::http_get(http, "/metrics").await;
+        m.contains("leje_errors_total{component=\"shared\",kind=\"tls\"}")
+            .then_some(m)
+    })
+    .await;
+    assert!(
+        metrics.contains("leje_mailbox_connected{mailbox=\"shared\"} 0"),
+        "{metrics}"
+    );
+    let (_, health) = support::http_get(http, "/healthz").await;
+    assert!(health.contains("TLS with `localhost` failed"), "{health}");
+    assert_eq!(count_processed(&store).await, 0);
+    daemon.stop().await;
+    imap.logout().await;
+}

@@ -24,6 +24,11 @@ pub struct Opts {
     pub since: Option<&'static str>,
     pub reconnect_max: &'static str,
     pub level: &'static str,
+    /// `none`, `implicit` or `starttls`.
+    pub tls: &'static str,
+    /// Host name to connect to (default: the stack's IMAP host).
+    pub host: Option<&'static str>,
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Default for Opts {
@@ -39,6 +44,9 @@ impl Default for Opts {
             since: None,
             reconnect_max: "2s",
             level: "warn",
+            tls: "none",
+            host: None,
+            ca_file: None,
         }
     }
 }
@@ -74,11 +82,12 @@ impl Harness {
             ));
         }
         text.push_str(&format!(
-            "[[mailbox]]\nname = \"shared\"\nhost = \"{host}\"\nport = {port}\ntls = \"none\"\n\
+            "[[mailbox]]\nname = \"shared\"\nhost = \"{host}\"\nport = {port}\ntls = \"{tls}\"\n\
              username = \"{user}\"\npassword_file = \"{pw}\"\nfolder = \"{folder}\"\nidle = {idle}\n\
              poll_interval = \"{poll}\"\nbatch_size = {batch}\nmax_message_size = \"{max}\"\n\
              reconnect_max = \"{rmax}\"\n",
-            host = stack.imap_host,
+            host = opts.host.unwrap_or(&stack.imap_host),
+            tls = opts.tls,
             pw = pw.display(),
             folder = opts.folder,
             idle = opts.idle,
@@ -87,6 +96,9 @@ impl Harness {
             max = opts.max_size,
             rmax = opts.reconnect_max,
         ));
+        if let Some(ca) = &opts.ca_file {
+            text.push_str(&format!("ca_file = \"{}\"\n", ca.display()));
+        }
         if let Some(s) = opts.since {
             text.push_str(&format!("since = {s}\n"));
         }
@@ -295,13 +307,28 @@ pub async fn seed_maildir(
 /// A Dovecot of our own (same users and Maildirs as the shared stack, own port and
 /// run directory), so a test can stop and restart it without disturbing the others.
 pub struct OwnDovecot {
+    /// Plain IMAP (with STARTTLS when started by [`OwnDovecot::start_tls`]).
     pub port: u16,
+    /// Implicit TLS, when started by [`OwnDovecot::start_tls`].
+    pub tls_port: Option<u16>,
+    /// The CA that signed the server certificate (for `localhost` and 127.0.0.1).
+    pub ca_file: Option<PathBuf>,
     dir: PathBuf,
     conf: PathBuf,
 }
 
 impl OwnDovecot {
+    /// With TLS: a private CA signs a certificate for `localhost`; STARTTLS on
+    /// [`OwnDovecot::port`], implicit TLS on [`OwnDovecot::tls_port`].
+    pub fn start_tls(stack: &MailStack) -> OwnDovecot {
+        Self::start_with(stack, true)
+    }
+
     pub fn start(stack: &MailStack) -> OwnDovecot {
+        Self::start_with(stack, false)
+    }
+
+    fn start_with(stack: &MailStack, tls: bool) -> OwnDovecot {
         let port = free_port();
         let dir = stack
             .dir
@@ -335,9 +362,40 @@ impl OwnDovecot {
             conf_text.contains(&format!("port = {port}")),
             "cannot retarget dovecot.conf"
         );
+        let (mut conf_text, mut tls_port, mut ca_file) = (conf_text, None, None);
+        if tls {
+            let ca = make_certs(&dir);
+            let p2 = free_port();
+            conf_text = conf_text
+                .replace(
+                    "ssl = no",
+                    &format!(
+                        "ssl = yes\nssl_cert = <{d}/server.pem\nssl_key = <{d}/server.key",
+                        d = dir.display()
+                    ),
+                )
+                .replace(
+                    "inet_listener imaps {\n    port = 0\n  }",
+                    &format!(
+                        "inet_listener imaps {{\n    address = 127.0.0.1\n    port = {p2}\n  }}"
+                    ),
+                );
+            assert!(
+                conf_text.contains(&format!("port = {p2}")),
+                "cannot enable imaps"
+            );
+            tls_port = Some(p2);
+            ca_file = Some(ca);
+        }
         let conf = dir.join("dovecot.conf");
         std::fs::write(&conf, conf_text).unwrap();
-        let d = OwnDovecot { port, dir, conf };
+        let d = OwnDovecot {
+            port,
+            tls_port,
+            ca_file,
+            dir,
+            conf,
+        };
         d.up();
         d
     }
@@ -458,4 +516,77 @@ pub async fn delete_folder(stack: &MailStack, user: &str, folder: &str) {
         .await
         .unwrap_or_else(|e| panic!("DELETE `{folder}`: {e}"));
     let _ = s.logout().await;
+}
+
+/// A private CA and a server certificate for `localhost`/127.0.0.1 signed by it
+/// (openssl comes with Dovecot's ssl-cert dependency). Returns the CA file.
+fn make_certs(dir: &Path) -> PathBuf {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    std::fs::write(
+        dir.join("server.ext"),
+        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n\
+         extendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .unwrap();
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=leje test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+        "-out",
+        "server.pem",
+    ]);
+    dir.join("ca.pem")
 }
