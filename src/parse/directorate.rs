@@ -45,10 +45,9 @@ fn first_city(s: &str) -> Option<Directorate> {
 }
 
 fn last_city(s: &str) -> Option<Directorate> {
-    s.split(|c: char| !c.is_alphanumeric())
+    s.rsplit(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .filter_map(normalise)
-        .last()
+        .find_map(normalise)
 }
 
 fn window(s: &str, from: usize, to: usize) -> &str {

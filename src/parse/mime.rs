@@ -246,7 +246,7 @@ fn collect_cids(set: &mut HashSet<String>, html: &str) {
     while let Some(p) = find_ci(&html.as_bytes()[at..], b"cid:") {
         let s = at + p + 4;
         let end = html[s..]
-            .find(|c: char| matches!(c, '"' | '\'' | ')' | ' ' | '>' | '<'))
+            .find(['"', '\'', ')', ' ', '>', '<'])
             .map_or(html.len(), |q| s + q);
         set.insert(html[s..end].to_string());
         at = end.max(s);

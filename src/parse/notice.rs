@@ -307,7 +307,7 @@ fn check_doc(d: &str) -> Doc {
         || (digits.len() == d.len()
             && d.len() >= 5
             && digits.windows(2).all(|w| w[1] as u8 == w[0] as u8 + 1))
-        || (d.len() >= 5 && d.chars().all(|c| Some(c) == d.chars().next()));
+        || (d.len() >= 5 && d.chars().all(|c| d.starts_with(c)));
     if placeholder {
         return Doc::Placeholder;
     }

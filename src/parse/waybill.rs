@@ -77,8 +77,7 @@ fn numbers(t: &[char]) -> Vec<Cand> {
         }
         let mut sep: Option<char> = None;
         let mut grouped = false;
-        loop {
-            let Some(&c) = t.get(i) else { break };
+        while let Some(&c) = t.get(i) {
             let three = digit(i + 1) && digit(i + 2) && digit(i + 3) && !digit(i + 4);
             let is_thousand_sep = matches!(c, ' ' | '\u{a0}' | '\u{202f}' | '.' | ',' | '\'');
             if is_thousand_sep && three && first_len <= 3 && sep.is_none_or(|s| s == c) {
