@@ -89,6 +89,13 @@ impl Health {
         m.last_error = None;
     }
 
+    /// The session is working through a backlog: as good as a check for staleness.
+    pub fn touch(&self, name: &str) {
+        if let Some(m) = self.lock().mailboxes.get_mut(name) {
+            m.last_check = Some(Instant::now());
+        }
+    }
+
     /// One message of the backlog is done.
     pub fn ingested(&self, name: &str, outcome: &'static str) {
         let mut g = self.lock();

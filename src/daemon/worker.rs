@@ -194,6 +194,8 @@ async fn session(
         }
         for chunk in uids.chunks(mb.batch_size.max(1) as usize) {
             let more = ingest::run_batch(&mut s, mb, ctx, &mut batch, pending, chunk, stop).await?;
+            // A long backlog is progress, not staleness.
+            ctx.health.touch(name);
             if pending.due() {
                 pending.flush(&mut s, mb, ctx, sel.uidvalidity).await?;
             }
