@@ -68,6 +68,14 @@ pub(crate) async fn open(
             }
         }
     }
+    // NOTE: sqlx takes no lock around SQLite migrations, so two processes
+    // opening a new store at once (the daemon starting while an operator runs
+    // `leje cases list`) would both try to create the tables. An exclusive
+    // flock on a sidecar file serialises them; it is released when dropped.
+    let _migration_lock = match &path {
+        Some(p) => Some(lock_for_migration(p).await?),
+        None => None,
+    };
     let applied = applied_max(&pool).await?;
     let migrator = plan(&SQLITE_MIGRATIONS, applied, shown, target)?;
     migrator
@@ -78,6 +86,29 @@ pub(crate) async fn open(
             source,
         })?;
     Ok(pool)
+}
+
+/// Takes an exclusive lock on `<db>.lock` (created 0600), waiting for another
+/// process that is migrating the same store.
+///
+/// NOTE: not a lock on the database file itself: SQLite uses POSIX record
+/// locks, which the process loses when any descriptor of that file is closed.
+async fn lock_for_migration(db: &Path) -> Result<std::fs::File, StoreError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut name = db.as_os_str().to_owned();
+    name.push(".lock");
+    let lock_path = PathBuf::from(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&lock_path)
+        .map_err(|e| StoreError::io(&lock_path, e))?;
+    tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+        .await
+        .map_err(|e| StoreError::io(&lock_path, std::io::Error::other(e)))?
+        .map_err(|e| StoreError::io(&lock_path, e))
 }
 
 /// The highest migration version recorded in the database, if any.
