@@ -11,6 +11,12 @@
 //!
 //! `LEJE_BENCH_N` sets N (default 100000). Run: `cargo bench --bench store`.
 //! Never gates anything on wall time: it only reports.
+//!
+//! Measured 2026-11-22 (2 cores shared with other builds, load ~6; SQLite WAL
+//! with synchronous=FULL on the local disk), N = 100000:
+//! SQLite: 212 cases/s through the pipeline vs 305 rows/s for the baseline
+//! (1.43x the time per case); 273 MiB on disk = 136 MiB database + 137 MiB
+//! waybills (70k × 2 KiB); baseline database 16.5 MiB.
 
 use std::path::Path;
 use std::time::Instant;
