@@ -241,13 +241,15 @@ pub(crate) async fn flag(
         .await?;
     }
     let detail = describe(conflicts);
-    if l.case.stage == Stage::NeedsReview {
+    // NOTE: a closed case stays closed (closed is terminal); the conflict is
+    // still recorded with an event, so nothing the message said is lost.
+    if matches!(l.case.stage, Stage::NeedsReview | Stage::Closed) {
         insert_event(
             tx,
             l.case.id,
             at,
-            Some(Stage::NeedsReview),
-            Stage::NeedsReview,
+            Some(l.case.stage),
+            l.case.stage,
             Cause::Message,
             Some(&detail),
             Some(pm),

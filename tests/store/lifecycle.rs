@@ -390,17 +390,36 @@ async fn rejections_and_non_notifications(env: Env) {
     let r = ingest_file(s, "/inc.eml", &incomplete).await;
     assert_eq!((r.outcome, r.case_id), (Outcome::NeedsReview, None));
 
+    // A conflicting message about a closed case: recorded, the case stays closed.
+    let done = approval("GG1000003", "Kim Park", "kim@example.kr", "kim@example.kr");
+    let id = ingest_file(s, "/done.eml", &done).await.case_id.unwrap();
+    s.advance_by_id(id, Stage::Closed, Cause::Cli, None)
+        .await
+        .unwrap();
+    let other_name = approval("GG1000003", "Lee Park", "lee@example.kr", "lee@example.kr");
+    let r = ingest_file(s, "/done2.eml", &other_name).await;
+    assert_eq!((r.outcome, r.case_id), (Outcome::NeedsReview, Some(id)));
+    assert_eq!(
+        s.case_by_id(id).await.unwrap().unwrap().stage,
+        Stage::Closed
+    );
+    assert_eq!(s.case_conflicts(id, true).await.unwrap().len(), 2);
+
     let ignored = s.messages(Some(Outcome::Ignored), 100).await.unwrap();
     assert_eq!(ignored.len(), 6);
     assert!(ignored
         .iter()
         .any(|m| m.reason.as_deref() == Some(Reason::AutoSubmitted.message())));
     let review = s.messages(Some(Outcome::NeedsReview), 100).await.unwrap();
+    let no_case = review
+        .iter()
+        .find(|m| m.case_id.is_none())
+        .expect("incomplete one");
     assert_eq!(
-        review[0].reason.as_deref(),
+        no_case.reason.as_deref(),
         Some(Reason::MissingTravelDocument.message())
     );
-    assert_eq!(s.cases(Default::default()).await.unwrap().len(), 2);
+    assert_eq!(s.cases(Default::default()).await.unwrap().len(), 3);
 }
 
 /// The allowed moves, written out independently of the implementation.
