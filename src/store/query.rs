@@ -278,6 +278,6 @@ pub(crate) fn now() -> DateTime<Utc> {
 pub(crate) fn trunc(t: DateTime<Utc>) -> DateTime<Utc> {
     use chrono::{SubsecRound, Timelike};
     let t = t.trunc_subsecs(6);
-    debug_assert!(t.nanosecond() % 1000 == 0);
+    debug_assert!(t.nanosecond().is_multiple_of(1000));
     t
 }

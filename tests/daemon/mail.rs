@@ -239,7 +239,7 @@ pub fn noise(salt: u32, seq: u64) -> Built {
 pub fn realistic(salt: u32, seq: u64) -> Built {
     let r = (seq.wrapping_mul(2_654_435_761) >> 7) % 100;
     if r < 70 {
-        notification(salt, seq, r % 5 < 2, r % 2 == 0, r % 20 >= 3)
+        notification(salt, seq, r % 5 < 2, r.is_multiple_of(2), r % 20 >= 3)
     } else {
         noise(salt, seq)
     }

@@ -150,7 +150,7 @@ async fn two_imports_at_once(backend: Backend) {
     };
     let fx = fixtures();
     let spawn = || {
-        let mut c = leje(&env, &["import", "--json"]);
+        let c = leje(&env, &["import", "--json"]);
         let cmd = "umask 000; exec \"$0\" \"$@\"";
         let prog = c.get_program().to_owned();
         let args: Vec<_> = c.get_args().map(|a| a.to_owned()).collect();
