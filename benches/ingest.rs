@@ -33,22 +33,24 @@ fn env_num(key: &str, default: u64) -> u64 {
 }
 
 fn main() {
-    // `cargo bench` passes `--bench`; nothing to parse.
+    // `cargo bench` passes `--bench`; without it (`cargo test --all-targets`) this is a
+    // quick smoke run with small sizes.
+    let smoke = !std::env::args().any(|a| a == "--bench");
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
-    rt.block_on(run());
+    rt.block_on(run(smoke));
 }
 
-async fn run() {
+async fn run(smoke: bool) {
     let Some(stack) = common::stack() else {
         eprintln!("ingest bench: no mail stack; skipped");
         return;
     };
-    let n = env_num("LEJE_BENCH_MESSAGES", 10_000);
-    let lat_n = env_num("LEJE_BENCH_LATENCY", 200);
+    let n = env_num("LEJE_BENCH_MESSAGES", if smoke { 200 } else { 10_000 });
+    let lat_n = env_num("LEJE_BENCH_LATENCY", if smoke { 5 } else { 200 });
     let salt = fastrand::u32(..);
 
     // --- seed -------------------------------------------------------------------------
