@@ -7,51 +7,8 @@ use std::time::Duration;
 use leje::config::{self, Action, ConfigError, Secret, TlsMode};
 use leje::parse::Directorate;
 
-/// Write `text` as `leje.toml` in a fresh directory and load it.
-fn load_text(
-    text: &str,
-) -> (
-    tempfile::TempDir,
-    Result<config::Settings, config::ConfigErrors>,
-) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("leje.toml");
-    std::fs::write(&path, text).unwrap();
-    let r = config::load(Some(&path));
-    (dir, r)
-}
-
-fn errors(text: &str) -> Vec<ConfigError> {
-    match load_text(text).1 {
-        Ok(s) => panic!("expected errors, got settings: {s:#?}"),
-        Err(e) => e.into_iter().collect(),
-    }
-}
-
-fn ok(text: &str) -> config::Settings {
-    match load_text(text).1 {
-        Ok(s) => s,
-        Err(e) => panic!("expected a valid config, got:\n{e}"),
-    }
-}
-
-/// The error for `key`, or a panic listing what there was.
-fn error_for<'a>(errs: &'a [ConfigError], key: &str) -> &'a ConfigError {
-    errs.iter()
-        .find(|e| e.key() == Some(key))
-        .unwrap_or_else(|| {
-            let all: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
-            panic!("no error for `{key}` in:\n{}", all.join("\n"))
-        })
-}
-
-const MAILBOX: &str = r#"
-[[mailbox]]
-name = "permits"
-host = "imap.example.al"
-username = "permits@example.al"
-password_env = "LEJE_TEST_UNUSED"
-"#;
+mod config_support;
+use config_support::*;
 
 #[test]
 fn embedded_defaults() {

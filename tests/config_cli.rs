@@ -4,50 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use leje::config::{self, Auth, ConfigError, Secret, TlsMode};
+use leje::config::{self, Auth, Secret, TlsMode};
+
+mod config_support;
+use config_support::*;
 
 fn example_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.toml")
 }
-
-/// Write `text` as `leje.toml` in a fresh directory and load it.
-fn load_text(
-    text: &str,
-) -> (
-    tempfile::TempDir,
-    Result<config::Settings, config::ConfigErrors>,
-) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("leje.toml");
-    std::fs::write(&path, text).unwrap();
-    let r = config::load(Some(&path));
-    (dir, r)
-}
-
-fn errors(text: &str) -> Vec<ConfigError> {
-    match load_text(text).1 {
-        Ok(s) => panic!("expected errors, got settings: {s:#?}"),
-        Err(e) => e.into_iter().collect(),
-    }
-}
-
-/// The error for `key`, or a panic listing what there was.
-fn error_for<'a>(errs: &'a [ConfigError], key: &str) -> &'a ConfigError {
-    errs.iter()
-        .find(|e| e.key() == Some(key))
-        .unwrap_or_else(|| {
-            let all: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
-            panic!("no error for `{key}` in:\n{}", all.join("\n"))
-        })
-}
-
-const MAILBOX: &str = r#"
-[[mailbox]]
-name = "permits"
-host = "imap.example.al"
-username = "permits@example.al"
-password_env = "LEJE_TEST_UNUSED"
-"#;
 
 fn leje() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_leje"));
