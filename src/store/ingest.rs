@@ -1,4 +1,5 @@
-//! The ingest transaction: one message in, at most one case change out.
+//! The ingest transaction: one message in, at most one case change out
+//! (several messages may share one transaction: [`Store::ingest_batch`]).
 //!
 //! In one transaction: the processed-message row (whose unique indexes make
 //! the same origin a no-op), the notification row (whose primary key makes
@@ -7,7 +8,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::attachments::write_blob;
+use super::attachments::Blobs;
 use super::cases::{insert_event, insert_outbox, load_by_doc, transition, NewOutbox};
 use super::query::{list_json, now, q, Tx};
 use super::review::{describe, differences, fill_missing, flag};
@@ -39,6 +40,29 @@ impl Decision {
     }
 }
 
+/// A write transaction plus the waybill files it will reference.
+pub(crate) struct Work {
+    pub(crate) tx: Tx,
+    pub(crate) blobs: Blobs,
+}
+
+impl Work {
+    /// Makes the staged waybill files durable, then commits the transaction.
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        let Work { tx, blobs } = self;
+        if !blobs.is_empty() {
+            // NOTE: fsyncs block; keep them off the async worker threads.
+            tokio::task::spawn_blocking(move || {
+                let mut blobs = blobs;
+                blobs.finish()
+            })
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("waybill writer failed: {e}")))??;
+        }
+        tx.commit().await
+    }
+}
+
 impl Store {
     /// One transaction: processed-message row, case create/update + events,
     /// waybill files, outbox rows, and (for [`Origin::Imap`]) the mailbox
@@ -46,10 +70,24 @@ impl Store {
     /// ([`ParsedMessage::notification_hash`]) again, changes nothing and
     /// returns [`Outcome::Duplicate`].
     pub async fn ingest(&self, msg: &Incoming<'_>) -> Result<Ingested, StoreError> {
+        let mut v = self.ingest_batch(std::slice::from_ref(msg)).await?;
+        Ok(v.pop().expect("one result per message"))
+    }
+
+    /// [`Store::ingest`] for several messages in one transaction, in order: all
+    /// or nothing. The checkpoint moves once, to the last IMAP message of each
+    /// mailbox in the slice, so a crash leaves it exactly where the last
+    /// committed batch ended. One commit (one fsync of the WAL, one flush of the
+    /// waybill files) instead of one per message is what lets a large backlog
+    /// go at the speed of parsing rather than of the disk.
+    pub async fn ingest_batch(&self, msgs: &[Incoming<'_>]) -> Result<Vec<Ingested>, StoreError> {
+        if msgs.is_empty() {
+            return Ok(Vec::new());
+        }
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.ingest_once(msg).await {
+            match self.ingest_batch_once(msgs).await {
                 // NOTE: two processes racing on the same notification: the loser
                 // hits a unique index (or a deadlock/serialization failure) and
                 // rolls back; on retry it sees the winner's rows → Duplicate.
@@ -65,18 +103,73 @@ impl Store {
         }
     }
 
-    async fn ingest_once(&self, msg: &Incoming<'_>) -> Result<Ingested, StoreError> {
-        let p = msg.parsed;
+    async fn ingest_batch_once(&self, msgs: &[Incoming<'_>]) -> Result<Vec<Ingested>, StoreError> {
         let at = now();
+        let mut w = Work {
+            tx: self.pool().write().await?,
+            blobs: Blobs::new(self.attachments_dir()),
+        };
+        let mut out = Vec::with_capacity(msgs.len());
+        for (i, m) in msgs.iter().enumerate() {
+            out.push(self.ingest_in(&mut w, m, at).await?);
+            let next_same_box = msgs
+                .get(i + 1)
+                .is_some_and(|n| same_mailbox(&n.origin, &m.origin));
+            if !next_same_box {
+                advance_checkpoint(&mut w.tx, &m.origin, at).await?;
+            }
+        }
+        w.commit().await?;
+        for (m, r) in msgs.iter().zip(&out) {
+            let p = m.parsed;
+            let doc = p.travel_document.as_deref().map(redact_doc);
+            if matches!(
+                r.outcome,
+                Outcome::CaseCreated | Outcome::CaseUpdated | Outcome::NeedsReview
+            ) {
+                tracing::info!(outcome = %r.outcome, case = ?r.case_id, doc = ?doc, kind = kind_str(p.kind), "message ingested");
+            } else {
+                tracing::debug!(outcome = %r.outcome, case = ?r.case_id, doc = ?doc, kind = kind_str(p.kind), "message ingested");
+            }
+        }
+        Ok(out)
+    }
+
+    /// One message's rows inside `w`; the caller moves the checkpoint and commits.
+    async fn ingest_in(
+        &self,
+        w: &mut Work,
+        msg: &Incoming<'_>,
+        at: DateTime<Utc>,
+    ) -> Result<Ingested, StoreError> {
+        let p = msg.parsed;
         let hash = p.notification_hash();
         let (mailbox, uidvalidity, uid, path) = origin_cols(&msg.origin);
-        let mut tx = self.pool().write().await?;
+        // Everything but a complete notification is decided by the parse alone and
+        // written in one statement; a notification's row is completed below.
+        let notice = match (p.kind, p.travel_document.as_deref(), hash.as_deref()) {
+            (Kind::PermitApproved | Kind::PermitRejected, Some(doc), Some(hash)) => Ok((doc, hash)),
+            (Kind::PermitApproved | Kind::PermitRejected | Kind::IncompleteNotification, ..) => {
+                Err(Decision::new(
+                    Outcome::NeedsReview,
+                    Some(crate::parse::Reason::MissingTravelDocument.message().into()),
+                    None,
+                ))
+            }
+            (Kind::Malformed, ..) => Err(Decision::new(Outcome::Failed, reason_of(p), None)),
+            _ => Err(Decision::new(Outcome::Ignored, reason_of(p), None)),
+        };
+        let (outcome, reason) = match &notice {
+            Err(d) => (d.outcome.as_str(), d.reason.clone()),
+            Ok(_) => ("pending", None),
+        };
+        let tx = &mut w.tx;
         let row = tx
             .fetch_optional(
                 q(
                     "INSERT INTO processed_messages (origin, mailbox, uidvalidity, uid, path, \
-                   message_id, raw_sha256, size, notification_hash, kind, outcome, at) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', $11) \
+                   message_id, raw_sha256, size, notification_hash, kind, outcome, reason, at) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
                    ON CONFLICT DO NOTHING RETURNING id",
                 )
                 .bind(origin_name(&msg.origin))
@@ -89,14 +182,14 @@ impl Store {
                 .bind(msg.size)
                 .bind(hash.clone())
                 .bind(kind_str(p.kind))
+                .bind(outcome)
+                .bind(reason)
                 .bind(at),
             )
             .await?;
-        advance_checkpoint(&mut tx, &msg.origin, at).await?;
         let Some(row) = row else {
             // The same origin was processed before: report what it led to.
-            let prev = previous_case(&mut tx, &msg.origin, msg.raw_sha256).await?;
-            tx.commit().await?;
+            let prev = previous_case(tx, &msg.origin, msg.raw_sha256).await?;
             return Ok(Ingested {
                 outcome: Outcome::Duplicate,
                 case_id: prev,
@@ -105,41 +198,38 @@ impl Store {
         };
         let pm: i64 = row.get("id")?;
 
-        let d = match (p.kind, p.travel_document.as_deref(), hash.as_deref()) {
-            (Kind::PermitApproved | Kind::PermitRejected, Some(doc), Some(hash)) => {
-                match claim_notification(&mut tx, hash, pm, at).await? {
-                    Some(prev) => Decision::new(
-                        Outcome::Duplicate,
-                        Some("the same notification was already processed".into()),
-                        prev,
-                    ),
-                    None => {
-                        let d = if p.kind == Kind::PermitApproved {
-                            self.approved(&mut tx, msg, doc, pm, at).await?
-                        } else {
-                            rejected(&mut tx, msg, doc, pm, at).await?
-                        };
-                        tx.execute(
-                            q("UPDATE notifications SET case_id = $1 WHERE hash = $2")
-                                .bind(d.case_id)
-                                .bind(hash),
-                        )
-                        .await?;
-                        d
-                    }
-                }
+        let (doc, hash) = match notice {
+            Ok(n) => n,
+            Err(d) => {
+                return Ok(Ingested {
+                    outcome: d.outcome,
+                    case_id: None,
+                    outbox_ids: Vec::new(),
+                })
             }
-            (Kind::PermitApproved | Kind::PermitRejected | Kind::IncompleteNotification, ..) => {
-                Decision::new(
-                    Outcome::NeedsReview,
-                    Some(crate::parse::Reason::MissingTravelDocument.message().into()),
-                    None,
-                )
-            }
-            (Kind::Malformed, ..) => Decision::new(Outcome::Failed, reason_of(p), None),
-            _ => Decision::new(Outcome::Ignored, reason_of(p), None),
         };
-        tx.execute(
+        let d = match claim_notification(&mut w.tx, hash, pm, at).await? {
+            Some(prev) => Decision::new(
+                Outcome::Duplicate,
+                Some("the same notification was already processed".into()),
+                prev,
+            ),
+            None => {
+                let d = if p.kind == Kind::PermitApproved {
+                    self.approved(w, msg, doc, pm, at).await?
+                } else {
+                    rejected(&mut w.tx, msg, doc, pm, at).await?
+                };
+                w.tx.execute(
+                    q("UPDATE notifications SET case_id = $1 WHERE hash = $2")
+                        .bind(d.case_id)
+                        .bind(hash),
+                )
+                .await?;
+                d
+            }
+        };
+        w.tx.execute(
             q("UPDATE processed_messages SET outcome = $1, reason = $2, case_id = $3 WHERE id = $4")
                 .bind(d.outcome.as_str())
                 .bind(d.reason.clone())
@@ -147,16 +237,6 @@ impl Store {
                 .bind(pm),
         )
         .await?;
-        tx.commit().await?;
-        let doc = p.travel_document.as_deref().map(redact_doc);
-        if matches!(
-            d.outcome,
-            Outcome::CaseCreated | Outcome::CaseUpdated | Outcome::NeedsReview
-        ) {
-            tracing::info!(outcome = %d.outcome, case = ?d.case_id, doc = ?doc, kind = kind_str(p.kind), "message ingested");
-        } else {
-            tracing::debug!(outcome = %d.outcome, case = ?d.case_id, doc = ?doc, kind = kind_str(p.kind), "message ingested");
-        }
         Ok(Ingested {
             outcome: d.outcome,
             case_id: d.case_id,
@@ -167,7 +247,7 @@ impl Store {
     /// An approval: create the case, or update / flag the existing one.
     async fn approved(
         &self,
-        tx: &mut Tx,
+        w: &mut Work,
         msg: &Incoming<'_>,
         doc: &str,
         pm: i64,
@@ -175,9 +255,9 @@ impl Store {
     ) -> Result<Decision, StoreError> {
         let p = msg.parsed;
         let contacts = contacts_of(p, msg.forwarder_is_staff);
-        if let Some(id) = insert_case(tx, p, doc, &contacts, Stage::Approved, at).await? {
+        if let Some(id) = insert_case(&mut w.tx, p, doc, &contacts, Stage::Approved, at).await? {
             insert_event(
-                tx,
+                &mut w.tx,
                 id,
                 at,
                 None,
@@ -187,9 +267,9 @@ impl Store {
                 Some(pm),
             )
             .await?;
-            self.store_waybills(tx, id, p, pm, at).await?;
+            self.store_waybills(w, id, p, pm, at).await?;
             let ob = insert_outbox(
-                tx,
+                &mut w.tx,
                 NewOutbox {
                     case_id: id,
                     kind: OutboxKind::Instructions,
@@ -206,20 +286,20 @@ impl Store {
             d.outbox_ids.push(ob);
             return Ok(d);
         }
-        let l = load_by_doc(tx, doc)
+        let l = load_by_doc(&mut w.tx, doc)
             .await?
             .ok_or_else(|| StoreError::Corrupt("case vanished during ingest".into()))?;
         let id = l.case.id;
-        let added = self.store_waybills(tx, id, p, pm, at).await?;
+        let added = self.store_waybills(w, id, p, pm, at).await?;
         let mut conflicts = differences(&l.case, p, &contacts);
         if l.case.stage == Stage::Rejected {
             conflicts.push(("stage", Some("rejected".into()), Some("approved".into())));
         }
         if conflicts.is_empty() {
-            fill_missing(tx, &l.case, p, &contacts, at).await?;
+            fill_missing(&mut w.tx, &l.case, p, &contacts, at).await?;
             let detail = format!("approval notification again; {added} new waybill(s)");
             insert_event(
-                tx,
+                &mut w.tx,
                 id,
                 at,
                 Some(l.case.stage),
@@ -231,7 +311,7 @@ impl Store {
             .await?;
             return Ok(Decision::new(Outcome::CaseUpdated, None, Some(id)));
         }
-        flag(tx, &l, &conflicts, pm, at).await?;
+        flag(&mut w.tx, &l, &conflicts, pm, at).await?;
         Ok(Decision::new(
             Outcome::NeedsReview,
             Some(describe(&conflicts)),
@@ -242,7 +322,7 @@ impl Store {
     /// Records the message's waybills for the case; returns how many were new.
     async fn store_waybills(
         &self,
-        tx: &mut Tx,
+        work: &mut Work,
         case_id: i64,
         p: &ParsedMessage,
         pm: i64,
@@ -253,9 +333,10 @@ impl Store {
             let sha = if w.data.is_empty() {
                 w.sha256.clone()
             } else {
-                write_blob(self.attachments_dir(), &w.data)?
+                work.blobs.stage(&w.data)?
             };
-            added += tx
+            added += work
+                .tx
                 .execute(
                     q("INSERT INTO waybills (case_id, message, filename, content_type, sha256, size, \
                        amount_lek, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -483,6 +564,25 @@ pub(crate) async fn advance_checkpoint(
     )
     .await?;
     Ok(())
+}
+
+/// Whether two origins are the same IMAP folder (same checkpoint row).
+fn same_mailbox(a: &Origin<'_>, b: &Origin<'_>) -> bool {
+    match (a, b) {
+        (
+            Origin::Imap {
+                mailbox: m1,
+                uidvalidity: v1,
+                ..
+            },
+            Origin::Imap {
+                mailbox: m2,
+                uidvalidity: v2,
+                ..
+            },
+        ) => m1 == m2 && v1 == v2,
+        _ => false,
+    }
 }
 
 /// The case an earlier processing of this origin led to.
