@@ -9,9 +9,10 @@ use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::health::Health;
+use super::pending::Pending;
 use super::worker::SessionError;
 use crate::config::{Action, MailboxSettings};
-use crate::imap::{ImapError, Session};
+use crate::imap::Session;
 use crate::store::{Checkpoint, Incoming, Origin, Outcome, Store, StoreError};
 
 /// What every mailbox worker shares.
@@ -65,7 +66,7 @@ impl Category {
         }
     }
 
-    fn action(self, mb: &MailboxSettings) -> &Action {
+    pub(crate) fn action(self, mb: &MailboxSettings) -> &Action {
         match self {
             Category::Processed => &mb.actions.processed,
             Category::Ignored => &mb.actions.ignored,
@@ -126,8 +127,35 @@ impl Batch {
     }
 }
 
+/// Messages parsed at once, at most (and at most [`INFLIGHT_BYTES`] of them).
+fn max_inflight() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
+}
+
+/// Raw bytes handed to parser threads at once; one bigger message still goes alone.
+const INFLIGHT_BYTES: usize = 8 << 20;
+
+/// Raw bytes of parsed messages held for one commit; the group commits early past it.
+const GROUP_BYTES: usize = 8 << 20;
+
+/// A fetched message, parsed and hashed, waiting for its group's commit.
+struct Prepared {
+    uid: u32,
+    sha: String,
+    size: u64,
+    parsed: crate::parse::ParsedMessage,
+}
+
+type Parsing = tokio::task::JoinHandle<(String, crate::parse::ParsedMessage)>;
+
 /// Processes `uids` (sorted, all above the checkpoint). Returns `Ok(false)` when it
-/// stopped early because `stop` became true (the message in hand was finished).
+/// stopped early because `stop` became true (the messages in hand were finished).
+///
+/// NOTE: the pipeline: bodies stream in one at a time; each is hashed and parsed on
+/// the blocking pool (several at once, in order) while the next is read; parsed
+/// messages are committed in groups, one store transaction per group with the
+/// checkpoint at its last UID. A crash loses at most an uncommitted group, which is
+/// fetched again on restart: never lost, never applied twice.
 pub async fn run_batch(
     s: &mut Session,
     mb: &MailboxSettings,
@@ -137,6 +165,9 @@ pub async fn run_batch(
     uids: &[u32],
     stop: &watch::Receiver<bool>,
 ) -> Result<bool, SessionError> {
+    let t0 = std::time::Instant::now();
+    let mut t_read = std::time::Duration::ZERO;
+    let mut t_parse = std::time::Duration::ZERO;
     let sizes = s.sizes(uids).await?;
     let max = mb.max_message_size;
     let mut big: VecDeque<(u32, u64)> = sizes.iter().copied().filter(|&(_, n)| n > max).collect();
@@ -153,22 +184,79 @@ pub async fn run_batch(
     let mut big_headers: VecDeque<Option<Vec<u8>>> = big_headers.into();
     let mut done: Vec<(u32, Category)> = Vec::with_capacity(uids.len());
 
-    // NOTE: oversize messages are recorded in UID order with the fetched ones, so the
-    // checkpoint only ever moves forward.
+    let mut g = Group::default();
+    let mut inflight: VecDeque<(u32, usize, Parsing)> = VecDeque::new();
+    let mut inflight_bytes = 0usize;
+    let limit = max_inflight();
     let mut handler_err = None;
+    let mut imap_err = None;
     let mut stopped = false;
+    let mut eof = false;
     let mut bodies = s.fetch_bodies(&small).await?;
-    while let Some(m) = bodies.next().await? {
+    loop {
+        // Keep the parser threads busy: read ahead while there is room.
+        while !stopped && !eof && inflight.len() < limit && inflight_bytes < INFLIGHT_BYTES {
+            let t = std::time::Instant::now();
+            let next = bodies.next().await;
+            t_read += t.elapsed();
+            match next {
+                Ok(Some(m)) => {
+                    let uid = m.uid;
+                    let raw = m.body().to_vec();
+                    drop(m);
+                    let n = raw.len();
+                    inflight_bytes += n;
+                    let task = tokio::task::spawn_blocking(move || {
+                        let sha = hex::encode(Sha256::digest(&raw));
+                        (sha, crate::parse::parse(&raw))
+                    });
+                    inflight.push_back((uid, n, task));
+                }
+                Ok(None) => eof = true,
+                Err(e) => {
+                    // What is already fetched is still committed below.
+                    imap_err = Some(e);
+                    eof = true;
+                }
+            }
+        }
+        let Some((uid, n, task)) = inflight.pop_front() else {
+            break;
+        };
+        inflight_bytes -= n;
         let r = async {
-            while big.front().is_some_and(|&(b, _)| b < m.uid) {
+            while big.front().is_some_and(|&(b, _)| b < uid) {
                 let (b, size) = big.pop_front().expect("checked");
                 let header = big_headers.pop_front().flatten();
+                g.commit(ctx, batch, &mut done).await?;
                 done.push((
                     b,
                     oversize(ctx, mb, batch, b, size, header.as_deref()).await?,
                 ));
             }
-            done.push((m.uid, one(ctx, batch, m.uid, m.body()).await?));
+            let t = std::time::Instant::now();
+            let parsed = task.await;
+            t_parse += t.elapsed();
+            match parsed {
+                Ok((sha, parsed)) => {
+                    g.push(Prepared {
+                        uid,
+                        sha,
+                        size: n as u64,
+                        parsed,
+                    });
+                    if batch.revalidate
+                        || g.items.len() >= mb.batch_size as usize
+                        || g.bytes >= GROUP_BYTES
+                    {
+                        g.commit(ctx, batch, &mut done).await?;
+                    }
+                }
+                Err(e) => {
+                    g.commit(ctx, batch, &mut done).await?;
+                    done.push((uid, parser_crashed(ctx, batch, uid, &e.to_string()).await?));
+                }
+            }
             Ok::<(), StoreError>(())
         }
         .await;
@@ -177,14 +265,38 @@ pub async fn run_batch(
             break;
         }
         if *stop.borrow() {
+            // Finish what is in hand (fetched, being parsed); read no more.
             stopped = true;
-            break;
         }
     }
-    bodies.drain().await?;
+    if handler_err.is_none() {
+        if let Err(e) = g.commit(ctx, batch, &mut done).await {
+            handler_err = Some(e);
+        }
+    }
+    if let Some(e) = imap_err {
+        pending.add(batch.uidvalidity, &done);
+        return Err(e.into());
+    }
+    if let Err(e) = bodies.drain().await {
+        pending.add(batch.uidvalidity, &done);
+        return Err(e.into());
+    }
     // Proves the FETCH answer was complete (async-imap ends the stream silently on EOF)
     // before any UID missing from it is taken as expunged.
-    s.noop().await?;
+    if let Err(e) = s.noop().await {
+        pending.add(batch.uidvalidity, &done);
+        return Err(e.into());
+    }
+    tracing::debug!(
+        mailbox = %mb.name,
+        messages = uids.len(),
+        total_ms = t0.elapsed().as_millis() as u64,
+        waiting_for_server_ms = t_read.as_millis() as u64,
+        waiting_for_parser_ms = t_parse.as_millis() as u64,
+        commit_ms = g.spent.as_millis() as u64,
+        "batch done"
+    );
 
     let mut result = match handler_err {
         Some(e) => Err(SessionError::Store(e)),
@@ -206,108 +318,110 @@ pub async fn run_batch(
     result
 }
 
-/// After-processing actions of committed messages, not yet applied.
-///
-/// NOTE: actions are collected over several batches and applied as one command per
-/// action: on Dovecot with Maildir an expunge (MOVE) costs about the same for 1 or
-/// 1,000 messages and grows with the folder (≈1.5 s at 10,000 messages), so one MOVE
-/// per batch would dominate a large backlog. Pending actions survive a reconnect
-/// (same UIDVALIDITY) and are applied then; only a crash leaves those messages in
-/// the folder, already recorded and past the checkpoint.
-#[derive(Debug, Default)]
-pub struct Pending {
-    uidvalidity: u32,
-    by_cat: Vec<(Category, Vec<u32>)>,
-    count: usize,
-    since: Option<std::time::Instant>,
+/// Parsed messages waiting to be committed together.
+#[derive(Default)]
+struct Group {
+    items: Vec<Prepared>,
+    bytes: usize,
+    /// Time spent in the store, for the per-batch debug line.
+    spent: std::time::Duration,
 }
 
-impl Pending {
-    /// Flush when this many messages wait…
-    pub const MAX: usize = 1000;
-    /// …or the oldest has waited this long.
-    pub const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(5);
+impl Group {
+    fn push(&mut self, p: Prepared) {
+        self.bytes += p.size as usize;
+        self.items.push(p);
+    }
 
-    fn add(&mut self, uidvalidity: u32, done: &[(u32, Category)]) {
-        if self.count > 0 && self.uidvalidity != uidvalidity {
-            self.clear();
+    /// Commits the group in one store transaction (checkpoint included) and records
+    /// each message's category in `done`. After a UIDVALIDITY change, messages seen
+    /// before are left alone instead.
+    async fn commit(
+        &mut self,
+        ctx: &Ctx,
+        batch: &mut Batch,
+        done: &mut Vec<(u32, Category)>,
+    ) -> Result<(), StoreError> {
+        if self.items.is_empty() {
+            return Ok(());
         }
-        self.uidvalidity = uidvalidity;
-        for &(uid, cat) in done {
-            if cat == Category::Untouched {
+        let items = std::mem::take(&mut self.items);
+        self.bytes = 0;
+        let mut todo = Vec::with_capacity(items.len());
+        for p in items {
+            if batch.revalidate
+                && ctx
+                    .store
+                    .already_processed(p.parsed.message_id.as_deref(), &p.sha)
+                    .await?
+            {
+                batch.set_floor(ctx, p.uid).await?;
+                tracing::info!(mailbox = %batch.mailbox, uid = p.uid, "already processed before the folder was recreated; left alone");
+                ctx.health
+                    .ingested(&batch.mailbox, Outcome::Duplicate.as_str());
+                done.push((p.uid, Category::Untouched));
                 continue;
             }
-            match self.by_cat.iter_mut().find(|(c, _)| *c == cat) {
-                Some((_, v)) => v.push(uid),
-                None => self.by_cat.push((cat, vec![uid])),
-            }
-            self.count += 1;
-            self.since.get_or_insert_with(std::time::Instant::now);
+            todo.push(p);
         }
-    }
-
-    pub fn len(&self) -> usize {
-        self.count
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
-    /// Time to flush during a backlog?
-    pub fn due(&self) -> bool {
-        self.count >= Self::MAX || self.since.is_some_and(|t| t.elapsed() >= Self::MAX_AGE)
-    }
-
-    /// Forgets everything (the folder was recreated: those UIDs mean nothing now).
-    pub fn clear(&mut self) {
-        if self.count > 0 {
-            tracing::warn!(
-                "{} after-processing action(s) dropped: the folder changed (UIDVALIDITY); those messages stay where they are",
-                self.count
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let incoming: Vec<Incoming<'_>> = todo
+            .iter()
+            .map(|p| Incoming {
+                origin: batch.origin(p.uid),
+                raw_sha256: &p.sha,
+                size: p.size,
+                parsed: &p.parsed,
+                forwarder_is_staff: ctx.is_staff(p.parsed.forwarded_by.as_deref()),
+            })
+            .collect();
+        let t = std::time::Instant::now();
+        let results = ctx.store.ingest_batch(&incoming).await;
+        self.spent += t.elapsed();
+        let results = results?;
+        drop(incoming);
+        let mut kick = false;
+        for (p, r) in todo.iter().zip(&results) {
+            ctx.health.ingested(&batch.mailbox, r.outcome.as_str());
+            kick |= !r.outbox_ids.is_empty();
+            tracing::info!(
+                mailbox = %batch.mailbox,
+                uid = p.uid,
+                kind = ?p.parsed.kind,
+                outcome = r.outcome.as_str(),
+                case = r.case_id,
+                outbox = r.outbox_ids.len(),
+                "message processed"
             );
+            done.push((p.uid, Category::of(r.outcome)));
         }
-        *self = Pending::default();
-    }
-
-    /// Applies everything pending, one command per action. Connection errors keep the
-    /// rest pending for the next session; other failures are logged and dropped.
-    pub async fn flush(
-        &mut self,
-        s: &mut Session,
-        mb: &MailboxSettings,
-        ctx: &Ctx,
-        uidvalidity: u32,
-    ) -> Result<(), ImapError> {
-        if self.count == 0 {
-            return Ok(());
+        batch.last_uid = todo.last().map(|p| p.uid);
+        if kick {
+            ctx.outbox_kick.notify_one();
         }
-        if self.uidvalidity != uidvalidity {
-            self.clear();
-            return Ok(());
-        }
-        while let Some((cat, mut uids)) = self.by_cat.pop() {
-            uids.sort_unstable();
-            let action = cat.action(mb);
-            if let Err(e) = s.apply(action, &uids).await {
-                match e {
-                    ImapError::Io(_) | ImapError::Timeout(..) | ImapError::Bye(_) => {
-                        self.by_cat.push((cat, uids));
-                        return Err(e);
-                    }
-                    e => {
-                        // NOTE: not retried: the messages are committed and past the
-                        // checkpoint; they stay in the folder and the log says why.
-                        tracing::warn!(mailbox = %mb.name, "after-processing action {action:?} on UIDs {} failed: {e}", crate::imap::uid_set(&uids));
-                        ctx.health.error(&mb.name, "action", &e.to_string());
-                    }
-                }
-            }
-            self.count -= uids.len();
-        }
-        *self = Pending::default();
         Ok(())
     }
+}
+
+/// Records a message the parser crashed on: unreadable, moved aside, never dropped.
+async fn parser_crashed(
+    ctx: &Ctx,
+    batch: &mut Batch,
+    uid: u32,
+    error: &str,
+) -> Result<Category, StoreError> {
+    // parse() promises never to panic; if it does, say so loudly.
+    tracing::error!(mailbox = %batch.mailbox, uid, "parser failed on this message: {error}");
+    let reason = "the parser crashed on this message; please report it";
+    ctx.store
+        .record_skipped(&batch.origin(uid), None, reason)
+        .await?;
+    batch.last_uid = Some(uid);
+    ctx.health
+        .ingested(&batch.mailbox, Outcome::Failed.as_str());
+    Ok(Category::Failed)
 }
 
 /// Records a message over `max_message_size` without fetching it.
@@ -347,66 +461,6 @@ async fn oversize(
 fn message_id_of(header: &[u8]) -> Option<String> {
     let msg = mail_parser::MessageParser::new().parse_headers(header)?;
     msg.message_id().map(str::to_string)
-}
-
-/// Parses one message and commits it (and the checkpoint) in one store transaction.
-async fn one(ctx: &Ctx, batch: &mut Batch, uid: u32, body: &[u8]) -> Result<Category, StoreError> {
-    let sha = hex::encode(Sha256::digest(body));
-    let raw = body.to_vec();
-    // NOTE: parsing (PDF text layers, charsets) is CPU work; keep it off the async
-    // threads so IDLE, HTTP and the outbox stay responsive.
-    let parsed = match tokio::task::spawn_blocking(move || crate::parse::parse(&raw)).await {
-        Ok(p) => p,
-        Err(e) => {
-            // parse() promises never to panic; if it does, the message is recorded as
-            // unreadable and moved aside, never dropped.
-            tracing::error!(mailbox = %batch.mailbox, uid, "parser failed on this message: {e}");
-            let reason = "the parser crashed on this message; please report it";
-            ctx.store
-                .record_skipped(&batch.origin(uid), None, reason)
-                .await?;
-            batch.last_uid = Some(uid);
-            ctx.health
-                .ingested(&batch.mailbox, Outcome::Failed.as_str());
-            return Ok(Category::Failed);
-        }
-    };
-    if batch.revalidate
-        && ctx
-            .store
-            .already_processed(parsed.message_id.as_deref(), &sha)
-            .await?
-    {
-        batch.set_floor(ctx, uid).await?;
-        tracing::info!(mailbox = %batch.mailbox, uid, "already processed before the folder was recreated; left alone");
-        ctx.health
-            .ingested(&batch.mailbox, Outcome::Duplicate.as_str());
-        return Ok(Category::Untouched);
-    }
-    let incoming = Incoming {
-        origin: batch.origin(uid),
-        raw_sha256: &sha,
-        size: body.len() as u64,
-        parsed: &parsed,
-        forwarder_is_staff: ctx.is_staff(parsed.forwarded_by.as_deref()),
-    };
-    let ingested = ctx.store.ingest(&incoming).await?;
-    batch.last_uid = Some(uid);
-    ctx.health
-        .ingested(&batch.mailbox, ingested.outcome.as_str());
-    if !ingested.outbox_ids.is_empty() {
-        ctx.outbox_kick.notify_one();
-    }
-    tracing::info!(
-        mailbox = %batch.mailbox,
-        uid,
-        kind = ?parsed.kind,
-        outcome = ingested.outcome.as_str(),
-        case = ingested.case_id,
-        outbox = ingested.outbox_ids.len(),
-        "message processed"
-    );
-    Ok(Category::of(ingested.outcome))
 }
 
 #[cfg(test)]

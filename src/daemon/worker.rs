@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::ingest::{self, Batch, Ctx, Pending};
+use super::ingest::{self, Batch, Ctx};
+use super::pending::Pending;
 use crate::config::MailboxSettings;
 use crate::imap::actions::move_targets;
 use crate::imap::backoff::Backoff;
@@ -142,6 +143,8 @@ async fn session(
     pending: &mut Pending,
 ) -> Result<(), SessionError> {
     let name = mb.name.as_str();
+    // The caller has just taken (or renewed) the lease.
+    let mut renewed = std::time::Instant::now();
     let mut s = Session::open(mb).await?;
     ctx.health.set_connected(name, true);
     for folder in move_targets(&mb.actions) {
@@ -199,7 +202,7 @@ async fn session(
             if pending.due() {
                 pending.flush(&mut s, mb, ctx, sel.uidvalidity).await?;
             }
-            renew_lease(mb, ctx).await?;
+            renew_lease(mb, ctx, &mut renewed).await?;
             if !more {
                 break;
             }
@@ -232,11 +235,21 @@ async fn session(
             }
             s.noop().await?;
         }
-        renew_lease(mb, ctx).await?;
+        renew_lease(mb, ctx, &mut renewed).await?;
     }
 }
 
-async fn renew_lease(mb: &MailboxSettings, ctx: &Ctx) -> Result<(), SessionError> {
+/// Renews the mailbox lease once a third of its life has passed (a store write: not
+/// after every batch of a backlog).
+async fn renew_lease(
+    mb: &MailboxSettings,
+    ctx: &Ctx,
+    renewed: &mut std::time::Instant,
+) -> Result<(), SessionError> {
+    if renewed.elapsed() < lease_ttl(mb) / 3 {
+        return Ok(());
+    }
+    *renewed = std::time::Instant::now();
     match ctx
         .store
         .try_lease(&mb.name, &ctx.instance, lease_ttl(mb))

@@ -1,0 +1,110 @@
+//! After-processing actions (move, flag, leave) of committed messages, collected
+//! over several batches and applied one command per action.
+
+use super::ingest::{Category, Ctx};
+use crate::config::MailboxSettings;
+use crate::imap::{ImapError, Session};
+
+/// After-processing actions of committed messages, not yet applied.
+///
+/// NOTE: actions are collected over several batches and applied as one command per
+/// action: on Dovecot with Maildir an expunge (MOVE) costs about the same for 1 or
+/// 1,000 messages and grows with the folder (≈1.5 s at 10,000 messages), so one MOVE
+/// per batch would dominate a large backlog. Pending actions survive a reconnect
+/// (same UIDVALIDITY) and are applied then; only a crash leaves those messages in
+/// the folder, already recorded and past the checkpoint.
+#[derive(Debug, Default)]
+pub struct Pending {
+    uidvalidity: u32,
+    by_cat: Vec<(Category, Vec<u32>)>,
+    count: usize,
+    since: Option<std::time::Instant>,
+}
+
+impl Pending {
+    /// Flush when this many messages wait…
+    pub const MAX: usize = 1000;
+    /// …or the oldest has waited this long.
+    pub const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(5);
+
+    pub(crate) fn add(&mut self, uidvalidity: u32, done: &[(u32, Category)]) {
+        if self.count > 0 && self.uidvalidity != uidvalidity {
+            self.clear();
+        }
+        self.uidvalidity = uidvalidity;
+        for &(uid, cat) in done {
+            if cat == Category::Untouched {
+                continue;
+            }
+            match self.by_cat.iter_mut().find(|(c, _)| *c == cat) {
+                Some((_, v)) => v.push(uid),
+                None => self.by_cat.push((cat, vec![uid])),
+            }
+            self.count += 1;
+            self.since.get_or_insert_with(std::time::Instant::now);
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Time to flush during a backlog?
+    pub fn due(&self) -> bool {
+        self.count >= Self::MAX || self.since.is_some_and(|t| t.elapsed() >= Self::MAX_AGE)
+    }
+
+    /// Forgets everything (the folder was recreated: those UIDs mean nothing now).
+    pub fn clear(&mut self) {
+        if self.count > 0 {
+            tracing::warn!(
+                "{} after-processing action(s) dropped: the folder changed (UIDVALIDITY); those messages stay where they are",
+                self.count
+            );
+        }
+        *self = Pending::default();
+    }
+
+    /// Applies everything pending, one command per action. Connection errors keep the
+    /// rest pending for the next session; other failures are logged and dropped.
+    pub async fn flush(
+        &mut self,
+        s: &mut Session,
+        mb: &MailboxSettings,
+        ctx: &Ctx,
+        uidvalidity: u32,
+    ) -> Result<(), ImapError> {
+        if self.count == 0 {
+            return Ok(());
+        }
+        if self.uidvalidity != uidvalidity {
+            self.clear();
+            return Ok(());
+        }
+        while let Some((cat, mut uids)) = self.by_cat.pop() {
+            uids.sort_unstable();
+            let action = cat.action(mb);
+            if let Err(e) = s.apply(action, &uids).await {
+                match e {
+                    ImapError::Io(_) | ImapError::Timeout(..) | ImapError::Bye(_) => {
+                        self.by_cat.push((cat, uids));
+                        return Err(e);
+                    }
+                    e => {
+                        // NOTE: not retried: the messages are committed and past the
+                        // checkpoint; they stay in the folder and the log says why.
+                        tracing::warn!(mailbox = %mb.name, "after-processing action {action:?} on UIDs {} failed: {e}", crate::imap::uid_set(&uids));
+                        ctx.health.error(&mb.name, "action", &e.to_string());
+                    }
+                }
+            }
+            self.count -= uids.len();
+        }
+        *self = Pending::default();
+        Ok(())
+    }
+}
