@@ -6,6 +6,8 @@
 //! Messages are built as `ParsedMessage` values here, so the suite does not
 //! depend on the parser.
 
+#[path = "store/batch.rs"]
+mod batch;
 #[path = "store/cli.rs"]
 mod cli;
 mod common;

@@ -10,9 +10,9 @@ use crate::imap::{ImapError, Session};
 /// NOTE: actions are collected over several batches and applied as one command per
 /// action: on Dovecot with Maildir an expunge (MOVE) costs about the same for 1 or
 /// 1,000 messages and grows with the folder (≈1.5 s at 10,000 messages), so one MOVE
-/// per batch would dominate a large backlog. Pending actions survive a reconnect
-/// (same UIDVALIDITY) and are applied then; only a crash leaves those messages in
-/// the folder, already recorded and past the checkpoint.
+/// per batch would dominate a large backlog. This is the in-memory copy; the store
+/// keeps the same set (`action_pending`, written with each message), so after a
+/// crash or restart [`Pending::load`] picks up where the last process stopped.
 #[derive(Debug, Default)]
 pub struct Pending {
     uidvalidity: u32,
@@ -23,9 +23,35 @@ pub struct Pending {
 
 impl Pending {
     /// Flush when this many messages wait…
-    pub const MAX: usize = 1000;
-    /// …or the oldest has waited this long.
-    pub const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(5);
+    pub const MAX: usize = 5000;
+    /// …or the oldest has waited this long (during a backlog; a quiet folder is
+    /// flushed as soon as its new mail is committed).
+    pub const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(30);
+
+    /// Replaces the in-memory set with what the store says is still pending for
+    /// this folder, after dropping what was pending under another UIDVALIDITY.
+    pub async fn load(
+        &mut self,
+        ctx: &Ctx,
+        mailbox: &str,
+        uidvalidity: u32,
+    ) -> Result<(), crate::store::StoreError> {
+        let stale = ctx.store.drop_stale_actions(mailbox, uidvalidity).await?;
+        if stale > 0 {
+            tracing::warn!(
+                mailbox,
+                "{stale} after-processing action(s) dropped: the folder changed (UIDVALIDITY); those messages stay where they are"
+            );
+        }
+        *self = Pending::default();
+        let rows = ctx.store.pending_actions(mailbox, uidvalidity).await?;
+        let done: Vec<(u32, Category)> = rows
+            .into_iter()
+            .map(|(uid, outcome)| (uid, Category::of(outcome)))
+            .collect();
+        self.add(uidvalidity, &done);
+        Ok(())
+    }
 
     pub(crate) fn add(&mut self, uidvalidity: u32, done: &[(u32, Category)]) {
         if self.count > 0 && self.uidvalidity != uidvalidity {
@@ -103,6 +129,11 @@ impl Pending {
                 }
             }
             self.count -= uids.len();
+            if let Err(e) = ctx.store.actions_done(&mb.name, uidvalidity, &uids).await {
+                // Harmless: the action is applied again after a restart, and moving or
+                // flagging a UID that is gone is a no-op.
+                tracing::warn!(mailbox = %mb.name, "cannot record after-processing actions as done: {e}");
+            }
         }
         *self = Pending::default();
         Ok(())

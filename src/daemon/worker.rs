@@ -172,6 +172,14 @@ async fn session(
         mailbox = %name, folder = %mb.folder, exists = sel.exists, idle = s.caps().idle && mb.idle,
         "connected"
     );
+    pending
+        .load(ctx, name, sel.uidvalidity)
+        .await
+        .map_err(SessionError::Store)?;
+    if !pending.is_empty() {
+        tracing::info!(mailbox = %name, count = pending.len(), "applying after-processing actions left over from before the last stop");
+        pending.flush(&mut s, mb, ctx, sel.uidvalidity).await?;
+    }
     let wait = mb.poll_interval.min(mb.idle_renew);
     let mut first = true;
     loop {

@@ -168,8 +168,9 @@ impl Store {
             .fetch_optional(
                 q(
                     "INSERT INTO processed_messages (origin, mailbox, uidvalidity, uid, path, \
-                   message_id, raw_sha256, size, notification_hash, kind, outcome, reason, at) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+                   message_id, raw_sha256, size, notification_hash, kind, outcome, reason, at, \
+                   action_pending) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
                    ON CONFLICT DO NOTHING RETURNING id",
                 )
                 .bind(origin_name(&msg.origin))
@@ -184,7 +185,8 @@ impl Store {
                 .bind(kind_str(p.kind))
                 .bind(outcome)
                 .bind(reason)
-                .bind(at),
+                .bind(at)
+                .bind(matches!(msg.origin, Origin::Imap { .. })),
             )
             .await?;
         let Some(row) = row else {

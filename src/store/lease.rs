@@ -126,7 +126,8 @@ impl Store {
         let mut tx = self.pool().write().await?;
         tx.execute(
             q("INSERT INTO processed_messages (origin, mailbox, uidvalidity, uid, path, message_id, \
-               size, outcome, reason, at) VALUES ($1, $2, $3, $4, $5, $6, 0, 'skipped', $7, $8) \
+               size, outcome, reason, at, action_pending) \
+               VALUES ($1, $2, $3, $4, $5, $6, 0, 'skipped', $7, $8, $9) \
                ON CONFLICT DO NOTHING")
             .bind(origin_name(origin))
             .bind(mailbox)
@@ -135,7 +136,8 @@ impl Store {
             .bind(path)
             .bind(message_id)
             .bind(reason)
-            .bind(at),
+            .bind(at)
+            .bind(matches!(origin, Origin::Imap { .. })),
         )
         .await?;
         advance_checkpoint(&mut tx, origin, at).await?;

@@ -8,9 +8,10 @@
 //!
 //! Files: `types.rs` (data types), `ingest.rs` (the ingest transaction),
 //! `cases.rs` (stage changes, listing), `review.rs` (conflicts), `outbox.rs`, `lease.rs`
-//! (leases and checkpoints), `attachments.rs` (content-addressed waybills),
+//! (leases and checkpoints), `actions.rs` (after-processing actions still to apply), `attachments.rs` (content-addressed waybills),
 //! `sqlite.rs`/`postgres.rs` (opening), `cli.rs`/`output.rs`/`import.rs` (commands).
 
+mod actions;
 mod attachments;
 mod cases;
 pub mod cli;
