@@ -34,7 +34,8 @@
 //!    and left out of all three figures.
 //!
 //! Run: `cargo bench --bench ingest` (needs the local mail stack, like the tests;
-//! `LEJE_BENCH_MESSAGES` and `LEJE_BENCH_LATENCY` change the sizes). Never gates CI.
+//! `LEJE_BENCH_MESSAGES` and `LEJE_BENCH_LATENCY` change the sizes, `LEJE_BENCH_BATCH` the
+//! mailbox's `batch_size`, default 50). Never gates CI.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -113,7 +114,7 @@ async fn run(smoke: bool) {
 
     // --- leje end to end ---------------------------------------------------------------
     let opts = support::Opts {
-        batch: 50,
+        batch: env_num("LEJE_BENCH_BATCH", 50) as u32,
         level: "warn",
         ..Default::default()
     };

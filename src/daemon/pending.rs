@@ -23,10 +23,10 @@ pub struct Pending {
 
 impl Pending {
     /// Flush when this many messages wait…
-    pub const MAX: usize = 5000;
+    pub const MAX: usize = 20_000;
     /// …or the oldest has waited this long (during a backlog; a quiet folder is
     /// flushed as soon as its new mail is committed).
-    pub const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(30);
+    pub const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 
     /// Replaces the in-memory set with what the store says is still pending for
     /// this folder, after dropping what was pending under another UIDVALIDITY.
