@@ -192,6 +192,10 @@ pub async fn run_batch(
     let mut imap_err = None;
     let mut stopped = false;
     let mut eof = false;
+    // Which requested messages came (a server may repeat one), to know whether the
+    // answer was complete.
+    let mut seen = vec![false; small.len()];
+    let mut fetched = 0usize;
     let mut bodies = s.fetch_bodies(&small).await?;
     loop {
         // Keep the parser threads busy: read ahead while there is room.
@@ -202,6 +206,11 @@ pub async fn run_batch(
             match next {
                 Ok(Some(m)) => {
                     let uid = m.uid;
+                    if let Ok(i) = small.binary_search(&uid) {
+                        if !std::mem::replace(&mut seen[i], true) {
+                            fetched += 1;
+                        }
+                    }
                     let raw = m.body().to_vec();
                     drop(m);
                     let n = raw.len();
@@ -283,10 +292,13 @@ pub async fn run_batch(
         return Err(e.into());
     }
     // Proves the FETCH answer was complete (async-imap ends the stream silently on EOF)
-    // before any UID missing from it is taken as expunged.
-    if let Err(e) = s.noop().await {
-        pending.add(batch.uidvalidity, &done);
-        return Err(e.into());
+    // before any UID missing from it is taken as expunged (and passed by the next
+    // batch's checkpoint). Not needed when every requested message came.
+    if fetched < small.len() {
+        if let Err(e) = s.noop().await {
+            pending.add(batch.uidvalidity, &done);
+            return Err(e.into());
+        }
     }
     tracing::debug!(
         mailbox = %mb.name,
