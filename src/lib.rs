@@ -21,7 +21,10 @@
 //! - [`config`]: the TOML file, validated once into runtime settings.
 //! - [`parse`]: raw RFC 5322 bytes → [`parse::ParsedMessage`]; pure, never panics.
 //! - [`store`]: cases, events, processed messages, outbox and IMAP checkpoints
-//!   over SQLite or PostgreSQL; one transaction per message makes ingestion idempotent.
+//!   over SQLite or PostgreSQL. A group of messages is one transaction (their rows,
+//!   case changes, outbox rows and the checkpoint at the group's last UID), which
+//!   makes ingestion idempotent and a crash harmless; the after-processing action of
+//!   each message is recorded in the same transaction and applied later.
 //! - [`imap`]: connection, IDLE/polling, batched fetch, after-processing actions.
 //! - [`notify`]: renders the next-step email and sends the outbox over SMTP.
 //! - [`daemon`]: runs the mailboxes and the outbox sender until shutdown.

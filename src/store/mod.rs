@@ -2,9 +2,10 @@
 //! the outbox and IMAP checkpoints, over SQLite (default) or PostgreSQL.
 //!
 //! One [`Store`] type serves both backends; the logic is written once against
-//! a small query layer (`query.rs`). Every message is ingested in one
-//! transaction ([`Store::ingest`]), which is what makes ingestion idempotent:
-//! the same origin or the same notification again changes nothing.
+//! a small query layer (`query.rs`). Every message is ingested inside one
+//! transaction ([`Store::ingest`], or several messages at once with
+//! [`Store::ingest_batch`]), which is what makes ingestion idempotent: the same
+//! origin or the same notification again changes nothing.
 //!
 //! Files: `types.rs` (data types), `ingest.rs` (the ingest transaction),
 //! `cases.rs` (stage changes, listing), `review.rs` (conflicts), `outbox.rs`, `lease.rs`
