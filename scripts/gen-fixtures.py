@@ -1923,8 +1923,10 @@ def gen_edges():
             ent(hs + [("MIME-Version", "1.0")], b"")[:-1] + text_part(text),
             expect("auto_reply", "support@helpdesk.example"))
 
-    # Precedence: list (a mailing list relaying a forward). NOTE: the contract makes this
-    # auto_reply even though the notice inside is genuine.
+    # Precedence: list (a mailing list such as a Google Group relaying a forward). RFC 3834
+    # uses it to tell responders "do not answer the list", not to mark an auto-reply: a
+    # shared inbox behind a group adds it to every message, and the notice inside is
+    # genuine. (Precedence: bulk, junk and auto_reply still mean automatic mail.)
     p = PEOPLE[0]
     t = dt.datetime(2022, 5, 5, 9, 0)
     text = gmail_block("en", "tirane", "marco.rossi84@gmail.com", "Residence Permit", t) \
@@ -1934,8 +1936,11 @@ def gen_edges():
                "Fwd: Residence Permit", rfc2822(t + dt.timedelta(hours=1)), "list-1@gmail.com",
                [("Precedence", "list"), ("Mailing-list", "list permits@googlegroups.com"),
                 ("List-ID", "<permits.googlegroups.com>")])
-    fixture("neg-precedence-list", ent(hs + [("MIME-Version", "1.0")], b"")[:-1]
-            + text_part(text), expect("auto_reply", "marco.rossi84@gmail.com"))
+    fixture("fwd-precedence-list", ent(hs + [("MIME-Version", "1.0")], b"")[:-1]
+            + text_part(text),
+            expect("permit_approved", "marco.rossi84@gmail.com", language=p[4],
+                   original_from=office_addr("tirane"), notified_at=iso(t),
+                   **person_fields(p)))
 
     # Hostile PDFs next to a genuine notice: a Flate bomb (32 MB of spaces), an object
     # graph that points at itself with a /Length past the end, and a truncated file.

@@ -37,7 +37,7 @@ pub enum Kind {
     /// Looks like an approval notification, but the travel-document number is missing,
     /// so no case can be keyed on it; a person must look at it.
     IncompleteNotification,
-    /// RFC 3834 auto-reply, vacation notice, X-Autoreply, Precedence: auto_reply/bulk/junk/list.
+    /// RFC 3834 auto-reply, vacation notice, X-Autoreply, Precedence: auto_reply/bulk/junk.
     AutoReply,
     /// Delivery-status notification (multipart/report, mailer-daemon), including bounces of leje's own mail.
     Bounce,

@@ -158,10 +158,13 @@ fn is_auto(raw: &[u8]) -> bool {
     if raw_header(raw, "x-autoreply").is_some() || raw_header(raw, "x-autorespond").is_some() {
         return true;
     }
+    // NOTE: not `Precedence: list`. RFC 3834 asks responders not to answer list mail,
+    // but the header does not make a message automatic: a shared inbox behind a
+    // Google Group gets it on every forward, genuine notices included.
     raw_header(raw, "precedence").is_some_and(|v| {
         matches!(
             fold(&v).trim_matches(['"', ' ']),
-            "auto_reply" | "bulk" | "junk" | "list"
+            "auto_reply" | "bulk" | "junk"
         )
     })
 }
@@ -340,6 +343,9 @@ mod tests {
             assert_eq!(m.forwarded_by.as_deref(), Some("a@x.com"));
         }
         let m = run(&eml("From: A <a@x.com>\nAuto-Submitted: no", text));
+        assert_eq!(m.kind, Kind::PermitApproved);
+        // A mailing list relaying a forward is not an automatic message.
+        let m = run(&eml("From: A <a@x.com>\nPrecedence: list", text));
         assert_eq!(m.kind, Kind::PermitApproved);
     }
 
