@@ -74,8 +74,49 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("leje: {e:#}");
+            eprintln!("leje: {}", causes(&e));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The error and its causes on one line, `a: b: c`, skipping a cause whose text the
+/// message before it already ends with.
+// NOTE: several error types put their source in their own message (so a log line
+// with `{e}` is complete) and also expose it as `source()`; `{:#}` would print it twice.
+fn causes(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for c in e.chain() {
+        let text = c.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn causes_are_not_repeated() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("cannot open `x`: {source}")]
+        struct Open {
+            source: std::io::Error,
+        }
+        let e = anyhow::Error::new(Open {
+            source: std::io::Error::other("disk on fire"),
+        })
+        .context("loading the store");
+        assert_eq!(
+            super::causes(&e),
+            "loading the store: cannot open `x`: disk on fire"
+        );
+        let plain = anyhow::anyhow!("inner").context("outer");
+        assert_eq!(super::causes(&plain), "outer: inner");
     }
 }
