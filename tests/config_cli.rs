@@ -250,3 +250,48 @@ fn structural_and_value_errors_together() {
     let cmd = error_for(&errs, "mailbox[0].password_command").to_string();
     assert!(cmd.contains("a list of strings"), "{cmd}");
 }
+
+/// A broken template override fails `check-config` (exit 78) naming the file, before
+/// any applicant's email is due; a good one passes.
+#[test]
+fn check_config_renders_template_overrides() {
+    let dir = tempfile::tempdir().unwrap();
+    let tpl = dir.path().join("tpl");
+    std::fs::create_dir_all(tpl.join("en")).unwrap();
+    let config = dir.path().join("leje.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "state_dir = \"{}\"\n[notify]\ntemplates_dir = \"tpl\"\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let check = || {
+        let out = leje().arg("check-config").arg(&config).output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), text)
+    };
+    let file = tpl.join("en/instructions.txt.j2");
+
+    std::fs::write(&file, "Dear {{ name or 'applicant' }}, pay {{ fee }}.\n").unwrap();
+    let (code, text) = check();
+    assert_eq!(code, Some(0), "{text}");
+
+    // A misspelt variable: only a render finds it (strict undefined).
+    std::fs::write(&file, "Dear {{ nmae }}\n").unwrap();
+    let (code, text) = check();
+    assert_eq!(code, Some(78), "{text}");
+    assert!(text.contains("notify.templates_dir"), "{text}");
+    assert!(text.contains("en/instructions.txt.j2"), "{text}");
+
+    // A syntax error names the file it came from.
+    std::fs::write(&file, "Dear {% if name %}\n").unwrap();
+    let (code, text) = check();
+    assert_eq!(code, Some(78), "{text}");
+    assert!(text.contains(&file.display().to_string()), "{text}");
+}

@@ -25,6 +25,13 @@ pub fn run(args: &CheckArgs, globals: &crate::cli::Globals) -> anyhow::Result<Ex
     tracing::debug!(file = %shown, "checking configuration");
     match super::load(path.as_deref()) {
         Ok(settings) => {
+            if let Some(dir) = &settings.notify.templates_dir {
+                if let Err(e) = crate::notify::render::check_templates(dir) {
+                    eprintln!("{shown}: notify.templates_dir: {e}");
+                    eprintln!("config `{shown}` is invalid: 1 error");
+                    return Ok(ExitCode::from(EXIT_CONFIG));
+                }
+            }
             println!("config `{shown}` is valid");
             println!("{}", summary(&settings));
             Ok(ExitCode::SUCCESS)

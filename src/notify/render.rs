@@ -132,6 +132,55 @@ pub fn render(
     })
 }
 
+/// Loads the operator's template overrides from `dir` and renders every email in
+/// both languages once with every optional value present and once with none, so a
+/// syntax error or a misspelt variable is reported by `leje check-config` rather
+/// than when an applicant's email is due. Returns how many templates `dir` overrides.
+pub fn check_templates(dir: &std::path::Path) -> Result<usize, TemplateError> {
+    let templates = Templates::load(Some(dir))?;
+    let full = Facts {
+        language: Language::En,
+        name: Some("Ana Example".into()),
+        directorate: Some(Directorate::Tirane),
+        office: Some(OfficeView {
+            name: "Drejtoria Vendore për Kufirin dhe Migracionin Tiranë".into(),
+            address: Some("Rruga e Durrësit".into()),
+            hours: Some("08:00–16:00".into()),
+        }),
+        waybill_amounts: vec![Some(5700)],
+        attachments: vec!["mandatpagesa.pdf".into()],
+        fee_default_lek: 5700,
+        payment: Payment::Bank,
+        missing_applicant_address: true,
+        agency_name: Some("Example Relocation".into()),
+        retry_from: NaiveDate::from_ymd_opt(2026, 12, 7),
+    };
+    let sparse = Facts {
+        name: None,
+        directorate: None,
+        office: None,
+        waybill_amounts: Vec::new(),
+        attachments: Vec::new(),
+        payment: Payment::Post,
+        missing_applicant_address: false,
+        agency_name: None,
+        retry_from: None,
+        ..full.clone()
+    };
+    for lang in [Language::En, Language::Sq] {
+        for facts in [&full, &sparse] {
+            let ctx = EmailContext::new(&Facts {
+                language: lang,
+                ..facts.clone()
+            });
+            for kind in TemplateKind::ALL {
+                render(&templates, lang, kind, &ctx, true)?;
+            }
+        }
+    }
+    Ok(templates.overridden().len())
+}
+
 /// Trailing spaces off every line, at most one blank line in a row, one final newline.
 fn normalize_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
