@@ -278,7 +278,13 @@ async fn temporary_failures_give_up_after_retry_for() {
     let applicant = common::unique_user("give-up");
     let r = enqueue(&f, &approval(&doc(), &applicant, None, Language::En), false).await;
     smtp(&mut f).port = closed_port();
+    // Three days unsent (the daemon was stopped, say), then a first failure: retried,
+    // because retry_for counts from the first failure, not from the row's creation.
     let rep = send(&f, Days::days(3)).await;
+    assert_eq!((rep.retried, rep.failed), (1, 0), "{rep:?}");
+    assert_eq!(row(&f, r.id).await.status, OutboxStatus::Pending);
+    // Still failing two days (retry_for) later: given up.
+    let rep = send(&f, Days::days(5) + Days::hours(1)).await;
     assert_eq!(rep.failed, 1, "{rep:?}");
     let failed = row(&f, r.id).await;
     assert_eq!(failed.status, OutboxStatus::Failed);

@@ -75,7 +75,7 @@ impl Pass<'_> {
                     self.max_per_day()
                 );
                 tracing::info!(next_at = %until, "{note}");
-                self.store.outbox_mark_retry(row.id, &note, until).await?;
+                self.store.outbox_defer(row.id, &note, until).await?;
                 return Ok(RowOutcome::Deferred);
             }
         }
@@ -247,7 +247,15 @@ impl Pass<'_> {
             .as_ref()
             .map(|s| s.retry_for)
             .unwrap_or(Duration::from_secs(2 * 86400));
-        let age = (self.now - row.created_at).to_std().unwrap_or_default();
+        // NOTE: counted from the first temporary failure, not from the row's creation:
+        // a row held back by the daily limit or a stopped daemon still gets retry_for.
+        // Rows that failed before schema 4 recorded it count from creation, as before.
+        let since = match row.failing_since {
+            Some(t) => t,
+            None if row.attempts > 0 => row.created_at,
+            None => self.now,
+        };
+        let age = (self.now - since).to_std().unwrap_or_default();
         if age >= retry_for {
             let msg = format!(
                 "gave up after {} h of temporary failures; last: {error}",
@@ -258,7 +266,9 @@ impl Pass<'_> {
         let wait = smtp::backoff(row.attempts, fastrand::f64());
         let next = self.now + chrono::Duration::from_std(wait).unwrap_or_default();
         tracing::warn!(error = %error, attempt = row.attempts + 1, next_at = %next, "temporary failure; will retry");
-        self.store.outbox_mark_retry(row.id, &error, next).await?;
+        self.store
+            .outbox_mark_retry(row.id, &error, next, self.now)
+            .await?;
         Ok(RowOutcome::Retried)
     }
 

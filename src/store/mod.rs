@@ -313,7 +313,9 @@ fn _futures_are_spawnable(s: Store, p: crate::parse::ParsedMessage) {
         let _ = s.release_lease("m", "h").await;
         let _ = s.outbox_due(chrono::Utc::now(), 1).await;
         let _ = s.outbox_mark_sent(1, &[]).await;
-        let _ = s.outbox_mark_retry(1, "e", chrono::Utc::now()).await;
+        let _ = s
+            .outbox_mark_retry(1, "e", chrono::Utc::now(), chrono::Utc::now())
+            .await;
         let _ = s.outbox_mark_failed(1, "e").await;
         let _ = s.outbox_list(None).await;
         let _ = s.outbox_requeue(1).await;

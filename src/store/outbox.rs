@@ -13,7 +13,7 @@ use super::{
 
 const OUTBOX_COLS: &str = "id, case_id, kind, message_id, in_reply_to, refs, forwarded_by, \
      forwarder_is_staff, original_to, status, attempts, next_attempt_at, last_error, created_at, \
-     sent_at, sent_to";
+     sent_at, sent_to, failing_since";
 
 fn outbox_from_row(r: &Row) -> Result<OutboxRow, StoreError> {
     Ok(OutboxRow {
@@ -33,6 +33,7 @@ fn outbox_from_row(r: &Row) -> Result<OutboxRow, StoreError> {
         created_at: r.get("created_at")?,
         sent_at: r.get("sent_at")?,
         sent_to: r.get_list("sent_to")?,
+        failing_since: r.get("failing_since")?,
     })
 }
 
@@ -102,14 +103,40 @@ impl Store {
         id: i64,
         error: &str,
         next_at: DateTime<Utc>,
+        failed_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.pool().write().await?;
         let n = tx
             .execute(
-                q("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2 \
-                   WHERE id = $3 AND status = 'pending'")
+                q("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, \
+                   failing_since = COALESCE(failing_since, $3) WHERE id = $4 AND status = 'pending'")
                 .bind(error)
                 .bind(super::query::trunc(next_at))
+                .bind(super::query::trunc(failed_at))
+                .bind(id),
+            )
+            .await?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!("no pending outbox row {id}")));
+        }
+        tx.commit().await
+    }
+
+    /// Holds a pending row back until `until` without counting an attempt (the
+    /// daily limit per recipient): neither the backoff nor `retry_for` moves.
+    pub async fn outbox_defer(
+        &self,
+        id: i64,
+        note: &str,
+        until: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().write().await?;
+        let n = tx
+            .execute(
+                q("UPDATE outbox SET last_error = $1, next_attempt_at = $2 \
+                   WHERE id = $3 AND status = 'pending'")
+                .bind(note)
+                .bind(super::query::trunc(until))
                 .bind(id),
             )
             .await?;

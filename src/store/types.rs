@@ -353,6 +353,8 @@ pub struct OutboxRow {
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
     pub sent_to: Vec<String>,
+    /// When the first temporary failure happened (`retry_for` counts from here).
+    pub failing_since: Option<DateTime<Utc>>,
 }
 
 /// One processed email, as `leje messages list` shows it.

@@ -613,7 +613,11 @@ async fn outbox_lifecycle(env: Env) {
     let (id, case_id) = (r.outbox_ids[0], r.case_id.unwrap());
     let now = Utc::now();
 
-    s.outbox_mark_retry(id, "421 try later", now + Duration::minutes(10))
+    s.outbox_mark_retry(id, "421 try later", now + Duration::minutes(10), now)
+        .await
+        .unwrap();
+    // A deferral (daily limit) is not an attempt and does not start retry_for.
+    s.outbox_defer(id, "deferred", now + Duration::minutes(10))
         .await
         .unwrap();
     assert!(
@@ -624,14 +628,28 @@ async fn outbox_lifecycle(env: Env) {
     assert_eq!(due.len(), 1);
     assert_eq!(
         (due[0].attempts, due[0].last_error.as_deref()),
-        (1, Some("421 try later"))
+        (1, Some("deferred"))
+    );
+    assert_eq!(
+        due[0].failing_since.map(|t| t.timestamp()),
+        Some(now.timestamp())
+    );
+    // The first failure stays the start of retry_for.
+    s.outbox_mark_retry(id, "421 again", now, now + Duration::hours(1))
+        .await
+        .unwrap();
+    let row = s.outbox_get(id).await.unwrap().unwrap();
+    assert_eq!(row.attempts, 2);
+    assert_eq!(
+        row.failing_since.map(|t| t.timestamp()),
+        Some(now.timestamp())
     );
 
     s.outbox_mark_sent(id, &["Omar@Example.jo".into()])
         .await
         .unwrap();
     let row = s.outbox_get(id).await.unwrap().unwrap();
-    assert_eq!((row.status, row.attempts), (OutboxStatus::Sent, 2));
+    assert_eq!((row.status, row.attempts), (OutboxStatus::Sent, 3));
     assert!(row.sent_at.is_some());
     assert_eq!(row.sent_to, vec!["Omar@Example.jo"]);
     assert_eq!(

@@ -98,18 +98,18 @@ async fn refuses_newer_schema(backend: Backend) {
         &url,
         &format!(
             "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
-             VALUES (4, 'from the future', TRUE, {checksum}, 1)"
+             VALUES (5, 'from the future', TRUE, {checksum}, 1)"
         ),
     )
     .await;
     let err = Store::open(&url, state.path()).await.unwrap_err();
     match &err {
-        StoreError::NewerSchema { found, known, .. } => assert_eq!((*found, *known), (4, 3)),
+        StoreError::NewerSchema { found, known, .. } => assert_eq!((*found, *known), (5, 4)),
         other => panic!("expected NewerSchema, got {other:?}"),
     }
     let msg = err.to_string();
     assert!(
-        msg.contains("version 4") && msg.contains("up to 3") && msg.contains("newer leje"),
+        msg.contains("version 5") && msg.contains("up to 4") && msg.contains("newer leje"),
         "{msg}"
     );
 }
