@@ -4,6 +4,8 @@
 //! because OpenSMTPD cannot be told to reject one recipient on demand.
 
 mod common;
+#[path = "daemon/support.rs"]
+mod support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
@@ -799,4 +801,69 @@ async fn two_senders_on_one_postgres_store_send_each_email_once() {
     }
     a.store.close().await;
     b_store.close().await;
+}
+
+/// What a real relay (Gmail, Microsoft 365) asks for: STARTTLS or implicit TLS with a
+/// certificate from the configured CA, and AUTH. A wrong password is a temporary
+/// failure that names the reason; an untrusted certificate is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn smtp_with_starttls_implicit_tls_and_auth() {
+    let Some(stack) = common::stack() else { return };
+    let own = support::OwnDovecot::start_submission(stack);
+    let ca = own.ca_file.clone().unwrap();
+    let mut f = fixture(stack).await;
+    let pw = f._dir.path().join("smtp.pw");
+    std::fs::write(&pw, format!("{}\n", stack.password)).unwrap();
+    for (tls, port) in [
+        (TlsMode::StartTls, own.submission_port.unwrap()),
+        (TlsMode::Implicit, own.submissions_port.unwrap()),
+    ] {
+        let s = smtp(&mut f);
+        s.host = "localhost".into();
+        s.port = port;
+        s.tls = tls;
+        s.ca_file = Some(ca.clone());
+        s.username = Some(common::unique_user("relay-login"));
+        s.password = Some(leje::config::Secret::File(pw.clone()));
+        let applicant = common::unique_user(&format!("tls-{}", tls.as_str()));
+        let r = enqueue(&f, &approval(&doc(), &applicant, None, Language::En), false).await;
+        let rep = send(&f, Days::zero()).await;
+        assert_eq!(rep.sent, 1, "{tls:?}: {rep:?}");
+        let got = exactly(stack, &applicant, 1).await;
+        assert_eq!(
+            got[0].header("Message-ID"),
+            Some(format!("<{}>", r.message_id)),
+            "{tls:?}"
+        );
+    }
+
+    // A wrong password: not sent, kept for a retry, and the reason is on the row.
+    let bad = f._dir.path().join("bad.pw");
+    std::fs::write(&bad, "not-the-password\n").unwrap();
+    smtp(&mut f).password = Some(leje::config::Secret::File(bad));
+    let applicant = common::unique_user("tls-badauth");
+    let r = enqueue(&f, &approval(&doc(), &applicant, None, Language::En), false).await;
+    let rep = send(&f, Days::zero()).await;
+    assert_eq!((rep.sent, rep.retried + rep.failed), (0, 1), "{rep:?}");
+    let err = row(&f, r.id)
+        .await
+        .last_error
+        .unwrap_or_default()
+        .to_lowercase();
+    assert!(err.contains("auth") || err.contains("535"), "{err}");
+
+    // Without the private CA the certificate is not trusted: nothing is sent.
+    let s = smtp(&mut f);
+    s.password = Some(leje::config::Secret::File(pw));
+    s.ca_file = None;
+    let applicant = common::unique_user("tls-untrusted");
+    let r = enqueue(&f, &approval(&doc(), &applicant, None, Language::En), false).await;
+    let rep = send(&f, Days::zero()).await;
+    assert_eq!(rep.sent, 0, "{rep:?}");
+    let err = row(&f, r.id)
+        .await
+        .last_error
+        .unwrap_or_default()
+        .to_lowercase();
+    assert!(err.contains("certificate") || err.contains("tls"), "{err}");
 }

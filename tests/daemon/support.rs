@@ -313,6 +313,11 @@ pub struct OwnDovecot {
     pub tls_port: Option<u16>,
     /// The CA that signed the server certificate (for `localhost` and 127.0.0.1).
     pub ca_file: Option<PathBuf>,
+    /// SMTP submission with STARTTLS and AUTH, relaying to the stack's OpenSMTPD, when
+    /// started by [`OwnDovecot::start_submission`].
+    pub submission_port: Option<u16>,
+    /// The same with implicit TLS.
+    pub submissions_port: Option<u16>,
     dir: PathBuf,
     conf: PathBuf,
 }
@@ -328,7 +333,20 @@ impl OwnDovecot {
         Self::start_with(stack, false)
     }
 
+    /// TLS as [`OwnDovecot::start_tls`], plus Dovecot's SMTP submission service (STARTTLS
+    /// and implicit TLS, AUTH with any user and the stack's password) relaying to the
+    /// stack's OpenSMTPD, which delivers as usual.
+    // NOTE: OpenSMTPD 6.8 as packaged for Debian 12 cannot serve TLS with OpenSSL 3
+    // ("EVP lib", OpenSMTPD/OpenSMTPD#1171), so Dovecot terminates TLS and AUTH here.
+    pub fn start_submission(stack: &MailStack) -> OwnDovecot {
+        Self::start_full(stack, true, true)
+    }
+
     fn start_with(stack: &MailStack, tls: bool) -> OwnDovecot {
+        Self::start_full(stack, tls, false)
+    }
+
+    fn start_full(stack: &MailStack, tls: bool, submission: bool) -> OwnDovecot {
         let port = free_port();
         let dir = stack
             .dir
@@ -387,12 +405,34 @@ impl OwnDovecot {
             tls_port = Some(p2);
             ca_file = Some(ca);
         }
+        let (mut submission_port, mut submissions_port) = (None, None);
+        if submission {
+            let (p3, p4) = (free_port(), free_port());
+            let smtp = stack.smtp_port;
+            assert!(
+                conf_text.contains("protocols = imap lmtp"),
+                "cannot add submission"
+            );
+            conf_text =
+                conf_text.replace("protocols = imap lmtp", "protocols = imap lmtp submission");
+            conf_text.push_str(&format!(
+                "\nhostname = localhost\nsubmission_relay_host = 127.0.0.1\n\
+                 submission_relay_port = {smtp}\nsubmission_relay_trusted = yes\n\
+                 service submission-login {{\n  chroot =\n  \
+                 inet_listener submission {{\n    address = 127.0.0.1\n    port = {p3}\n  }}\n  \
+                 inet_listener submissions {{\n    address = 127.0.0.1\n    port = {p4}\n    ssl = yes\n  }}\n}}\n"
+            ));
+            submission_port = Some(p3);
+            submissions_port = Some(p4);
+        }
         let conf = dir.join("dovecot.conf");
         std::fs::write(&conf, conf_text).unwrap();
         let d = OwnDovecot {
             port,
             tls_port,
             ca_file,
+            submission_port,
+            submissions_port,
             dir,
             conf,
         };
