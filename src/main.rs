@@ -41,6 +41,7 @@ fn main() -> ExitCode {
     let g = &cli.globals;
     // Once, before any command; `run` takes its level from the config's [log].
     leje::logging::init_for(g, matches!(cli.command, Command::Run(_)));
+    quiet_panics();
     let result = match &cli.command {
         Command::Parse(a) => leje::parse::cli::run(a),
         Command::CheckConfig(a) => leje::config::cli::run(a, g),
@@ -78,6 +79,31 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Panics go to the log as one line instead of a multi-line dump on stderr.
+// NOTE: the parser catches panics inside mail-parser 0.11 (malformed MIME can trigger
+// them) and recovers the message; the default hook still printed a backtrace per such
+// message into the journal. RUST_BACKTRACE keeps the default hook for debugging.
+fn quiet_panics() {
+    if std::env::var_os("RUST_BACKTRACE").is_some() {
+        return;
+    }
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        let at = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        tracing::error!(
+            "panic at {at}: {msg} (caught and recovered if processing goes on; set RUST_BACKTRACE=1 for a backtrace)"
+        );
+    }));
 }
 
 /// The error and its causes on one line, `a: b: c`, skipping a cause whose text the

@@ -295,3 +295,25 @@ fn check_config_renders_template_overrides() {
     assert_eq!(code, Some(78), "{text}");
     assert!(text.contains(&file.display().to_string()), "{text}");
 }
+
+/// A message that makes mail-parser 0.11 panic (found by cargo-fuzz) is still parsed,
+/// and the caught panic is one log line, not a backtrace dump per message.
+#[test]
+fn a_caught_panic_is_one_log_line() {
+    let eml = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/mail-parser-panic.eml");
+    let out = leje()
+        .env_remove("RUST_BACKTRACE")
+        .arg("parse")
+        .arg(&eml)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("\"kind\":"), "{stdout}");
+    let panic_lines: Vec<&str> = stderr.lines().filter(|l| l.contains("panic")).collect();
+    assert_eq!(panic_lines.len(), 1, "{stderr}");
+    assert!(panic_lines[0].contains("panic at"), "{stderr}");
+    assert!(!stderr.contains("stack backtrace"), "{stderr}");
+    assert!(!stderr.contains("thread 'main'"), "{stderr}");
+}
