@@ -60,27 +60,22 @@ pub(crate) fn write_blob(root: &Path, data: &[u8]) -> Result<String, StoreError>
 /// capped a backlog at a few hundred messages a second. Instead each file is
 /// written under a temporary name and renamed into place at once, and
 /// [`Blobs::finish`] makes them all durable with one `syncfs(2)` before the
-/// database commits (a few files, as for one new message, are fsynced one by
-/// one with their directories instead: syncfs also flushes whatever else is
-/// waiting on that filesystem). A crash before that may leave a renamed file whose content
+/// database commits. A crash before that may leave a renamed file whose content
 /// never reached the disk; no committed row refers to it, and [`Blobs::stage`]
 /// compares an existing file's bytes (not just its length) before trusting it,
 /// so the retry rewrites it.
 #[derive(Debug)]
 pub(crate) struct Blobs {
     root: PathBuf,
-    written: Vec<PathBuf>,
+    written: usize,
     names: std::collections::HashSet<String>,
 }
-
-/// Up to this many new files are fsynced one by one; more get one `syncfs`.
-const FSYNC_EACH_MAX: usize = 4;
 
 impl Blobs {
     pub(crate) fn new(root: &Path) -> Blobs {
         Blobs {
             root: root.to_owned(),
-            written: Vec::new(),
+            written: 0,
             names: Default::default(),
         }
     }
@@ -97,7 +92,7 @@ impl Blobs {
             && std::fs::read(&path).is_ok_and(|d| d == data);
         if !same {
             write_file(&path, &self.root, data)?;
-            self.written.push(path);
+            self.written += 1;
         }
         self.names.insert(sha.clone());
         Ok(sha)
@@ -105,33 +100,16 @@ impl Blobs {
 
     /// Whether files were written that [`Blobs::finish`] must make durable.
     pub(crate) fn is_empty(&self) -> bool {
-        self.written.is_empty()
+        self.written == 0
     }
 
-    /// Makes every blob written since the last call durable.
+    /// Makes every blob written since the last call durable (one `syncfs`).
     pub(crate) fn finish(&mut self) -> Result<(), StoreError> {
-        let fsync = |p: &Path| {
-            std::fs::File::open(p)
-                .and_then(|f| f.sync_all())
-                .map_err(|e| StoreError::io(p, e))
-        };
-        if self.written.len() > FSYNC_EACH_MAX {
+        if self.written > 0 {
             let dir = std::fs::File::open(&self.root).map_err(|e| StoreError::io(&self.root, e))?;
             rustix::fs::syncfs(&dir).map_err(|e| StoreError::io(&self.root, e.into()))?;
-        } else {
-            let mut dirs: Vec<&Path> = Vec::new();
-            for p in &self.written {
-                fsync(p)?;
-                let d = p.parent().unwrap_or(&self.root);
-                if !dirs.contains(&d) {
-                    dirs.push(d);
-                }
-            }
-            for d in dirs {
-                fsync(d)?;
-            }
+            self.written = 0;
         }
-        self.written.clear();
         Ok(())
     }
 }
@@ -202,22 +180,5 @@ mod tests {
         let mut b = Blobs::new(&root);
         b.stage(b"%PDF-1.4 waybill").unwrap();
         assert!(b.is_empty());
-    }
-
-    #[test]
-    fn many_blobs_are_flushed_together() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("attachments");
-        private_dir(&root).unwrap();
-        let mut b = Blobs::new(&root);
-        let data: Vec<Vec<u8>> = (0..FSYNC_EACH_MAX + 3)
-            .map(|i| format!("%PDF-1.4 waybill {i}").into_bytes())
-            .collect();
-        let shas: Vec<String> = data.iter().map(|d| b.stage(d).unwrap()).collect();
-        b.finish().unwrap();
-        assert!(b.is_empty());
-        for (sha, d) in shas.iter().zip(&data) {
-            assert_eq!(&std::fs::read(blob_path(&root, sha)).unwrap(), d);
-        }
     }
 }
