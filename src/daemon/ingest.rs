@@ -195,7 +195,6 @@ pub async fn run_batch(
     // Which requested messages came (a server may repeat one), to know whether the
     // answer was complete.
     let mut seen = vec![false; small.len()];
-    let mut fetched = 0usize;
     let mut bodies = s.fetch_bodies(&small).await?;
     loop {
         // Keep the parser threads busy: read ahead while there is room.
@@ -207,9 +206,7 @@ pub async fn run_batch(
                 Ok(Some(m)) => {
                     let uid = m.uid;
                     if let Ok(i) = small.binary_search(&uid) {
-                        if !std::mem::replace(&mut seen[i], true) {
-                            fetched += 1;
-                        }
+                        seen[i] = true;
                     }
                     let raw = m.body().to_vec();
                     drop(m);
@@ -234,6 +231,9 @@ pub async fn run_batch(
         };
         inflight_bytes -= n;
         let r = async {
+            // NOTE: oversize messages are recorded in UID order with the fetched ones
+            // (the group before them is committed first), so the checkpoint only ever
+            // moves forward.
             while big.front().is_some_and(|&(b, _)| b < uid) {
                 let (b, size) = big.pop_front().expect("checked");
                 let header = big_headers.pop_front().flatten();
@@ -283,22 +283,23 @@ pub async fn run_batch(
             handler_err = Some(e);
         }
     }
-    if let Some(e) = imap_err {
-        pending.add(batch.uidvalidity, &done);
-        return Err(e.into());
-    }
-    if let Err(e) = bodies.drain().await {
-        pending.add(batch.uidvalidity, &done);
-        return Err(e.into());
-    }
+    let mut finished = match imap_err {
+        Some(e) => {
+            drop(bodies);
+            Err(e)
+        }
+        None => bodies.drain().await,
+    };
     // Proves the FETCH answer was complete (async-imap ends the stream silently on EOF)
     // before any UID missing from it is taken as expunged (and passed by the next
     // batch's checkpoint). Not needed when every requested message came.
-    if fetched < small.len() {
-        if let Err(e) = s.noop().await {
-            pending.add(batch.uidvalidity, &done);
-            return Err(e.into());
-        }
+    if finished.is_ok() && seen.contains(&false) {
+        finished = s.noop().await;
+    }
+    if let Err(e) = finished {
+        // What was committed still gets its action.
+        pending.add(&done);
+        return Err(e.into());
     }
     tracing::debug!(
         mailbox = %mb.name,
@@ -326,7 +327,7 @@ pub async fn run_batch(
             }
         }
     }
-    pending.add(batch.uidvalidity, &done);
+    pending.add(&done);
     result
 }
 

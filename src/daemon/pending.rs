@@ -10,10 +10,11 @@ use crate::imap::{ImapError, Session};
 /// NOTE: actions are collected over several batches and applied as one command per
 /// action: on Dovecot with Maildir an expunge (MOVE) costs about the same for 1 or
 /// 1,000 messages and grows with the folder (≈1.5 s at 10,000 messages), so one MOVE
-/// per batch would dominate a large backlog. This is the in-memory copy; the store
-/// keeps the same set (`action_pending`, written with each message), so after a
-/// crash or restart [`Pending::load`] picks up where the last process stopped.
-#[derive(Debug, Default)]
+/// per batch would dominate a large backlog. This is one session's in-memory copy;
+/// the store keeps the same set (`action_pending`, written with each message), so
+/// each session starts from [`Pending::load`]: after a reconnect, a restart or a
+/// crash alike.
+#[derive(Debug)]
 pub struct Pending {
     uidvalidity: u32,
     by_cat: Vec<(Category, Vec<u32>)>,
@@ -28,14 +29,13 @@ impl Pending {
     /// flushed as soon as its new mail is committed).
     pub const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
 
-    /// Replaces the in-memory set with what the store says is still pending for
-    /// this folder, after dropping what was pending under another UIDVALIDITY.
+    /// What the store says is still pending for this folder (the mailbox under this
+    /// UIDVALIDITY), after dropping what was pending under another one.
     pub async fn load(
-        &mut self,
         ctx: &Ctx,
         mailbox: &str,
         uidvalidity: u32,
-    ) -> Result<(), crate::store::StoreError> {
+    ) -> Result<Pending, crate::store::StoreError> {
         let stale = ctx.store.drop_stale_actions(mailbox, uidvalidity).await?;
         if stale > 0 {
             tracing::warn!(
@@ -43,21 +43,23 @@ impl Pending {
                 "{stale} after-processing action(s) dropped: the folder changed (UIDVALIDITY); those messages stay where they are"
             );
         }
-        *self = Pending::default();
+        let mut p = Pending {
+            uidvalidity,
+            by_cat: Vec::new(),
+            count: 0,
+            since: None,
+        };
         let rows = ctx.store.pending_actions(mailbox, uidvalidity).await?;
         let done: Vec<(u32, Category)> = rows
             .into_iter()
             .map(|(uid, outcome)| (uid, Category::of(outcome)))
             .collect();
-        self.add(uidvalidity, &done);
-        Ok(())
+        p.add(&done);
+        Ok(p)
     }
 
-    pub(crate) fn add(&mut self, uidvalidity: u32, done: &[(u32, Category)]) {
-        if self.count > 0 && self.uidvalidity != uidvalidity {
-            self.clear();
-        }
-        self.uidvalidity = uidvalidity;
+    /// Adds the committed messages of a batch (of this folder).
+    pub(crate) fn add(&mut self, done: &[(u32, Category)]) {
         for &(uid, cat) in done {
             if cat == Category::Untouched {
                 continue;
@@ -84,33 +86,19 @@ impl Pending {
         self.count >= Self::MAX || self.since.is_some_and(|t| t.elapsed() >= Self::MAX_AGE)
     }
 
-    /// Forgets everything (the folder was recreated: those UIDs mean nothing now).
-    pub fn clear(&mut self) {
-        if self.count > 0 {
-            tracing::warn!(
-                "{} after-processing action(s) dropped: the folder changed (UIDVALIDITY); those messages stay where they are",
-                self.count
-            );
-        }
-        *self = Pending::default();
-    }
-
-    /// Applies everything pending, one command per action. Connection errors keep the
-    /// rest pending for the next session; other failures are logged and dropped.
+    /// Applies everything pending, one command per action. After a connection error
+    /// the rest stays pending in the store for the next session; other failures are
+    /// logged and dropped.
     pub async fn flush(
         &mut self,
         s: &mut Session,
         mb: &MailboxSettings,
         ctx: &Ctx,
-        uidvalidity: u32,
     ) -> Result<(), ImapError> {
         if self.count == 0 {
             return Ok(());
         }
-        if self.uidvalidity != uidvalidity {
-            self.clear();
-            return Ok(());
-        }
+        let uidvalidity = self.uidvalidity;
         while let Some((cat, mut uids)) = self.by_cat.pop() {
             uids.sort_unstable();
             let action = cat.action(mb);
@@ -135,7 +123,7 @@ impl Pending {
                 tracing::warn!(mailbox = %mb.name, "cannot record after-processing actions as done: {e}");
             }
         }
-        *self = Pending::default();
+        self.since = None;
         Ok(())
     }
 }

@@ -70,7 +70,6 @@ pub async fn run_mailbox(mb: MailboxSettings, ctx: Arc<Ctx>, mut stop: watch::Re
     let name = mb.name.clone();
     let mut backoff = Backoff::new(Duration::from_secs(1), mb.reconnect_max);
     let mut lease_warned = false;
-    let mut pending = Pending::default();
     loop {
         if is_stopped(&stop) {
             break;
@@ -99,7 +98,7 @@ pub async fn run_mailbox(mb: MailboxSettings, ctx: Arc<Ctx>, mut stop: watch::Re
                 continue;
             }
         }
-        let result = session(&mb, &ctx, &mut stop, &mut backoff, &mut pending).await;
+        let result = session(&mb, &ctx, &mut stop, &mut backoff).await;
         ctx.health.set_connected(&name, false);
         match result {
             Ok(()) => break,
@@ -140,7 +139,6 @@ async fn session(
     ctx: &Ctx,
     stop: &mut watch::Receiver<bool>,
     backoff: &mut Backoff,
-    pending: &mut Pending,
 ) -> Result<(), SessionError> {
     let name = mb.name.as_str();
     // The caller has just taken (or renewed) the lease.
@@ -172,13 +170,12 @@ async fn session(
         mailbox = %name, folder = %mb.folder, exists = sel.exists, idle = s.caps().idle && mb.idle,
         "connected"
     );
-    pending
-        .load(ctx, name, sel.uidvalidity)
+    let mut pending = Pending::load(ctx, name, sel.uidvalidity)
         .await
         .map_err(SessionError::Store)?;
     if !pending.is_empty() {
         tracing::info!(mailbox = %name, count = pending.len(), "applying after-processing actions left over from before the last stop");
-        pending.flush(&mut s, mb, ctx, sel.uidvalidity).await?;
+        pending.flush(&mut s, mb, ctx).await?;
     }
     let wait = mb.poll_interval.min(mb.idle_renew);
     let mut first = true;
@@ -204,18 +201,19 @@ async fn session(
             tracing::info!(mailbox = %name, count = uids.len(), "new messages");
         }
         for chunk in uids.chunks(mb.batch_size.max(1) as usize) {
-            let more = ingest::run_batch(&mut s, mb, ctx, &mut batch, pending, chunk, stop).await?;
+            let more =
+                ingest::run_batch(&mut s, mb, ctx, &mut batch, &mut pending, chunk, stop).await?;
             // A long backlog is progress, not staleness.
             ctx.health.touch(name);
             if pending.due() {
-                pending.flush(&mut s, mb, ctx, sel.uidvalidity).await?;
+                pending.flush(&mut s, mb, ctx).await?;
             }
             renew_lease(mb, ctx, &mut renewed).await?;
             if !more {
                 break;
             }
         }
-        pending.flush(&mut s, mb, ctx, sel.uidvalidity).await?;
+        pending.flush(&mut s, mb, ctx).await?;
         backoff.reset();
         s.drain_unsolicited();
         if is_stopped(stop) {
