@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::attachments::blob_path;
 use super::cases::{load_by_id, transition};
-use super::query::{list_json, now, q, Row};
+use super::query::{list_json, now, q, Row, Q};
 use super::{
     Cause, MessageRecord, OutboxRow, OutboxStatus, Outcome, Stage, Stats, Store, StoreError,
     StoredWaybill,
@@ -105,21 +105,16 @@ impl Store {
         next_at: DateTime<Utc>,
         failed_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool().write().await?;
-        let n = tx
-            .execute(
-                q("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, \
-                   failing_since = COALESCE(failing_since, $3) WHERE id = $4 AND status = 'pending'")
-                .bind(error)
-                .bind(super::query::trunc(next_at))
-                .bind(super::query::trunc(failed_at))
-                .bind(id),
-            )
-            .await?;
-        if n == 0 {
-            return Err(StoreError::NotFound(format!("no pending outbox row {id}")));
-        }
-        tx.commit().await
+        self.update_pending_row(
+            id,
+            q("UPDATE outbox SET attempts = attempts + 1, last_error = $1, next_attempt_at = $2, \
+               failing_since = COALESCE(failing_since, $3) WHERE id = $4 AND status = 'pending'")
+            .bind(error)
+            .bind(super::query::trunc(next_at))
+            .bind(super::query::trunc(failed_at))
+            .bind(id),
+        )
+        .await
     }
 
     /// Holds a pending row back until `until` without counting an attempt (the
@@ -130,17 +125,22 @@ impl Store {
         note: &str,
         until: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        self.update_pending_row(
+            id,
+            q("UPDATE outbox SET last_error = $1, next_attempt_at = $2 \
+               WHERE id = $3 AND status = 'pending'")
+            .bind(note)
+            .bind(super::query::trunc(until))
+            .bind(id),
+        )
+        .await
+    }
+
+    /// Runs `stmt`, an UPDATE of the pending outbox row `id`; `NotFound` if it
+    /// changed nothing (no such row, or not pending any more).
+    async fn update_pending_row(&self, id: i64, stmt: Q) -> Result<(), StoreError> {
         let mut tx = self.pool().write().await?;
-        let n = tx
-            .execute(
-                q("UPDATE outbox SET last_error = $1, next_attempt_at = $2 \
-                   WHERE id = $3 AND status = 'pending'")
-                .bind(note)
-                .bind(super::query::trunc(until))
-                .bind(id),
-            )
-            .await?;
-        if n == 0 {
+        if tx.execute(stmt).await? == 0 {
             return Err(StoreError::NotFound(format!("no pending outbox row {id}")));
         }
         tx.commit().await
