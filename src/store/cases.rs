@@ -110,7 +110,7 @@ pub(crate) struct NewOutbox {
 }
 
 /// A Message-ID generated once per outbox row, so a retried send is the same message.
-fn new_message_id() -> String {
+pub(crate) fn new_message_id() -> String {
     format!("leje-{:032x}@leje.invalid", fastrand::u128(..))
 }
 

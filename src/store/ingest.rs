@@ -22,9 +22,9 @@ use crate::parse::{Kind, ParsedMessage};
 const ATTEMPTS: usize = 5;
 
 /// What the kind-specific step decided, written back to the processed row.
-struct Decision {
-    outcome: Outcome,
-    reason: Option<String>,
+pub(super) struct Decision {
+    pub(super) outcome: Outcome,
+    pub(super) reason: Option<String>,
     case_id: Option<i64>,
     outbox_ids: Vec<i64>,
 }
@@ -109,9 +109,19 @@ impl Store {
             tx: self.pool().write().await?,
             blobs: Blobs::new(self.attachments_dir()),
         };
+        // NOTE: a single message goes the per-message way: the bulk path's three
+        // look-ups would cost more than they save.
+        let mut bulk = if msgs.len() > 1 && self.bulk_ingest() {
+            super::bulk::ingest_bulk(&mut w, msgs, at).await?
+        } else {
+            vec![None; msgs.len()]
+        };
         let mut out = Vec::with_capacity(msgs.len());
         for (i, m) in msgs.iter().enumerate() {
-            out.push(self.ingest_in(&mut w, m, at).await?);
+            out.push(match bulk[i].take() {
+                Some(done) => done,
+                None => self.ingest_in(&mut w, m, at).await?,
+            });
             let next_same_box = msgs
                 .get(i + 1)
                 .is_some_and(|n| same_mailbox(&n.origin, &m.origin));
@@ -147,18 +157,8 @@ impl Store {
         let (mailbox, uidvalidity, uid, path) = origin_cols(&msg.origin);
         // Everything but a complete notification is decided by the parse alone and
         // written in one statement; a notification's row is completed below.
-        let notice = match (p.kind, p.travel_document.as_deref(), hash.as_deref()) {
-            (Kind::PermitApproved | Kind::PermitRejected, Some(doc), Some(hash)) => Ok((doc, hash)),
-            (Kind::PermitApproved | Kind::PermitRejected | Kind::IncompleteNotification, ..) => {
-                Err(Decision::new(
-                    Outcome::NeedsReview,
-                    Some(crate::parse::Reason::MissingTravelDocument.message().into()),
-                    None,
-                ))
-            }
-            (Kind::Malformed, ..) => Err(Decision::new(Outcome::Failed, reason_of(p), None)),
-            _ => Err(Decision::new(Outcome::Ignored, reason_of(p), None)),
-        };
+        let notice = classify(p);
+        let notice = notice.as_ref().map(|(doc, hash)| (*doc, hash.as_str()));
         let (outcome, reason) = match &notice {
             Err(d) => (d.outcome.as_str(), d.reason.clone()),
             Ok(_) => ("pending", None),
@@ -494,6 +494,23 @@ pub(crate) fn contacts_of(p: &ParsedMessage, forwarder_is_staff: bool) -> Vec<St
         }
     }
     out
+}
+
+/// A complete notification's travel document and notification hash; for anything
+/// else, what the parse alone decides.
+pub(super) fn classify(p: &ParsedMessage) -> Result<(&str, String), Decision> {
+    match (p.kind, p.travel_document.as_deref(), p.notification_hash()) {
+        (Kind::PermitApproved | Kind::PermitRejected, Some(doc), Some(hash)) => Ok((doc, hash)),
+        (Kind::PermitApproved | Kind::PermitRejected | Kind::IncompleteNotification, ..) => {
+            Err(Decision::new(
+                Outcome::NeedsReview,
+                Some(crate::parse::Reason::MissingTravelDocument.message().into()),
+                None,
+            ))
+        }
+        (Kind::Malformed, ..) => Err(Decision::new(Outcome::Failed, reason_of(p), None)),
+        _ => Err(Decision::new(Outcome::Ignored, reason_of(p), None)),
+    }
 }
 
 fn reason_of(p: &ParsedMessage) -> Option<String> {

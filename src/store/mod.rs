@@ -14,6 +14,7 @@
 
 mod actions;
 mod attachments;
+mod bulk;
 mod cases;
 pub mod cli;
 pub mod import;
@@ -158,6 +159,8 @@ struct Inner {
     /// The URL with any password removed, for messages.
     url: String,
     attachments: PathBuf,
+    /// Whether [`Store::ingest_batch`] may take its bulk path (tests compare both).
+    bulk: std::sync::atomic::AtomicBool,
 }
 
 impl Store {
@@ -200,6 +203,7 @@ impl Store {
                 pool,
                 url: shown,
                 attachments,
+                bulk: std::sync::atomic::AtomicBool::new(true),
             }),
         })
     }
@@ -217,6 +221,19 @@ impl Store {
     /// The directory holding the waybill files.
     pub fn attachments_dir(&self) -> &Path {
         &self.inner.attachments
+    }
+
+    /// Turns the bulk path of [`Store::ingest_batch`] off (every message then takes
+    /// the per-message path), so tests can check that both give the same store.
+    #[doc(hidden)]
+    pub fn set_bulk_ingest(&self, on: bool) {
+        self.inner
+            .bulk
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    pub(crate) fn bulk_ingest(&self) -> bool {
+        self.inner.bulk.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub(crate) fn pool(&self) -> &Pool {

@@ -1,0 +1,501 @@
+//! The bulk part of [`Store::ingest_batch`]: the messages of a batch whose effect
+//! needs nothing from the store but "is this new?" are written with one multi-row
+//! statement per table, instead of about eight statements each.
+//!
+//! A message takes this path when its origin was never processed and no earlier
+//! message in the batch has it, and, for a complete notification (approval or
+//! rejection with a travel document), when neither its travel document nor its
+//! notification hash is in the store or on an earlier message of the batch. That is
+//! a backlog's common case: a first approval (new case, waybills, instructions
+//! email) or mail that is ignored. Everything else (the same origin or notification
+//! again, a second notice for a case, conflicts) takes the per-message path after
+//! this one, in batch order. The two sets share no origin, document or hash, and
+//! every repeat in the batch is on the per-message side, after its first, so the
+//! result is what one message at a time would give.
+//!
+//! NOTE: the inserts have no `ON CONFLICT` (except waybills, where one message may
+//! carry the same file twice): a concurrent writer that took the same document, hash
+//! or origin after the checks below makes the statement fail with a unique
+//! violation, which rolls the batch back and retries it ([`StoreError::is_retryable`]);
+//! the retry sees the other writer's rows and sends those messages the per-message way.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+
+use super::ingest::{classify, contacts_of, kind_str, origin_cols, origin_name, Work};
+use super::query::{list_json, q, Arg, Row, Tx};
+use super::types::{directorate_str, language_str};
+use super::{Cause, Incoming, Ingested, Origin, OutboxKind, Outcome, Stage, StoreError};
+use crate::parse::Kind;
+
+/// Rows per multi-row statement: 16 columns × 256 rows stays far below both
+/// backends' limits on bound values (SQLite 32,766; PostgreSQL 65,535).
+const CHUNK: usize = 256;
+
+/// Which table row a message's origin is unique in.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Key {
+    Imap(String, u32, u32),
+    File(String, String),
+}
+
+fn key_of(m: &Incoming<'_>) -> Key {
+    match m.origin {
+        Origin::Imap {
+            mailbox,
+            uidvalidity,
+            uid,
+        } => Key::Imap(mailbox.to_owned(), uidvalidity, uid),
+        Origin::File { path } => Key::File(path.to_owned(), m.raw_sha256.to_owned()),
+    }
+}
+
+/// One message on the bulk path, with what it will write.
+struct Item<'m> {
+    index: usize,
+    key: Key,
+    /// `Some` for a new case: travel document and notification hash.
+    notice: Option<(&'m str, String)>,
+    outcome: Outcome,
+    reason: Option<String>,
+}
+
+/// Writes the batch's bulk-path messages inside `w`. Returns, per message of `msgs`,
+/// its result when it was written here, `None` when the per-message path must take it.
+pub(super) async fn ingest_bulk(
+    w: &mut Work,
+    msgs: &[Incoming<'_>],
+    at: DateTime<Utc>,
+) -> Result<Vec<Option<Ingested>>, StoreError> {
+    let mut out: Vec<Option<Ingested>> = vec![None; msgs.len()];
+    let items = select(&mut w.tx, msgs).await?;
+    if items.is_empty() {
+        return Ok(out);
+    }
+
+    // Cases first: every other row refers to them.
+    let new_cases: Vec<&Item<'_>> = items.iter().filter(|i| i.notice.is_some()).collect();
+    let mut case_ids: HashMap<String, i64> = HashMap::with_capacity(new_cases.len());
+    let rows = new_cases
+        .iter()
+        .map(|i| {
+            let m = &msgs[i.index];
+            let p = m.parsed;
+            let doc = i.notice.as_ref().expect("filtered").0;
+            let stage = stage_of(p.kind);
+            vec![
+                doc.into(),
+                p.name.as_deref().into(),
+                p.nationality.as_deref().into(),
+                p.directorate.map(directorate_str).into(),
+                list_json(&contacts_of(p, m.forwarder_is_staff)).into(),
+                p.language.map(language_str).into(),
+                stage.as_str().into(),
+                at.into(),
+                at.into(),
+            ]
+        })
+        .collect();
+    for r in insert(
+        &mut w.tx,
+        "INSERT INTO cases (travel_document, name, nationality, directorate, contacts, \
+         language, stage, created_at, updated_at)",
+        rows,
+        " RETURNING id, travel_document",
+    )
+    .await?
+    {
+        case_ids.insert(r.get("travel_document")?, r.get("id")?);
+    }
+    let case_of =
+        |i: &Item<'_>| -> Result<Option<i64>, StoreError> {
+            let Some((doc, _)) = &i.notice else {
+                return Ok(None);
+            };
+            case_ids.get(*doc).copied().map(Some).ok_or_else(|| {
+                StoreError::Corrupt("a new case was not returned by its INSERT".into())
+            })
+        };
+
+    // The processed rows, with their final outcome.
+    let mut rows = Vec::with_capacity(items.len());
+    for i in &items {
+        let m = &msgs[i.index];
+        let p = m.parsed;
+        let (mailbox, uidvalidity, uid, path) = origin_cols(&m.origin);
+        let hash = match &i.notice {
+            Some((_, h)) => Some(h.clone()),
+            None => p.notification_hash(),
+        };
+        rows.push(vec![
+            origin_name(&m.origin).into(),
+            mailbox.into(),
+            uidvalidity.into(),
+            uid.into(),
+            path.into(),
+            p.message_id.as_deref().into(),
+            m.raw_sha256.into(),
+            m.size.into(),
+            hash.into(),
+            kind_str(p.kind).into(),
+            i.outcome.as_str().into(),
+            i.reason.clone().into(),
+            case_of(i)?.into(),
+            at.into(),
+            matches!(m.origin, Origin::Imap { .. }).into(),
+        ]);
+    }
+    let mut pm_ids: HashMap<Key, i64> = HashMap::with_capacity(items.len());
+    for r in insert(
+        &mut w.tx,
+        "INSERT INTO processed_messages (origin, mailbox, uidvalidity, uid, path, message_id, \
+         raw_sha256, size, notification_hash, kind, outcome, reason, case_id, at, action_pending)",
+        rows,
+        " RETURNING id, origin, mailbox, uidvalidity, uid, path, raw_sha256",
+    )
+    .await?
+    {
+        pm_ids.insert(key_from_row(&r)?, r.get("id")?);
+    }
+    let pm_of = |i: &Item<'_>| -> Result<i64, StoreError> {
+        pm_ids.get(&i.key).copied().ok_or_else(|| {
+            StoreError::Corrupt("a processed message was not returned by its INSERT".into())
+        })
+    };
+
+    // Notifications, the cases' first events, waybills.
+    let mut notes = Vec::new();
+    let mut events = Vec::new();
+    let mut waybills = Vec::new();
+    for i in &new_cases {
+        let (_, hash) = i.notice.as_ref().expect("filtered");
+        let (case_id, pm) = (case_of(i)?, pm_of(i)?);
+        notes.push(vec![
+            hash.clone().into(),
+            case_id.into(),
+            pm.into(),
+            at.into(),
+        ]);
+        let p = msgs[i.index].parsed;
+        let stage = stage_of(p.kind);
+        let detail = if stage == Stage::Approved {
+            "approval notification received"
+        } else {
+            "rejection notification received"
+        };
+        events.push(vec![
+            case_id.into(),
+            at.into(),
+            Arg::Text(None),
+            stage.as_str().into(),
+            Cause::Message.as_str().into(),
+            detail.into(),
+            pm.into(),
+        ]);
+        if stage != Stage::Approved {
+            continue;
+        }
+        for wb in &p.waybills {
+            let sha = if wb.data.is_empty() {
+                wb.sha256.clone()
+            } else {
+                w.blobs.stage(&wb.data)?
+            };
+            waybills.push(vec![
+                case_id.into(),
+                pm.into(),
+                wb.filename.as_deref().into(),
+                wb.content_type.as_str().into(),
+                sha.into(),
+                wb.size.into(),
+                wb.amount_lek.into(),
+                at.into(),
+            ]);
+        }
+    }
+    insert(
+        &mut w.tx,
+        "INSERT INTO notifications (hash, case_id, first_message, at)",
+        notes,
+        "",
+    )
+    .await?;
+    insert(
+        &mut w.tx,
+        "INSERT INTO case_events (case_id, at, from_stage, to_stage, cause, detail, message)",
+        events,
+        "",
+    )
+    .await?;
+    insert(
+        &mut w.tx,
+        "INSERT INTO waybills (case_id, message, filename, content_type, sha256, size, \
+         amount_lek, created_at)",
+        waybills,
+        " ON CONFLICT DO NOTHING",
+    )
+    .await?;
+
+    // The instructions email of each new approved case, addressed like the
+    // per-message path does (`cases::insert_outbox`).
+    let approved: Vec<&&Item<'_>> = new_cases
+        .iter()
+        .filter(|i| msgs[i.index].parsed.kind == Kind::PermitApproved)
+        .collect();
+    let mut rows = Vec::with_capacity(approved.len());
+    for i in &approved {
+        let m = &msgs[i.index];
+        let p = m.parsed;
+        rows.push(vec![
+            case_of(i)?.into(),
+            OutboxKind::Instructions.as_str().into(),
+            super::cases::new_message_id().into(),
+            p.message_id.clone().into(),
+            list_json(&p.references).into(),
+            p.forwarded_by.clone().into(),
+            m.forwarder_is_staff.into(),
+            p.original_to.clone().into(),
+            at.into(),
+            at.into(),
+            "pending".into(),
+            0i64.into(),
+            "[]".into(),
+        ]);
+    }
+    let mut outbox_ids: HashMap<i64, i64> = HashMap::with_capacity(approved.len());
+    for r in insert(
+        &mut w.tx,
+        "INSERT INTO outbox (case_id, kind, message_id, in_reply_to, refs, forwarded_by, \
+         forwarder_is_staff, original_to, next_attempt_at, created_at, status, attempts, sent_to)",
+        rows,
+        " RETURNING id, case_id",
+    )
+    .await?
+    {
+        outbox_ids.insert(r.get("case_id")?, r.get("id")?);
+    }
+
+    for i in &items {
+        let case_id = case_of(i)?;
+        out[i.index] = Some(Ingested {
+            outcome: i.outcome,
+            case_id,
+            outbox_ids: case_id
+                .and_then(|c| outbox_ids.get(&c).copied())
+                .into_iter()
+                .collect(),
+        });
+    }
+    Ok(out)
+}
+
+/// The stage a new case starts in.
+fn stage_of(kind: Kind) -> Stage {
+    if kind == Kind::PermitApproved {
+        Stage::Approved
+    } else {
+        Stage::Rejected
+    }
+}
+
+/// Picks the bulk-path messages (see the module header), with three lookups for the
+/// whole batch: origins, travel documents and notification hashes already stored.
+async fn select<'m>(tx: &mut Tx, msgs: &'m [Incoming<'m>]) -> Result<Vec<Item<'m>>, StoreError> {
+    let keys: Vec<Key> = msgs.iter().map(key_of).collect();
+    let known_keys = stored_origins(tx, &keys).await?;
+    let classes: Vec<_> = msgs.iter().map(|m| classify(m.parsed)).collect();
+    let docs: Vec<&str> = classes
+        .iter()
+        .filter_map(|c| c.as_ref().ok().map(|(d, _)| *d))
+        .collect();
+    let hashes: Vec<&str> = classes
+        .iter()
+        .filter_map(|c| c.as_ref().ok().map(|(_, h)| h.as_str()))
+        .collect();
+    let mut known_docs = stored(
+        tx,
+        "SELECT travel_document AS v FROM cases WHERE travel_document IN",
+        &docs,
+    )
+    .await?;
+    let mut known_hashes = stored(
+        tx,
+        "SELECT hash AS v FROM notifications WHERE hash IN",
+        &hashes,
+    )
+    .await?;
+
+    let mut seen_keys = HashSet::with_capacity(msgs.len());
+    let mut items = Vec::with_capacity(msgs.len());
+    for (index, (key, class)) in keys.into_iter().zip(classes).enumerate() {
+        // Every message marks what it holds, so a later one with the same origin,
+        // document or hash goes the per-message way, after this one.
+        let new_origin = !known_keys.contains(&key) && seen_keys.insert(key.clone());
+        match class {
+            Ok((doc, hash)) => {
+                let new_doc = known_docs.insert(doc.to_owned());
+                let new_hash = known_hashes.insert(hash.clone());
+                if new_origin && new_doc && new_hash {
+                    items.push(Item {
+                        index,
+                        key,
+                        notice: Some((doc, hash)),
+                        outcome: Outcome::CaseCreated,
+                        reason: None,
+                    });
+                }
+            }
+            Err(d) if new_origin => items.push(Item {
+                index,
+                key,
+                notice: None,
+                outcome: d.outcome,
+                reason: d.reason,
+            }),
+            Err(_) => {}
+        }
+    }
+    Ok(items)
+}
+
+/// Which of `keys` already have a processed row.
+async fn stored_origins(tx: &mut Tx, keys: &[Key]) -> Result<HashSet<Key>, StoreError> {
+    let mut found = HashSet::new();
+    // IMAP origins: one range query per folder (a batch is nearly always one folder
+    // and a short run of UIDs), filtered here.
+    let mut ranges: HashMap<(&str, u32), (u32, u32)> = HashMap::new();
+    for k in keys {
+        if let Key::Imap(mb, v, uid) = k {
+            let r = ranges.entry((mb.as_str(), *v)).or_insert((*uid, *uid));
+            r.0 = r.0.min(*uid);
+            r.1 = r.1.max(*uid);
+        }
+    }
+    for ((mb, v), (lo, hi)) in ranges {
+        let rows = tx
+            .fetch_all(
+                q("SELECT origin, mailbox, uidvalidity, uid, path, raw_sha256 FROM processed_messages \
+                   WHERE origin = 'imap' AND mailbox = $1 AND uidvalidity = $2 \
+                   AND uid >= $3 AND uid <= $4")
+                .bind(mb)
+                .bind(v)
+                .bind(lo)
+                .bind(hi),
+            )
+            .await?;
+        for r in rows {
+            found.insert(key_from_row(&r)?);
+        }
+    }
+    let paths: Vec<&str> = keys
+        .iter()
+        .filter_map(|k| match k {
+            Key::File(p, _) => Some(p.as_str()),
+            Key::Imap(..) => None,
+        })
+        .collect();
+    for chunk in paths.chunks(CHUNK) {
+        let sql = format!(
+            "SELECT origin, mailbox, uidvalidity, uid, path, raw_sha256 FROM processed_messages \
+             WHERE origin = 'file' AND path IN ({})",
+            numbered(1, chunk.len())
+        );
+        let mut stmt = q(sql);
+        for p in chunk {
+            stmt = stmt.bind(*p);
+        }
+        for r in tx.fetch_all(stmt).await? {
+            found.insert(key_from_row(&r)?);
+        }
+    }
+    Ok(found)
+}
+
+/// The values among `values` that `select_in` (`SELECT … AS v … IN`) finds.
+async fn stored(
+    tx: &mut Tx,
+    select_in: &str,
+    values: &[&str],
+) -> Result<HashSet<String>, StoreError> {
+    let mut found = HashSet::new();
+    for chunk in values.chunks(CHUNK) {
+        let mut stmt = q(format!("{select_in} ({})", numbered(1, chunk.len())));
+        for v in chunk {
+            stmt = stmt.bind(*v);
+        }
+        for r in tx.fetch_all(stmt).await? {
+            found.insert(r.get("v")?);
+        }
+    }
+    Ok(found)
+}
+
+fn key_from_row(r: &Row) -> Result<Key, StoreError> {
+    let origin: String = r.get("origin")?;
+    Ok(if origin == "imap" {
+        let mailbox: Option<String> = r.get("mailbox")?;
+        Key::Imap(
+            mailbox.unwrap_or_default(),
+            r.get_u32("uidvalidity")?,
+            r.get_u32("uid")?,
+        )
+    } else {
+        let path: Option<String> = r.get("path")?;
+        let sha: Option<String> = r.get("raw_sha256")?;
+        Key::File(path.unwrap_or_default(), sha.unwrap_or_default())
+    })
+}
+
+/// `$from, $from+1, …` (`n` of them).
+fn numbered(from: usize, n: usize) -> String {
+    let mut s = String::with_capacity(n * 5);
+    for i in from..from + n {
+        if i > from {
+            s.push_str(", ");
+        }
+        s.push('$');
+        s.push_str(&i.to_string());
+    }
+    s
+}
+
+/// `INSERT … VALUES (…), (…) <tail>` for `rows` (all the same width), in chunks of
+/// [`CHUNK`]; returns what `tail`'s RETURNING gave, if any.
+async fn insert(
+    tx: &mut Tx,
+    head: &str,
+    rows: Vec<Vec<Arg>>,
+    tail: &str,
+) -> Result<Vec<Row>, StoreError> {
+    let Some(width) = rows.first().map(Vec::len) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Arg>> = rows.by_ref().take(CHUNK).collect();
+        let mut sql = String::with_capacity(head.len() + chunk.len() * width * 6);
+        sql.push_str(head);
+        sql.push_str(" VALUES ");
+        for r in 0..chunk.len() {
+            if r > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            sql.push_str(&numbered(r * width + 1, width));
+            sql.push(')');
+        }
+        sql.push_str(tail);
+        let mut stmt = q(sql);
+        for a in chunk.into_iter().flatten() {
+            stmt = stmt.bind(a);
+        }
+        if tail.contains("RETURNING") {
+            out.extend(tx.fetch_all(stmt).await?);
+        } else {
+            tx.execute(stmt).await?;
+        }
+    }
+    Ok(out)
+}
