@@ -64,6 +64,8 @@ arg_from!(Option<DateTime<Utc>>, v => Arg::Ts(v));
 pub(crate) struct Q {
     sql: String,
     args: Vec<Arg>,
+    /// Keep the prepared statement in the connection's cache (the default).
+    persistent: bool,
 }
 
 /// Starts a statement.
@@ -71,10 +73,21 @@ pub(crate) fn q(sql: impl Into<String>) -> Q {
     Q {
         sql: sql.into(),
         args: Vec::new(),
+        persistent: true,
     }
 }
 
 impl Q {
+    /// Prepares the statement for this one run only.
+    ///
+    /// NOTE: for SQL whose text varies with its data (a multi-row INSERT, an `IN`
+    /// list): cached, each row count would be its own large prepared statement in
+    /// every pooled connection's cache, which grew the daemon by megabytes.
+    pub(crate) fn once(mut self) -> Q {
+        self.persistent = false;
+        self
+    }
+
     /// Binds the next `$n`.
     pub(crate) fn bind(mut self, a: impl Into<Arg>) -> Q {
         self.args.push(a.into());
@@ -84,7 +97,7 @@ impl Q {
 
 macro_rules! build {
     ($db:ty, $q:expr) => {{
-        let mut qq = sqlx::query::<$db>(&$q.sql);
+        let mut qq = sqlx::query::<$db>(&$q.sql).persistent($q.persistent);
         for a in &$q.args {
             qq = match a {
                 Arg::Int(v) => qq.bind(*v),
