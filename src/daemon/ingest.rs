@@ -13,7 +13,7 @@ use super::pending::Pending;
 use super::worker::SessionError;
 use crate::config::{Action, MailboxSettings};
 use crate::imap::Session;
-use crate::store::{Checkpoint, Incoming, Origin, Outcome, Store, StoreError};
+use crate::store::{Checkpoint, Incoming, Ingested, Origin, Outcome, Store, StoreError};
 
 /// What every mailbox worker shares.
 pub struct Ctx {
@@ -258,7 +258,7 @@ pub async fn run_batch(
                         || g.items.len() >= mb.batch_size as usize
                         || g.bytes >= GROUP_BYTES
                     {
-                        g.commit(ctx, batch, &mut done).await?;
+                        g.commit_behind(ctx, batch, &mut done).await?;
                     }
                 }
                 Err(e) => {
@@ -308,6 +308,7 @@ pub async fn run_batch(
         waiting_for_server_ms = t_read.as_millis() as u64,
         waiting_for_parser_ms = t_parse.as_millis() as u64,
         commit_ms = g.spent.as_millis() as u64,
+        waiting_for_commit_ms = g.waited.as_millis() as u64,
         "batch done"
     );
 
@@ -331,14 +332,31 @@ pub async fn run_batch(
     result
 }
 
-/// Parsed messages waiting to be committed together.
+/// Parsed messages waiting to be committed together, and the group before them
+/// being committed meanwhile.
+///
+/// NOTE: at most one commit is in flight, and each starts only after the one
+/// before it has finished, so groups commit in UID order and the checkpoint only
+/// moves forward. While group N commits (its SQLite fsyncs, the PostgreSQL round
+/// trips), group N+1 is fetched and parsed: a backlog then goes at the speed of
+/// the slower of the two, not of their sum.
 #[derive(Default)]
 struct Group {
     items: Vec<Prepared>,
     bytes: usize,
+    inflight: Option<Committing>,
     /// Time spent in the store, for the per-batch debug line.
     spent: std::time::Duration,
+    /// Time the reader waited for a commit to finish.
+    waited: std::time::Duration,
 }
+
+/// A group's commit, running as its own task.
+type Committing = tokio::task::JoinHandle<(
+    Vec<Prepared>,
+    Result<Vec<Ingested>, StoreError>,
+    std::time::Duration,
+)>;
 
 impl Group {
     fn push(&mut self, p: Prepared) {
@@ -346,15 +364,40 @@ impl Group {
         self.items.push(p);
     }
 
-    /// Commits the group in one store transaction (checkpoint included) and records
-    /// each message's category in `done`. After a UIDVALIDITY change, messages seen
-    /// before are left alone instead.
+    /// Starts committing the group behind the reader: waits for the commit before
+    /// it, then lets this one run while more messages are fetched and parsed.
+    async fn commit_behind(
+        &mut self,
+        ctx: &Ctx,
+        batch: &mut Batch,
+        done: &mut Vec<(u32, Category)>,
+    ) -> Result<(), StoreError> {
+        self.finish(ctx, batch, done).await?;
+        self.launch(ctx, batch, done).await
+    }
+
+    /// Commits everything parsed so far and waits for it: before a message that is
+    /// recorded on its own (oversize, parser crash) and at the end of a batch.
     async fn commit(
         &mut self,
         ctx: &Ctx,
         batch: &mut Batch,
         done: &mut Vec<(u32, Category)>,
     ) -> Result<(), StoreError> {
+        self.commit_behind(ctx, batch, done).await?;
+        self.finish(ctx, batch, done).await
+    }
+
+    /// Hands the group to a commit task (one store transaction, checkpoint
+    /// included). After a UIDVALIDITY change, messages seen before are left alone
+    /// instead, here, with the group before them already committed.
+    async fn launch(
+        &mut self,
+        ctx: &Ctx,
+        batch: &mut Batch,
+        done: &mut Vec<(u32, Category)>,
+    ) -> Result<(), StoreError> {
+        debug_assert!(self.inflight.is_none());
         if self.items.is_empty() {
             return Ok(());
         }
@@ -380,21 +423,54 @@ impl Group {
         if todo.is_empty() {
             return Ok(());
         }
-        let incoming: Vec<Incoming<'_>> = todo
+        let staff: Vec<bool> = todo
             .iter()
-            .map(|p| Incoming {
-                origin: batch.origin(p.uid),
-                raw_sha256: &p.sha,
-                size: p.size,
-                parsed: &p.parsed,
-                forwarder_is_staff: ctx.is_staff(p.parsed.forwarded_by.as_deref()),
-            })
+            .map(|p| ctx.is_staff(p.parsed.forwarded_by.as_deref()))
             .collect();
+        let store = ctx.store.clone();
+        let (mailbox, uidvalidity) = (batch.mailbox.clone(), batch.uidvalidity);
+        self.inflight = Some(tokio::spawn(async move {
+            let t = std::time::Instant::now();
+            let incoming: Vec<Incoming<'_>> = todo
+                .iter()
+                .zip(staff)
+                .map(|(p, forwarder_is_staff)| Incoming {
+                    origin: Origin::Imap {
+                        mailbox: &mailbox,
+                        uidvalidity,
+                        uid: p.uid,
+                    },
+                    raw_sha256: &p.sha,
+                    size: p.size,
+                    parsed: &p.parsed,
+                    forwarder_is_staff,
+                })
+                .collect();
+            let results = store.ingest_batch(&incoming).await;
+            drop(incoming);
+            (todo, results, t.elapsed())
+        }));
+        Ok(())
+    }
+
+    /// Waits for the commit in flight, if any, and records each of its messages'
+    /// category in `done`.
+    async fn finish(
+        &mut self,
+        ctx: &Ctx,
+        batch: &mut Batch,
+        done: &mut Vec<(u32, Category)>,
+    ) -> Result<(), StoreError> {
+        let Some(task) = self.inflight.take() else {
+            return Ok(());
+        };
         let t = std::time::Instant::now();
-        let results = ctx.store.ingest_batch(&incoming).await;
-        self.spent += t.elapsed();
+        let joined = task.await;
+        self.waited += t.elapsed();
+        let (todo, results, spent) =
+            joined.map_err(|e| StoreError::Corrupt(format!("the commit task failed: {e}")))?;
+        self.spent += spent;
         let results = results?;
-        drop(incoming);
         let mut kick = false;
         for (p, r) in todo.iter().zip(&results) {
             ctx.health.ingested(&batch.mailbox, r.outcome.as_str());

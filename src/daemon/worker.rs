@@ -13,6 +13,10 @@ use crate::imap::actions::move_targets;
 use crate::imap::backoff::Backoff;
 use crate::imap::{ImapError, Session, Wake};
 
+/// Messages asked for in one `UID FETCH` of a backlog (at least `batch_size`).
+/// Bodies stream in one at a time, so this costs no memory.
+const FETCH_AT_ONCE: usize = 1000;
+
 /// Why a mailbox session ended.
 #[derive(Debug)]
 pub enum SessionError {
@@ -200,7 +204,10 @@ async fn session(
         if !uids.is_empty() {
             tracing::info!(mailbox = %name, count = uids.len(), "new messages");
         }
-        for chunk in uids.chunks(mb.batch_size.max(1) as usize) {
+        // NOTE: one FETCH asks for many store batches at once: the pipeline in
+        // `run_batch` (read, parse, commit behind) drains at the end of each FETCH.
+        let per_fetch = (mb.batch_size as usize).max(FETCH_AT_ONCE);
+        for chunk in uids.chunks(per_fetch) {
             let more =
                 ingest::run_batch(&mut s, mb, ctx, &mut batch, &mut pending, chunk, stop).await?;
             // A long backlog is progress, not staleness.

@@ -261,16 +261,23 @@ impl Session {
             return Ok(Vec::new());
         }
         let set = uid_set(uids);
-        let fetches: Vec<_> = op("UID FETCH RFC822.SIZE", async {
-            let s = self.raw.uid_fetch(&set, "(UID RFC822.SIZE)").await?;
-            s.collect::<Vec<_>>().await.into_iter().collect()
+        // NOTE: each response is reduced to two numbers as it arrives: a parsed
+        // response keeps the read buffer it came in alive, and a thousand of them
+        // held at once grew a backlog's peak memory by megabytes.
+        let mut out: Vec<(u32, u64)> = op("UID FETCH RFC822.SIZE", async {
+            let mut s = self.raw.uid_fetch(&set, "(UID RFC822.SIZE)").await?;
+            let mut out = Vec::with_capacity(uids.len());
+            while let Some(f) = s.next().await {
+                let f = f?;
+                if let (Some(uid), Some(size)) = (f.uid, f.size) {
+                    if uids.binary_search(&uid).is_ok() {
+                        out.push((uid, u64::from(size)));
+                    }
+                }
+            }
+            Ok(out)
         })
         .await?;
-        let mut out: Vec<(u32, u64)> = fetches
-            .iter()
-            .filter_map(|f| Some((f.uid?, u64::from(f.size?))))
-            .filter(|(u, _)| uids.binary_search(u).is_ok())
-            .collect();
         out.sort_unstable();
         out.dedup_by_key(|(u, _)| *u);
         Ok(out)
