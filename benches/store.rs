@@ -9,7 +9,9 @@
 //! shows what the ingest pipeline costs over the bare minimum of one durable
 //! write per case.
 //!
-//! `LEJE_BENCH_N` sets N (default 100000). Run: `cargo bench --bench store`.
+//! `LEJE_BENCH_N` sets N (default 100000); `LEJE_BENCH_BATCHES` the messages per
+//! transaction to run, default `1,50` (one at a time as for a quiet mailbox, and
+//! the daemon's default batch for a backlog). Run: `cargo bench --bench store`.
 //! Never gates anything on wall time: it only reports.
 //!
 //! Measured 2026-11-22 (2 cores shared with other builds, load ~6; SQLite WAL
@@ -32,6 +34,13 @@
 //! baseline is pure round trips). The daemon commits 50 messages per transaction
 //! (`Store::ingest_batch`), which this per-message benchmark does not measure;
 //! see `benches/ingest.rs`.
+//!
+//! Session 3 (bulk path: a batch's new cases and ignored mail written with one
+//! multi-row statement per table), N = 10000, machine slower than in session 2
+//! (baseline about half): SQLite 608 cases/s one per transaction (7.9x the
+//! baseline's time per case) and 2438 cases/s at 50 per transaction (2.0x);
+//! PostgreSQL 280 and 1053 cases/s (43x and 10.6x; its baseline is round trips
+//! only, fsync off).
 
 use std::path::Path;
 use std::time::Instant;
@@ -85,37 +94,51 @@ struct Run {
     duplicates: u64,
 }
 
-/// The pipeline: every message through `Store::ingest`, one at a time as the
-/// daemon does per mailbox; every 20th notification arrives a second time.
-async fn pipeline(store: &Store, n: usize) -> Run {
+/// The pipeline: every message through the store, `batch` per transaction
+/// (`Store::ingest` when 1, `Store::ingest_batch` otherwise, as the daemon does
+/// for a backlog); every 20th notification arrives a second time.
+async fn pipeline(store: &Store, n: usize, batch: usize) -> Run {
     let t = Instant::now();
     let (mut cases, mut duplicates) = (0, 0);
     let mut uid = 0u32;
+    let mut pending: Vec<(ParsedMessage, String, u32)> = Vec::with_capacity(batch);
     for i in 0..n {
         let p = approval(i);
         let copies = if i % 20 == 0 { 2 } else { 1 };
         for _ in 0..copies {
             uid += 1;
-            let raw = format!("{i}-{uid}");
-            let r = store
-                .ingest(&Incoming {
+            pending.push((p.clone(), format!("{i}-{uid}"), uid));
+            if pending.len() < batch && i + 1 < n {
+                continue;
+            }
+            let incoming: Vec<Incoming<'_>> = pending
+                .iter()
+                .map(|(p, raw, uid)| Incoming {
                     origin: Origin::Imap {
                         mailbox: "bench",
                         uidvalidity: 1,
-                        uid,
+                        uid: *uid,
                     },
-                    raw_sha256: &raw,
+                    raw_sha256: raw,
                     size: 4096,
-                    parsed: &p,
+                    parsed: p,
                     forwarder_is_staff: false,
                 })
-                .await
-                .expect("ingest");
-            match r.outcome {
-                Outcome::CaseCreated => cases += 1,
-                Outcome::Duplicate => duplicates += 1,
-                other => panic!("unexpected outcome {other:?}"),
+                .collect();
+            let results = if batch == 1 {
+                vec![store.ingest(&incoming[0]).await.expect("ingest")]
+            } else {
+                store.ingest_batch(&incoming).await.expect("ingest_batch")
+            };
+            for r in results {
+                match r.outcome {
+                    Outcome::CaseCreated => cases += 1,
+                    Outcome::Duplicate => duplicates += 1,
+                    other => panic!("unexpected outcome {other:?}"),
+                }
             }
+            drop(incoming);
+            pending.clear();
         }
     }
     Run {
@@ -180,7 +203,7 @@ fn report(label: &str, run: &Run, base: &Run, size: &str) {
     let rate = run.cases as f64 / run.secs;
     let base_rate = base.cases as f64 / base.secs;
     println!(
-        "{label:<11} pipeline: {:>7} cases ({} duplicates) in {:>7.2} s = {:>8.0} cases/s | \
+        "{label:<14} pipeline: {:>7} cases ({} duplicates) in {:>7.2} s = {:>8.0} cases/s | \
          baseline: {:>8.0} rows/s | pipeline/baseline time per case: {:.2}x | size: {size}",
         run.cases,
         run.duplicates,
@@ -191,11 +214,11 @@ fn report(label: &str, run: &Run, base: &Run, size: &str) {
     );
 }
 
-async fn sqlite(n: usize) {
+async fn sqlite(n: usize, batch: usize) {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite:{}", dir.path().join("leje.db").display());
     let store = Store::open(&url, dir.path()).await.expect("open sqlite");
-    let run = pipeline(&store, n).await;
+    let run = pipeline(&store, n, batch).await;
     store.close().await;
     let size = dir_size(dir.path());
     let att = dir_size(&dir.path().join("attachments"));
@@ -217,7 +240,7 @@ async fn sqlite(n: usize) {
     let base = baseline_body!(conn, n);
     let base_size = dir_size(bdir.path());
     report(
-        "SQLite",
+        &format!("SQLite {batch}/tx"),
         &run,
         &base,
         &format!(
@@ -230,7 +253,7 @@ async fn sqlite(n: usize) {
     );
 }
 
-async fn postgres(admin: &str, n: usize) {
+async fn postgres(admin: &str, n: usize, batch: usize) {
     let name = format!("leje_bench_{:08x}", fastrand::u32(..));
     let mut admin_conn = sqlx::PgConnection::connect(admin)
         .await
@@ -247,7 +270,7 @@ async fn postgres(admin: &str, n: usize) {
     let url = format!("{base_url}/{name}");
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(&url, dir.path()).await.expect("open postgres");
-    let run = pipeline(&store, n).await;
+    let run = pipeline(&store, n, batch).await;
     store.close().await;
     let fsync: String = sqlx::query_scalar("SHOW fsync")
         .fetch_one(&mut admin_conn)
@@ -273,7 +296,7 @@ async fn postgres(admin: &str, n: usize) {
         .await
         .unwrap();
     report(
-        "PostgreSQL",
+        &format!("PG {batch}/tx"),
         &run,
         &base,
         &format!(
@@ -301,10 +324,24 @@ fn main() {
         n.div_ceil(20)
     );
     let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // One message per transaction (a quiet mailbox), and the daemon's default
+    // batch for a backlog.
+    let batches: Vec<usize> = std::env::var("LEJE_BENCH_BATCHES")
+        .unwrap_or_else(|_| "1,50".into())
+        .split(',')
+        .filter_map(|b| b.trim().parse().ok())
+        .filter(|b| *b > 0)
+        .collect();
     rt.block_on(async {
-        sqlite(n).await;
+        for &batch in &batches {
+            sqlite(n, batch).await;
+        }
         match std::env::var("LEJE_TEST_POSTGRES_URL") {
-            Ok(url) => postgres(&url, n).await,
+            Ok(url) => {
+                for &batch in &batches {
+                    postgres(&url, n, batch).await;
+                }
+            }
             Err(_) => println!("PostgreSQL  skipped: set LEJE_TEST_POSTGRES_URL to include it"),
         }
     });
