@@ -3,6 +3,9 @@
 //! 1. Raw fetch rate of a 10,000-message backlog of realistic mail (≈70 % notifications,
 //!    most with a PDF waybill): one `UID FETCH 1:* BODY.PEEK[]` on a bare TCP socket,
 //!    read to the tagged OK. This is the limit: the server cannot hand mail out faster.
+//!    The backlog is old mail: written into the Maildir's `cur/` under the names
+//!    Dovecot gives its own deliveries (with their sizes), as if another client had
+//!    seen it.
 //! 2. leje's end-to-end rate on the same mailbox: the real `leje run` binary with a
 //!    SQLite store, with two stopping points on one clock:
 //!    - "all committed": every message has a processed row in the store (parse, case,
@@ -35,7 +38,8 @@
 //!
 //! Run: `cargo bench --bench ingest` (needs the local mail stack, like the tests;
 //! `LEJE_BENCH_MESSAGES` and `LEJE_BENCH_LATENCY` change the sizes, `LEJE_BENCH_BATCH` the
-//! mailbox's `batch_size`, default 50). Never gates CI.
+//! mailbox's `batch_size`, default 50; `LEJE_BENCH_LOG=debug` keeps leje's log). Never
+//! gates CI.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -113,9 +117,15 @@ async fn run(smoke: bool) {
     );
 
     // --- leje end to end ---------------------------------------------------------------
+    // LEJE_BENCH_LOG=debug keeps leje's log (one "batch done" line per FETCH, saying
+    // where its time went) in target/bench-ingest-leje.log.
+    let level = match std::env::var("LEJE_BENCH_LOG").as_deref() {
+        Ok("debug") => "warn,leje::daemon=debug",
+        _ => "warn",
+    };
     let opts = support::Opts {
         batch: env_num("LEJE_BENCH_BATCH", 50) as u32,
-        level: "warn",
+        level,
         ..Default::default()
     };
     let h = support::Harness::new(stack, &user, stack.imap_port, &opts);
@@ -173,6 +183,12 @@ async fn run(smoke: bool) {
     hwm_kb = hwm_kb.max(vm_hwm_kb(pid).unwrap_or(0));
     sigterm(pid);
     let _ = child.wait();
+    if level != "warn" {
+        let _ = std::fs::write(
+            concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-ingest-leje.log"),
+            h.log(),
+        );
+    }
     let leje_rate = n as f64 / leje_secs;
     let (rows, cases, outbox) = support::totals(&store).await;
     assert_eq!((rows, cases, outbox), (n, notifications, notifications));

@@ -276,7 +276,11 @@ pub async fn seed_maildir(
     let _ = imap.count("INBOX").await;
     imap.logout().await;
     let home = stack.dir.join("mail").join(user).join("Maildir");
-    let new = home.join("new");
+    // NOTE: into `cur/`, named as Dovecot names what it delivers (`S=` size, `W=`
+    // size with CRLF line ends): old mail that some client has already seen. In
+    // `new/` without sizes, the first SELECT renamed every file and the first
+    // RFC822.SIZE read every file, a cost of this seeding, not of a real mailbox.
+    let new = home.join("cur");
     let tmp = home.join("tmp");
     assert!(new.is_dir(), "no Maildir at `{}`", home.display());
     let meta = std::fs::metadata(&new).unwrap();
@@ -286,10 +290,17 @@ pub async fn seed_maildir(
     );
     let mut n = 0usize;
     for (i, raw) in msgs.into_iter().enumerate() {
+        let bare_lf = raw
+            .iter()
+            .enumerate()
+            .filter(|&(j, &b)| b == b'\n' && (j == 0 || raw[j - 1] != b'\r'))
+            .count();
         let name = format!(
-            "{}.M{i}P{}.leje-seed",
+            "{}.M{i}P{}.leje-seed,S={},W={}:2,",
             1_700_000_000 + i,
-            std::process::id()
+            std::process::id(),
+            raw.len(),
+            raw.len() + bare_lf
         );
         let t = tmp.join(&name);
         std::fs::write(&t, &raw).unwrap();
