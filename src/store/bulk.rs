@@ -55,8 +55,10 @@ fn key_of(m: &Incoming<'_>) -> Key {
 struct Item<'m> {
     index: usize,
     key: Key,
-    /// `Some` for a new case: travel document and notification hash.
-    notice: Option<(&'m str, String)>,
+    /// The message's notification hash, if it has one.
+    hash: Option<String>,
+    /// `Some` for a new case: its travel document.
+    doc: Option<&'m str>,
     outcome: Outcome,
     reason: Option<String>,
 }
@@ -75,14 +77,14 @@ pub(super) async fn ingest_bulk(
     }
 
     // Cases first: every other row refers to them.
-    let new_cases: Vec<&Item<'_>> = items.iter().filter(|i| i.notice.is_some()).collect();
+    let new_cases: Vec<&Item<'_>> = items.iter().filter(|i| i.doc.is_some()).collect();
     let mut case_ids: HashMap<String, i64> = HashMap::with_capacity(new_cases.len());
     let rows = new_cases
         .iter()
         .map(|i| {
             let m = &msgs[i.index];
             let p = m.parsed;
-            let doc = i.notice.as_ref().expect("filtered").0;
+            let doc = i.doc.expect("filtered");
             let stage = stage_of(p.kind);
             vec![
                 doc.into(),
@@ -110,10 +112,10 @@ pub(super) async fn ingest_bulk(
     }
     let case_of =
         |i: &Item<'_>| -> Result<Option<i64>, StoreError> {
-            let Some((doc, _)) = &i.notice else {
+            let Some(doc) = i.doc else {
                 return Ok(None);
             };
-            case_ids.get(*doc).copied().map(Some).ok_or_else(|| {
+            case_ids.get(doc).copied().map(Some).ok_or_else(|| {
                 StoreError::Corrupt("a new case was not returned by its INSERT".into())
             })
         };
@@ -124,10 +126,6 @@ pub(super) async fn ingest_bulk(
         let m = &msgs[i.index];
         let p = m.parsed;
         let (mailbox, uidvalidity, uid, path) = origin_cols(&m.origin);
-        let hash = match &i.notice {
-            Some((_, h)) => Some(h.clone()),
-            None => p.notification_hash(),
-        };
         rows.push(vec![
             origin_name(&m.origin).into(),
             mailbox.into(),
@@ -137,7 +135,7 @@ pub(super) async fn ingest_bulk(
             p.message_id.as_deref().into(),
             m.raw_sha256.into(),
             m.size.into(),
-            hash.into(),
+            i.hash.clone().into(),
             kind_str(p.kind).into(),
             i.outcome.as_str().into(),
             i.reason.clone().into(),
@@ -152,7 +150,7 @@ pub(super) async fn ingest_bulk(
         "INSERT INTO processed_messages (origin, mailbox, uidvalidity, uid, path, message_id, \
          raw_sha256, size, notification_hash, kind, outcome, reason, case_id, at, action_pending)",
         rows,
-        " RETURNING id, origin, mailbox, uidvalidity, uid, path, raw_sha256",
+        &format!(" RETURNING id, {KEY_COLS}"),
     )
     .await?
     {
@@ -169,10 +167,9 @@ pub(super) async fn ingest_bulk(
     let mut events = Vec::new();
     let mut waybills = Vec::new();
     for i in &new_cases {
-        let (_, hash) = i.notice.as_ref().expect("filtered");
         let (case_id, pm) = (case_of(i)?, pm_of(i)?);
         notes.push(vec![
-            hash.clone().into(),
+            i.hash.clone().into(),
             case_id.into(),
             pm.into(),
             at.into(),
@@ -304,14 +301,21 @@ fn stage_of(kind: Kind) -> Stage {
 async fn select<'m>(tx: &mut Tx, msgs: &'m [Incoming<'m>]) -> Result<Vec<Item<'m>>, StoreError> {
     let keys: Vec<Key> = msgs.iter().map(key_of).collect();
     let known_keys = stored_origins(tx, &keys).await?;
-    let classes: Vec<_> = msgs.iter().map(|m| classify(m.parsed)).collect();
+    let hashes: Vec<Option<String>> = msgs.iter().map(|m| m.parsed.notification_hash()).collect();
+    // A complete notification's travel document, else what the parse decides.
+    let classes: Vec<_> = msgs
+        .iter()
+        .zip(&hashes)
+        .map(|(m, h)| classify(m.parsed, h.as_deref()).map(|(doc, _)| doc))
+        .collect();
     let docs: Vec<&str> = classes
         .iter()
-        .filter_map(|c| c.as_ref().ok().map(|(d, _)| *d))
+        .filter_map(|c| c.as_ref().ok().copied())
         .collect();
-    let hashes: Vec<&str> = classes
+    let notice_hashes: Vec<&str> = classes
         .iter()
-        .filter_map(|c| c.as_ref().ok().map(|(_, h)| h.as_str()))
+        .zip(&hashes)
+        .filter_map(|(c, h)| c.as_ref().ok().and(h.as_deref()))
         .collect();
     let mut known_docs = stored(
         tx,
@@ -322,25 +326,28 @@ async fn select<'m>(tx: &mut Tx, msgs: &'m [Incoming<'m>]) -> Result<Vec<Item<'m
     let mut known_hashes = stored(
         tx,
         "SELECT hash AS v FROM notifications WHERE hash IN",
-        &hashes,
+        &notice_hashes,
     )
     .await?;
 
     let mut seen_keys = HashSet::with_capacity(msgs.len());
     let mut items = Vec::with_capacity(msgs.len());
-    for (index, (key, class)) in keys.into_iter().zip(classes).enumerate() {
+    let each = keys.into_iter().zip(classes).zip(hashes);
+    for (index, ((key, class), hash)) in each.enumerate() {
         // Every message marks what it holds, so a later one with the same origin,
         // document or hash goes the per-message way, after this one.
         let new_origin = !known_keys.contains(&key) && seen_keys.insert(key.clone());
         match class {
-            Ok((doc, hash)) => {
+            Ok(doc) => {
                 let new_doc = known_docs.insert(doc.to_owned());
-                let new_hash = known_hashes.insert(hash.clone());
+                // `classify` found a complete notification only with a hash.
+                let new_hash = known_hashes.insert(hash.clone().expect("classified with a hash"));
                 if new_origin && new_doc && new_hash {
                     items.push(Item {
                         index,
                         key,
-                        notice: Some((doc, hash)),
+                        hash,
+                        doc: Some(doc),
                         outcome: Outcome::CaseCreated,
                         reason: None,
                     });
@@ -349,7 +356,8 @@ async fn select<'m>(tx: &mut Tx, msgs: &'m [Incoming<'m>]) -> Result<Vec<Item<'m
             Err(d) if new_origin => items.push(Item {
                 index,
                 key,
-                notice: None,
+                hash,
+                doc: None,
                 outcome: d.outcome,
                 reason: d.reason,
             }),
@@ -375,9 +383,10 @@ async fn stored_origins(tx: &mut Tx, keys: &[Key]) -> Result<HashSet<Key>, Store
     for ((mb, v), (lo, hi)) in ranges {
         let rows = tx
             .fetch_all(
-                q("SELECT origin, mailbox, uidvalidity, uid, path, raw_sha256 FROM processed_messages \
-                   WHERE origin = 'imap' AND mailbox = $1 AND uidvalidity = $2 \
-                   AND uid >= $3 AND uid <= $4")
+                q(format!(
+                    "SELECT {KEY_COLS} FROM processed_messages WHERE origin = 'imap' \
+                     AND mailbox = $1 AND uidvalidity = $2 AND uid >= $3 AND uid <= $4"
+                ))
                 .bind(mb)
                 .bind(v)
                 .bind(lo)
@@ -397,8 +406,7 @@ async fn stored_origins(tx: &mut Tx, keys: &[Key]) -> Result<HashSet<Key>, Store
         .collect();
     for chunk in paths.chunks(CHUNK) {
         let sql = format!(
-            "SELECT origin, mailbox, uidvalidity, uid, path, raw_sha256 FROM processed_messages \
-             WHERE origin = 'file' AND path IN ({})",
+            "SELECT {KEY_COLS} FROM processed_messages WHERE origin = 'file' AND path IN ({})",
             numbered(tx, 1, chunk.len())
         );
         let mut stmt = q(sql).once();
@@ -430,6 +438,9 @@ async fn stored(
     }
     Ok(found)
 }
+
+/// The `processed_messages` columns [`key_from_row`] reads.
+const KEY_COLS: &str = "origin, mailbox, uidvalidity, uid, path, raw_sha256";
 
 fn key_from_row(r: &Row) -> Result<Key, StoreError> {
     let origin: String = r.get("origin")?;

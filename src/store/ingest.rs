@@ -157,8 +157,7 @@ impl Store {
         let (mailbox, uidvalidity, uid, path) = origin_cols(&msg.origin);
         // Everything but a complete notification is decided by the parse alone and
         // written in one statement; a notification's row is completed below.
-        let notice = classify(p);
-        let notice = notice.as_ref().map(|(doc, hash)| (*doc, hash.as_str()));
+        let notice = classify(p, hash.as_deref());
         let (outcome, reason) = match &notice {
             Err(d) => (d.outcome.as_str(), d.reason.clone()),
             Ok(_) => ("pending", None),
@@ -496,10 +495,14 @@ pub(crate) fn contacts_of(p: &ParsedMessage, forwarder_is_staff: bool) -> Vec<St
     out
 }
 
-/// A complete notification's travel document and notification hash; for anything
+/// A complete notification's travel document and notification hash (`hash` is
+/// [`ParsedMessage::notification_hash`], computed once by the caller); for anything
 /// else, what the parse alone decides.
-pub(super) fn classify(p: &ParsedMessage) -> Result<(&str, String), Decision> {
-    match (p.kind, p.travel_document.as_deref(), p.notification_hash()) {
+pub(super) fn classify<'p, 'h>(
+    p: &'p ParsedMessage,
+    hash: Option<&'h str>,
+) -> Result<(&'p str, &'h str), Decision> {
+    match (p.kind, p.travel_document.as_deref(), hash) {
         (Kind::PermitApproved | Kind::PermitRejected, Some(doc), Some(hash)) => Ok((doc, hash)),
         (Kind::PermitApproved | Kind::PermitRejected | Kind::IncompleteNotification, ..) => {
             Err(Decision::new(
