@@ -16,7 +16,7 @@ use super::units::NumOrText;
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
-    /// Where the store and waybill attachments live. Default: `$STATE_DIRECTORY`, else `/var/lib/leje`.
+    /// Where the SQLite store (and waybill files of stores before schema 5) live. Default: `$STATE_DIRECTORY`, else `/var/lib/leje`.
     pub state_dir: Option<PathBuf>,
     /// Case store URL: `sqlite:PATH` (a relative PATH is relative to this file) or
     /// `postgres://…`. Default: `sqlite:<state_dir>/leje.db`.

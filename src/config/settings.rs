@@ -17,7 +17,7 @@ use super::secret::Secret;
 pub struct Settings {
     /// The file the settings came from; `None` = embedded defaults.
     pub source: Option<PathBuf>,
-    /// Where the store and attachments live. Default: `$STATE_DIRECTORY`, else `/var/lib/leje`.
+    /// Where the SQLite store (and waybill files of stores before schema 5) live. Default: `$STATE_DIRECTORY`, else `/var/lib/leje`.
     pub state_dir: PathBuf,
     /// Case store URL. Default: `sqlite:<state_dir>/leje.db`.
     pub store_url: String,

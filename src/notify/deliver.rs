@@ -195,8 +195,8 @@ impl Pass<'_> {
         Ok(None)
     }
 
-    /// The case's waybills, read from the attachment store; unreadable ones are left out
-    /// (with a warning) rather than holding the email back.
+    /// The case's waybills, read from the store; missing or unreadable ones are left
+    /// out (with a warning) rather than holding the email back.
     async fn waybills(
         &self,
         case_id: i64,
@@ -205,8 +205,8 @@ impl Pass<'_> {
         let amounts = stored.iter().map(|w| w.amount_lek).collect();
         let mut files = Vec::new();
         for (i, w) in stored.iter().enumerate() {
-            match tokio::fs::read(&w.path).await {
-                Ok(data) => {
+            match self.store.waybill_data(&w.sha256).await {
+                Ok(Some(data)) => {
                     let ct = message::effective_content_type(&w.content_type, &data);
                     let filename = w
                         .filename
@@ -219,10 +219,14 @@ impl Pass<'_> {
                         data,
                     });
                 }
+                Ok(None) => tracing::warn!(
+                    sha256 = %w.sha256,
+                    "waybill contents missing from the store; sending without it"
+                ),
                 Err(e) => tracing::warn!(
-                    path = %w.path.display(),
+                    sha256 = %w.sha256,
                     error = %e,
-                    "waybill file unreadable; sending without it"
+                    "waybill unreadable; sending without it"
                 ),
             }
         }

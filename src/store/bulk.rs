@@ -14,7 +14,8 @@
 //! result is what one message at a time would give.
 //!
 //! NOTE: the inserts have no `ON CONFLICT` (except waybills, where one message may
-//! carry the same file twice): a concurrent writer that took the same document, hash
+//! carry the same file twice, and waybill contents, shared by every case and message
+//! that carries the same bytes): a concurrent writer that took the same document, hash
 //! or origin after the checks below makes the statement fail with a unique
 //! violation, which rolls the batch back and retries it ([`StoreError::is_retryable`]);
 //! the retry sees the other writer's rows and sends those messages the per-message way.
@@ -23,7 +24,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use super::ingest::{classify, contacts_of, kind_str, origin_cols, origin_name, Work};
+use super::ingest::{classify, contacts_of, kind_str, origin_cols, origin_name};
 use super::query::{list_json, q, Arg, Row, Tx};
 use super::types::{directorate_str, language_str};
 use super::{Cause, Incoming, Ingested, Origin, OutboxKind, Outcome, Stage, StoreError};
@@ -66,12 +67,12 @@ struct Item<'m> {
 /// Writes the batch's bulk-path messages inside `w`. Returns, per message of `msgs`,
 /// its result when it was written here, `None` when the per-message path must take it.
 pub(super) async fn ingest_bulk(
-    w: &mut Work,
+    tx: &mut Tx,
     msgs: &[Incoming<'_>],
     at: DateTime<Utc>,
 ) -> Result<Vec<Option<Ingested>>, StoreError> {
     let mut out: Vec<Option<Ingested>> = vec![None; msgs.len()];
-    let items = select(&mut w.tx, msgs).await?;
+    let items = select(tx, msgs).await?;
     if items.is_empty() {
         return Ok(out);
     }
@@ -100,7 +101,7 @@ pub(super) async fn ingest_bulk(
         })
         .collect();
     for r in insert(
-        &mut w.tx,
+        tx,
         "INSERT INTO cases (travel_document, name, nationality, directorate, contacts, \
          language, stage, created_at, updated_at)",
         rows,
@@ -146,7 +147,7 @@ pub(super) async fn ingest_bulk(
     }
     let mut pm_ids: HashMap<Key, i64> = HashMap::with_capacity(items.len());
     for r in insert(
-        &mut w.tx,
+        tx,
         "INSERT INTO processed_messages (origin, mailbox, uidvalidity, uid, path, message_id, \
          raw_sha256, size, notification_hash, kind, outcome, reason, case_id, at, action_pending)",
         rows,
@@ -166,6 +167,8 @@ pub(super) async fn ingest_bulk(
     let mut notes = Vec::new();
     let mut events = Vec::new();
     let mut waybills = Vec::new();
+    let mut contents = Vec::new();
+    let mut seen_contents = HashSet::new();
     for i in &new_cases {
         let (case_id, pm) = (case_of(i)?, pm_of(i)?);
         notes.push(vec![
@@ -194,17 +197,16 @@ pub(super) async fn ingest_bulk(
             continue;
         }
         for wb in &p.waybills {
-            let sha = if wb.data.is_empty() {
-                wb.sha256.clone()
-            } else {
-                w.blobs.stage(&wb.data)?
-            };
+            debug_assert_eq!(wb.sha256, super::attachments::sha256_hex(&wb.data));
+            if seen_contents.insert(wb.sha256.as_str()) {
+                contents.push(vec![wb.sha256.as_str().into(), wb.data.as_slice().into()]);
+            }
             waybills.push(vec![
                 case_id.into(),
                 pm.into(),
                 wb.filename.as_deref().into(),
                 wb.content_type.as_str().into(),
-                sha.into(),
+                wb.sha256.as_str().into(),
                 wb.size.into(),
                 wb.amount_lek.into(),
                 at.into(),
@@ -212,21 +214,28 @@ pub(super) async fn ingest_bulk(
         }
     }
     insert(
-        &mut w.tx,
+        tx,
         "INSERT INTO notifications (hash, case_id, first_message, at)",
         notes,
         "",
     )
     .await?;
     insert(
-        &mut w.tx,
+        tx,
         "INSERT INTO case_events (case_id, at, from_stage, to_stage, cause, detail, message)",
         events,
         "",
     )
     .await?;
     insert(
-        &mut w.tx,
+        tx,
+        "INSERT INTO waybill_data (sha256, data)",
+        contents,
+        " ON CONFLICT (sha256) DO NOTHING",
+    )
+    .await?;
+    insert(
+        tx,
         "INSERT INTO waybills (case_id, message, filename, content_type, sha256, size, \
          amount_lek, created_at)",
         waybills,
@@ -262,7 +271,7 @@ pub(super) async fn ingest_bulk(
     }
     let mut outbox_ids: HashMap<i64, i64> = HashMap::with_capacity(approved.len());
     for r in insert(
-        &mut w.tx,
+        tx,
         "INSERT INTO outbox (case_id, kind, message_id, in_reply_to, refs, forwarded_by, \
          forwarder_is_staff, original_to, next_attempt_at, created_at, status, attempts, sent_to)",
         rows,

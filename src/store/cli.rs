@@ -50,6 +50,17 @@ pub enum CasesCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Save one of a case's waybills to a file (to print it, or send it by hand).
+    Waybill {
+        /// Travel-document number (spaces and case ignored).
+        doc: String,
+        /// Which waybill, as numbered by `cases show` (1 = the first that arrived).
+        #[arg(long, default_value_t = 1)]
+        number: usize,
+        /// The file to write (created private to you, 0600); `-` for standard output.
+        #[arg(long, short)]
+        output: PathBuf,
+    },
     /// Move a case to another stage (refuses impossible moves, naming the allowed ones).
     Advance {
         doc: String,
@@ -122,7 +133,8 @@ fn target(globals: &crate::cli::Globals) -> anyhow::Result<Target> {
     let settings = crate::config::load_for(globals).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut state_dir = settings.state_dir.clone();
     // NOTE: `leje import --store sqlite:./try.db` without a config file keeps
-    // the waybills beside that database rather than in /var/lib/leje.
+    // its state (and looks for waybill files of schema < 5) beside that database
+    // rather than in /var/lib/leje.
     if settings.source.is_none() && std::env::var_os("STATE_DIRECTORY").is_none() {
         if let Some(db) = super::sqlite::db_path(&settings.store_url) {
             if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -199,6 +211,19 @@ pub async fn import(args: &ImportArgs, globals: &crate::cli::Globals) -> anyhow:
     })
 }
 
+/// Writes `data` to `path`, created 0600 (a waybill names the applicant).
+fn write_private(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(data)?;
+    f.sync_all()
+}
+
 fn is_staff(addr: &str, addresses: &[String], domains: &[String]) -> bool {
     let addr = addr.to_lowercase();
     let domain = addr.rsplit_once('@').map(|(_, d)| d).unwrap_or("");
@@ -234,6 +259,40 @@ pub async fn cases(cmd: &CasesCmd, globals: &crate::cli::Globals) -> anyhow::Res
                 .await?
                 .with_context(|| format!("no case with travel document `{doc}`"))?;
             show(&store, &mut out, &case, *json).await?;
+        }
+        CasesCmd::Waybill {
+            doc,
+            number,
+            output,
+        } => {
+            let case = store
+                .case_by_document(doc)
+                .await?
+                .with_context(|| format!("no case with travel document `{doc}`"))?;
+            let list = store.case_waybills(case.id).await?;
+            let w = number
+                .checked_sub(1)
+                .and_then(|i| list.get(i))
+                .with_context(|| {
+                    format!(
+                        "case `{}` has {} waybill(s); there is no number {number}",
+                        case.travel_document,
+                        list.len()
+                    )
+                })?;
+            let data = store.waybill_data(&w.sha256).await?.with_context(|| {
+                format!(
+                    "the contents of waybill {number} (sha256 `{}`) are missing from the store",
+                    w.sha256
+                )
+            })?;
+            if output.as_os_str() == "-" {
+                out.write_all(&data)?;
+            } else {
+                write_private(output, &data)
+                    .with_context(|| format!("cannot write `{}`", output.display()))?;
+                writeln!(out, "wrote `{}` ({} bytes)", output.display(), data.len())?;
+            }
         }
         CasesCmd::Advance { doc, to, note } => {
             let a = store.advance(doc, *to, Cause::Cli, note.as_deref()).await?;

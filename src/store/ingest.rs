@@ -8,7 +8,6 @@
 
 use chrono::{DateTime, Utc};
 
-use super::attachments::Blobs;
 use super::cases::{insert_event, insert_outbox, load_by_doc, transition, NewOutbox};
 use super::query::{list_json, now, q, Tx};
 use super::review::{describe, differences, fill_missing, flag};
@@ -37,29 +36,6 @@ impl Decision {
             case_id,
             outbox_ids: Vec::new(),
         }
-    }
-}
-
-/// A write transaction plus the waybill files it will reference.
-pub(crate) struct Work {
-    pub(crate) tx: Tx,
-    pub(crate) blobs: Blobs,
-}
-
-impl Work {
-    /// Makes the staged waybill files durable, then commits the transaction.
-    pub(crate) async fn commit(self) -> Result<(), StoreError> {
-        let Work { tx, blobs } = self;
-        if !blobs.is_empty() {
-            // NOTE: fsyncs block; keep them off the async worker threads.
-            tokio::task::spawn_blocking(move || {
-                let mut blobs = blobs;
-                blobs.finish()
-            })
-            .await
-            .map_err(|e| StoreError::Corrupt(format!("waybill writer failed: {e}")))??;
-        }
-        tx.commit().await
     }
 }
 
@@ -105,14 +81,11 @@ impl Store {
 
     async fn ingest_batch_once(&self, msgs: &[Incoming<'_>]) -> Result<Vec<Ingested>, StoreError> {
         let at = now();
-        let mut w = Work {
-            tx: self.pool().write().await?,
-            blobs: Blobs::new(self.attachments_dir()),
-        };
+        let mut tx = self.pool().write().await?;
         // NOTE: a single message goes the per-message way: the bulk path's three
         // look-ups would cost more than they save.
         let mut bulk = if msgs.len() > 1 && self.bulk_ingest() {
-            super::bulk::ingest_bulk(&mut w, msgs, at).await?
+            super::bulk::ingest_bulk(&mut tx, msgs, at).await?
         } else {
             vec![None; msgs.len()]
         };
@@ -120,16 +93,16 @@ impl Store {
         for (i, m) in msgs.iter().enumerate() {
             out.push(match bulk[i].take() {
                 Some(done) => done,
-                None => self.ingest_in(&mut w, m, at).await?,
+                None => self.ingest_in(&mut tx, m, at).await?,
             });
             let next_same_box = msgs
                 .get(i + 1)
                 .is_some_and(|n| same_mailbox(&n.origin, &m.origin));
             if !next_same_box {
-                advance_checkpoint(&mut w.tx, &m.origin, at).await?;
+                advance_checkpoint(&mut tx, &m.origin, at).await?;
             }
         }
-        w.commit().await?;
+        tx.commit().await?;
         for (m, r) in msgs.iter().zip(&out) {
             let p = m.parsed;
             let doc = p.travel_document.as_deref().map(redact_doc);
@@ -148,7 +121,7 @@ impl Store {
     /// One message's rows inside `w`; the caller moves the checkpoint and commits.
     async fn ingest_in(
         &self,
-        w: &mut Work,
+        tx: &mut Tx,
         msg: &Incoming<'_>,
         at: DateTime<Utc>,
     ) -> Result<Ingested, StoreError> {
@@ -162,7 +135,6 @@ impl Store {
             Err(d) => (d.outcome.as_str(), d.reason.clone()),
             Ok(_) => ("pending", None),
         };
-        let tx = &mut w.tx;
         let row = tx
             .fetch_optional(
                 q(
@@ -209,7 +181,7 @@ impl Store {
                 })
             }
         };
-        let d = match claim_notification(&mut w.tx, hash, pm, at).await? {
+        let d = match claim_notification(tx, hash, pm, at).await? {
             Some(prev) => Decision::new(
                 Outcome::Duplicate,
                 Some("the same notification was already processed".into()),
@@ -217,11 +189,11 @@ impl Store {
             ),
             None => {
                 let d = if p.kind == Kind::PermitApproved {
-                    self.approved(w, msg, doc, pm, at).await?
+                    self.approved(tx, msg, doc, pm, at).await?
                 } else {
-                    rejected(&mut w.tx, msg, doc, pm, at).await?
+                    rejected(tx, msg, doc, pm, at).await?
                 };
-                w.tx.execute(
+                tx.execute(
                     q("UPDATE notifications SET case_id = $1 WHERE hash = $2")
                         .bind(d.case_id)
                         .bind(hash),
@@ -230,7 +202,7 @@ impl Store {
                 d
             }
         };
-        w.tx.execute(
+        tx.execute(
             q("UPDATE processed_messages SET outcome = $1, reason = $2, case_id = $3 WHERE id = $4")
                 .bind(d.outcome.as_str())
                 .bind(d.reason.clone())
@@ -248,7 +220,7 @@ impl Store {
     /// An approval: create the case, or update / flag the existing one.
     async fn approved(
         &self,
-        w: &mut Work,
+        tx: &mut Tx,
         msg: &Incoming<'_>,
         doc: &str,
         pm: i64,
@@ -256,9 +228,9 @@ impl Store {
     ) -> Result<Decision, StoreError> {
         let p = msg.parsed;
         let contacts = contacts_of(p, msg.forwarder_is_staff);
-        if let Some(id) = insert_case(&mut w.tx, p, doc, &contacts, Stage::Approved, at).await? {
+        if let Some(id) = insert_case(tx, p, doc, &contacts, Stage::Approved, at).await? {
             insert_event(
-                &mut w.tx,
+                tx,
                 id,
                 at,
                 None,
@@ -268,9 +240,9 @@ impl Store {
                 Some(pm),
             )
             .await?;
-            self.store_waybills(w, id, p, pm, at).await?;
+            store_waybills(tx, id, p, pm, at).await?;
             let ob = insert_outbox(
-                &mut w.tx,
+                tx,
                 NewOutbox {
                     case_id: id,
                     kind: OutboxKind::Instructions,
@@ -287,20 +259,20 @@ impl Store {
             d.outbox_ids.push(ob);
             return Ok(d);
         }
-        let l = load_by_doc(&mut w.tx, doc)
+        let l = load_by_doc(tx, doc)
             .await?
             .ok_or_else(|| StoreError::Corrupt("case vanished during ingest".into()))?;
         let id = l.case.id;
-        let added = self.store_waybills(w, id, p, pm, at).await?;
+        let added = store_waybills(tx, id, p, pm, at).await?;
         let mut conflicts = differences(&l.case, p, &contacts);
         if l.case.stage == Stage::Rejected {
             conflicts.push(("stage", Some("rejected".into()), Some("approved".into())));
         }
         if conflicts.is_empty() {
-            fill_missing(&mut w.tx, &l.case, p, &contacts, at).await?;
+            fill_missing(tx, &l.case, p, &contacts, at).await?;
             let detail = format!("approval notification again; {added} new waybill(s)");
             insert_event(
-                &mut w.tx,
+                tx,
                 id,
                 at,
                 Some(l.case.stage),
@@ -312,49 +284,51 @@ impl Store {
             .await?;
             return Ok(Decision::new(Outcome::CaseUpdated, None, Some(id)));
         }
-        flag(&mut w.tx, &l, &conflicts, pm, at).await?;
+        flag(tx, &l, &conflicts, pm, at).await?;
         Ok(Decision::new(
             Outcome::NeedsReview,
             Some(describe(&conflicts)),
             Some(id),
         ))
     }
+}
 
-    /// Records the message's waybills for the case; returns how many were new.
-    async fn store_waybills(
-        &self,
-        work: &mut Work,
-        case_id: i64,
-        p: &ParsedMessage,
-        pm: i64,
-        at: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
-        let mut added = 0;
-        for w in &p.waybills {
-            let sha = if w.data.is_empty() {
-                w.sha256.clone()
-            } else {
-                work.blobs.stage(&w.data)?
-            };
-            added += work
-                .tx
-                .execute(
-                    q("INSERT INTO waybills (case_id, message, filename, content_type, sha256, size, \
-                       amount_lek, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                       ON CONFLICT DO NOTHING")
-                    .bind(case_id)
-                    .bind(pm)
-                    .bind(w.filename.as_deref())
-                    .bind(w.content_type.as_str())
-                    .bind(sha)
-                    .bind(w.size)
-                    .bind(w.amount_lek)
-                    .bind(at),
-                )
-                .await?;
-        }
-        Ok(added)
+/// Records the message's waybills for the case (their contents once per sha256);
+/// returns how many were new to the case.
+async fn store_waybills(
+    tx: &mut Tx,
+    case_id: i64,
+    p: &ParsedMessage,
+    pm: i64,
+    at: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let mut added = 0;
+    for w in &p.waybills {
+        debug_assert_eq!(w.sha256, super::attachments::sha256_hex(&w.data));
+        tx.execute(
+            q("INSERT INTO waybill_data (sha256, data) VALUES ($1, $2) \
+               ON CONFLICT (sha256) DO NOTHING")
+            .bind(w.sha256.as_str())
+            .bind(w.data.as_slice()),
+        )
+        .await?;
+        added += tx
+            .execute(
+                q("INSERT INTO waybills (case_id, message, filename, content_type, sha256, size, \
+                   amount_lek, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                   ON CONFLICT DO NOTHING")
+                .bind(case_id)
+                .bind(pm)
+                .bind(w.filename.as_deref())
+                .bind(w.content_type.as_str())
+                .bind(w.sha256.as_str())
+                .bind(w.size)
+                .bind(w.amount_lek)
+                .bind(at),
+            )
+            .await?;
     }
+    Ok(added)
 }
 
 /// A rejection: the case goes to `rejected` (created as rejected if new).

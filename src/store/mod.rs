@@ -9,7 +9,7 @@
 //!
 //! Files: `types.rs` (data types), `ingest.rs` (the ingest transaction),
 //! `cases.rs` (stage changes, listing), `review.rs` (conflicts), `outbox.rs`, `lease.rs`
-//! (leases and checkpoints), `actions.rs` (after-processing actions still to apply), `attachments.rs` (content-addressed waybills),
+//! (leases and checkpoints), `actions.rs` (after-processing actions still to apply), `attachments.rs` (private files, waybill files of schema < 5),
 //! `sqlite.rs`/`postgres.rs` (opening), `cli.rs`/`output.rs`/`import.rs` (commands).
 
 mod actions;
@@ -165,8 +165,8 @@ struct Inner {
 
 impl Store {
     /// Opens (creating if needed) the store at `url` (`sqlite:PATH` or
-    /// `postgres://…`) and applies pending migrations. Waybills are kept under
-    /// `state_dir/attachments`. Refuses a store written by a newer leje.
+    /// `postgres://…`) and applies pending migrations. Waybills stored before
+    /// schema 5 are read from `state_dir/attachments`. Refuses a store written by a newer leje.
     pub async fn open(url: &str, state_dir: &Path) -> Result<Store, StoreError> {
         Self::open_inner(url, state_dir, None).await
     }
@@ -189,8 +189,11 @@ impl Store {
     ) -> Result<Store, StoreError> {
         let shown = redact_url(url);
         attachments::private_dir(state_dir)?;
+        // Waybills stored before schema 5; read only, kept private if there.
         let attachments = state_dir.join("attachments");
-        attachments::private_dir(&attachments)?;
+        if attachments.is_dir() {
+            attachments::private_dir(&attachments)?;
+        }
         let pool = if url.starts_with("sqlite:") {
             Pool::Sqlite(sqlite::open(url, &shown, target).await?)
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -218,7 +221,7 @@ impl Store {
         self.inner.pool.is_pg()
     }
 
-    /// The directory holding the waybill files.
+    /// Where waybills stored before schema 5 (one file each) are read from.
     pub fn attachments_dir(&self) -> &Path {
         &self.inner.attachments
     }

@@ -252,13 +252,32 @@ impl Store {
                 Ok(StoredWaybill {
                     filename: r.get("filename")?,
                     content_type: r.get("content_type")?,
-                    path: blob_path(self.attachments_dir(), &sha256),
                     sha256,
                     size: r.get_u64("size")?,
                     amount_lek: amount.and_then(|a| u64::try_from(a).ok()),
                 })
             })
             .collect()
+    }
+
+    /// A waybill's contents by sha256: from the database, or for one stored before
+    /// schema 5 from its file under [`Store::attachments_dir`]. `None` when neither
+    /// has it.
+    pub async fn waybill_data(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut tx = self.pool().read().await?;
+        let row = tx
+            .fetch_optional(q("SELECT data FROM waybill_data WHERE sha256 = $1").bind(sha256))
+            .await?;
+        drop(tx);
+        if let Some(r) = row {
+            return Ok(Some(r.get::<Vec<u8>>("data")?));
+        }
+        let path = blob_path(self.attachments_dir(), sha256);
+        match tokio::fs::read(&path).await {
+            Ok(data) => Ok(Some(data)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::io(&path, e)),
+        }
     }
 
     /// Messages by outcome, cases by stage, outbox depth by status.

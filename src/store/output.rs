@@ -133,19 +133,23 @@ pub(super) async fn show(
         )?;
     }
     if !waybills.is_empty() {
-        writeln!(out, "Waybills:")?;
-        for w in &waybills {
+        writeln!(
+            out,
+            "Waybills (save one with `leje cases waybill {} --number N --output FILE`):",
+            c.travel_document
+        )?;
+        for (n, w) in waybills.iter().enumerate() {
             let amount = w
                 .amount_lek
                 .map(|a| format!("{a} Lek"))
                 .unwrap_or_else(|| "amount unknown".into());
             writeln!(
                 out,
-                "  {} ({}, {} bytes, {amount})  {}",
+                "  {}. {} ({}, {} bytes, {amount})",
+                n + 1,
                 w.filename.as_deref().unwrap_or("(no name)"),
                 w.content_type,
                 w.size,
-                w.path.display()
             )?;
         }
     }

@@ -33,6 +33,7 @@ pub(crate) enum Arg {
     Text(Option<String>),
     Bool(bool),
     Ts(Option<DateTime<Utc>>),
+    Bytes(Vec<u8>),
 }
 
 macro_rules! arg_from {
@@ -58,6 +59,8 @@ arg_from!(Option<&str>, v => Arg::Text(v.map(str::to_owned)));
 arg_from!(&String, v => Arg::Text(Some(v.clone())));
 arg_from!(DateTime<Utc>, v => Arg::Ts(Some(v)));
 arg_from!(Option<DateTime<Utc>>, v => Arg::Ts(v));
+arg_from!(Vec<u8>, v => Arg::Bytes(v));
+arg_from!(&[u8], v => Arg::Bytes(v.to_vec()));
 
 /// A statement and its arguments.
 #[derive(Debug, Clone)]
@@ -104,6 +107,7 @@ macro_rules! build {
                 Arg::Text(v) => qq.bind(v.clone()),
                 Arg::Bool(v) => qq.bind(*v),
                 Arg::Ts(v) => qq.bind(*v),
+                Arg::Bytes(v) => qq.bind(v.as_slice()),
             };
         }
         qq

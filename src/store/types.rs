@@ -4,7 +4,6 @@
 //! what the database holds and what the CLI and JSON output show.
 
 use std::fmt;
-use std::path::PathBuf;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
@@ -322,7 +321,7 @@ pub struct Advanced {
     pub outbox_ids: Vec<i64>,
 }
 
-/// A waybill kept for a case; the bytes live at `path` (content-addressed).
+/// A waybill kept for a case; its contents are [`Store::waybill_data`] of `sha256`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoredWaybill {
     pub filename: Option<String>,
@@ -330,7 +329,6 @@ pub struct StoredWaybill {
     pub sha256: String,
     pub size: u64,
     pub amount_lek: Option<u64>,
-    pub path: PathBuf,
 }
 
 /// One email waiting for, or done with, delivery.

@@ -121,6 +121,58 @@ async fn import_twice_then_cases(backend: Backend) {
         show.contains("paid at the post office") && show.contains("fee_paid"),
         "{show}"
     );
+
+    // A waybill saved to a file for printing: the stored bytes, private.
+    let (with_waybill, stored) = {
+        let mut found = None;
+        for c in &cases {
+            let w = env.store.case_waybills(c.id).await.unwrap();
+            if let Some(w) = w.first() {
+                found = Some((c.travel_document.clone(), w.clone()));
+                break;
+            }
+        }
+        found.expect("the fixtures hold approvals with waybills")
+    };
+    assert!(show_has_waybill(&ok(leje(
+        &env,
+        &["cases", "show", &with_waybill]
+    )
+    .output()
+    .unwrap())));
+    let file = env.state.path().join("printed.pdf");
+    let path = file.to_str().unwrap();
+    ok(
+        leje(&env, &["cases", "waybill", &with_waybill, "--output", path])
+            .output()
+            .unwrap(),
+    );
+    let saved = std::fs::read(&file).unwrap();
+    assert_eq!(saved.len() as u64, stored.size);
+    assert_eq!(
+        Some(saved),
+        env.store.waybill_data(&stored.sha256).await.unwrap()
+    );
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let out = leje(
+        &env,
+        &[
+            "cases",
+            "waybill",
+            &with_waybill,
+            "--number",
+            "9",
+            "-o",
+            path,
+        ],
+    )
+    .output()
+    .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("there is no number 9"), "{err}");
+
     let csv = ok(leje(&env, &["cases", "export", "--csv"]).output().unwrap());
     assert_eq!(csv.lines().count(), cases.len() + 1);
     assert!(csv.starts_with("travel_document,name,"));
@@ -129,6 +181,11 @@ async fn import_twice_then_cases(backend: Backend) {
         .output()
         .unwrap());
     assert!(msgs.contains(&format!("{total} message(s)")), "{msgs}");
+}
+
+/// `cases show` numbers the waybills and says how to save one.
+fn show_has_waybill(show: &str) -> bool {
+    show.contains("  1. ") && show.contains("leje cases waybill")
 }
 
 #[tokio::test]
@@ -199,14 +256,8 @@ async fn two_imports_at_once(backend: Backend) {
                 assert_eq!(mode(&p), 0o600, "{f}");
             }
         }
-        let att = env.state.path().join("attachments");
-        for d in std::fs::read_dir(&att).unwrap() {
-            let d = d.unwrap().path();
-            assert_eq!(mode(&d), 0o700, "{}", d.display());
-            for f in std::fs::read_dir(&d).unwrap() {
-                assert_eq!(mode(&f.unwrap().path()), 0o600);
-            }
-        }
+        // Waybills are in the database: no file per waybill.
+        assert!(!env.state.path().join("attachments").exists());
     }
 }
 

@@ -62,11 +62,12 @@ async fn approval_creates_case_waybill_and_outbox(env: Env) {
     assert_eq!(w.len(), 1);
     assert_eq!(w[0].sha256, p.waybills[0].sha256);
     assert_eq!(w[0].amount_lek, Some(5700));
-    assert_eq!(std::fs::read(&w[0].path).unwrap(), p.waybills[0].data);
-    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode(&w[0].path), 0o600);
-    assert_eq!(mode(w[0].path.parent().unwrap()), 0o700);
-    assert!(w[0].path.starts_with(env.state_dir().join("attachments")));
+    assert_eq!(
+        s.waybill_data(&w[0].sha256).await.unwrap().as_deref(),
+        Some(p.waybills[0].data.as_slice())
+    );
+    // In the database: no file is written.
+    assert!(!env.state_dir().join("attachments").exists());
 
     let ob = s.outbox_list(None).await.unwrap();
     assert_eq!(ob.len(), 1);

@@ -44,6 +44,27 @@ async fn migrates_from_older_schema(backend: Backend) {
            ('file', '/old.eml', 'abc', 10, 'case_created', '2024-01-02T03:04:05+00:00');",
     )
     .await;
+    // A waybill of a leje before schema 5: a row here, its contents in a file.
+    let old_pdf = b"%PDF-1.4 old waybill 5700 Lek".to_vec();
+    let old_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&old_pdf));
+    raw(
+        backend,
+        &url,
+        &format!(
+            "INSERT INTO waybills (case_id, filename, content_type, sha256, size, amount_lek, \
+               created_at) VALUES ((SELECT id FROM cases), 'old.pdf', 'application/pdf', \
+               '{old_sha}', {}, 5700, '2024-01-02T03:04:05+00:00');",
+            old_pdf.len()
+        ),
+    )
+    .await;
+    let old_file = state
+        .path()
+        .join("attachments")
+        .join(&old_sha[..2])
+        .join(&old_sha[2..]);
+    std::fs::create_dir_all(old_file.parent().unwrap()).unwrap();
+    std::fs::write(&old_file, &old_pdf).unwrap();
     let leases_missing = {
         let s = Store::open_at_version(&url, state.path(), 1).await.unwrap();
         let r = s
@@ -69,6 +90,15 @@ async fn migrates_from_older_schema(backend: Backend) {
     assert_eq!(c.contacts, vec!["old@example.nl"]);
     assert_eq!(s.case_events(c.id).await.unwrap().len(), 2);
     assert_eq!(s.messages(None, 10).await.unwrap().len(), 1);
+    // The old waybill is still read from its file.
+    let w = s.case_waybills(c.id).await.unwrap();
+    assert_eq!(w.len(), 1);
+    assert_eq!(
+        s.waybill_data(&w[0].sha256).await.unwrap(),
+        Some(old_pdf),
+        "a waybill stored as a file before schema 5"
+    );
+    assert_eq!(s.waybill_data(&"0".repeat(64)).await.unwrap(), None);
     // The version-2 features work on the migrated data.
     s.advance("OLD123456", Stage::NeedsReview, Cause::Cli, None)
         .await
@@ -98,18 +128,18 @@ async fn refuses_newer_schema(backend: Backend) {
         &url,
         &format!(
             "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
-             VALUES (5, 'from the future', TRUE, {checksum}, 1)"
+             VALUES (6, 'from the future', TRUE, {checksum}, 1)"
         ),
     )
     .await;
     let err = Store::open(&url, state.path()).await.unwrap_err();
     match &err {
-        StoreError::NewerSchema { found, known, .. } => assert_eq!((*found, *known), (5, 4)),
+        StoreError::NewerSchema { found, known, .. } => assert_eq!((*found, *known), (6, 5)),
         other => panic!("expected NewerSchema, got {other:?}"),
     }
     let msg = err.to_string();
     assert!(
-        msg.contains("version 5") && msg.contains("up to 4") && msg.contains("newer leje"),
+        msg.contains("version 6") && msg.contains("up to 5") && msg.contains("newer leje"),
         "{msg}"
     );
 }
@@ -164,7 +194,6 @@ async fn sqlite_files_are_private() {
         assert_eq!(mode(&state.join(f)), 0o600, "{f}");
     }
     assert_eq!(mode(&state), 0o700);
-    assert_eq!(mode(&state.join("attachments")), 0o700);
     s.close().await;
 
     // Files someone widened are made private again at open.
