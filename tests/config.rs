@@ -49,7 +49,7 @@ fn mailbox_defaults() {
     assert!(m.idle);
     assert_eq!(m.poll_interval, Duration::from_secs(60));
     assert_eq!(m.idle_renew, Duration::from_secs(25 * 60));
-    assert_eq!(m.batch_size, 50);
+    assert_eq!(m.batch_size, 500);
     assert_eq!(m.max_message_size, 25 * 1024 * 1024);
     assert_eq!(m.reconnect_max, Duration::from_secs(300));
     assert_eq!(m.since, None);

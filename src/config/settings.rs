@@ -77,7 +77,7 @@ pub struct MailboxSettings {
     pub poll_interval: Duration,
     /// IDLE is re-issued after this long (RFC 2177: under 29 min). Default 25 min.
     pub idle_renew: Duration,
-    /// Messages committed per store transaction (a backlog is fetched up to 1,000 at a time). Default 50.
+    /// Most messages committed per store transaction (commits are grouped by what is parsed meanwhile). Default 500.
     pub batch_size: u32,
     /// Larger messages are recorded, skipped and moved aside. Default 25 MiB.
     pub max_message_size: u64,

@@ -46,7 +46,12 @@ pub(crate) async fn open(
         // a power cut (NORMAL could lose the last transactions).
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(BUSY_TIMEOUT)
-        .foreign_keys(true);
+        .foreign_keys(true)
+        // NOTE: SQLite's default page cache is 2 MiB per connection, and a large
+        // backlog transaction fills it: with four pooled connections that cost the
+        // daemon 4–5 MB of its 25 MB budget. Pages it drops are re-read from the
+        // kernel's page cache; at 512 KiB the ingest benchmark ran no slower.
+        .pragma("cache_size", "-512");
     let pool = SqlitePoolOptions::new()
         .max_connections(4)
         .acquire_timeout(BUSY_TIMEOUT)

@@ -92,7 +92,7 @@ pub(super) fn mailbox(cx: &mut Ctx<'_>, p: &str, m: &MailboxFile) -> MailboxSett
             ),
         );
     }
-    let batch_size = cx.count(&k("batch_size"), m.batch_size, 1000, 50);
+    let batch_size = cx.count(&k("batch_size"), m.batch_size, 1000, 500);
     let max_message_size = cx.size(&k("max_message_size"), &m.max_message_size, 25 << 20);
     let since = m.since.as_ref().and_then(|v| date(cx, &k("since"), v));
     let reconnect_max = cx.duration(
