@@ -38,7 +38,7 @@
 //!
 //! Run: `cargo bench --bench ingest` (needs the local mail stack, like the tests;
 //! `LEJE_BENCH_MESSAGES` and `LEJE_BENCH_LATENCY` change the sizes, `LEJE_BENCH_BATCH` the
-//! mailbox's `batch_size`, default 50; `LEJE_BENCH_LOG=debug` keeps leje's log). Never
+//! mailbox's `batch_size`, default 500 as in leje; `LEJE_BENCH_LOG=debug` keeps leje's log). Never
 //! gates CI.
 
 #[path = "../tests/common/mod.rs"]
@@ -121,10 +121,11 @@ async fn run(smoke: bool) {
     // where its time went) in target/bench-ingest-leje.log.
     let level = match std::env::var("LEJE_BENCH_LOG").as_deref() {
         Ok("debug") => "warn,leje::daemon=debug",
+        Ok("trace") => "warn,leje=debug,async_imap=debug",
         _ => "warn",
     };
     let opts = support::Opts {
-        batch: env_num("LEJE_BENCH_BATCH", 50) as u32,
+        batch: env_num("LEJE_BENCH_BATCH", 500) as u32,
         level,
         ..Default::default()
     };
@@ -137,6 +138,7 @@ async fn run(smoke: bool) {
     let pid = child.id();
     let mut hwm_kb = 0u64;
     let mut committed: Option<f64> = None;
+    let mut cpu_at_commit = None;
     let mut left_in_inbox = 0u64;
     let mut next_status = Instant::now();
     let mut last_status = (n as u32, None);
@@ -146,6 +148,7 @@ async fn run(smoke: bool) {
             let done = support::count_processed(&store).await as u64;
             if done >= n {
                 committed = Some(t.elapsed().as_secs_f64());
+                cpu_at_commit = cpu_secs(pid);
                 // Default actions: `ignored` is `seen` (stays in INBOX); every other
                 // outcome is moved out.
                 let stats = store.stats().await.expect("stats");
@@ -207,6 +210,13 @@ async fn run(smoke: bool) {
         "peak RSS (VmHWM) of leje run: {:.1} MB (target < 25 MB)",
         hwm_kb as f64 / 1024.0
     );
+    if let Some(cpu) = cpu_at_commit {
+        println!(
+            "leje's CPU time until all committed: {cpu:.2}s user+sys = {:.0} µs per message ({:.0} % of one core over {leje_secs:.2}s)",
+            cpu * 1e6 / n as f64,
+            100.0 * cpu / leje_secs
+        );
+    }
     let _ = watch.logout().await;
 
     // --- latency with IDLE, beside the server's floor ---------------------------------
@@ -549,6 +559,17 @@ async fn read_to_tag(rd: &mut BufReader<tokio::net::TcpStream>, tag: &[u8]) -> u
             }
         }
     }
+}
+
+/// User + system CPU seconds the process has used so far (/proc/PID/stat).
+fn cpu_secs(pid: u32) -> Option<f64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the `(comm)`, which may itself hold spaces.
+    let rest = &s[s.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    // NOTE: USER_HZ is 100 on every Linux this runs on.
+    Some(ticks / 100.0)
 }
 
 fn vm_hwm_kb(pid: u32) -> Option<u64> {
