@@ -1,8 +1,6 @@
 //! Ingest outcomes, idempotency, the conflict rule, every stage transition,
 //! and the outbox, against both backends.
 
-use std::os::unix::fs::PermissionsExt;
-
 use chrono::{Duration, Utc};
 use leje::parse::{Directorate, Kind, Reason};
 use leje::store::{Cause, Checkpoint, Keep, OutboxKind, OutboxStatus, Outcome, Stage, StoreError};
