@@ -344,7 +344,7 @@ pub async fn run_batch(
 /// for it only when full (`batch_size` messages or [`GROUP_BYTES`]). A message
 /// arriving alone is committed at once; a backlog commits in large groups, so a
 /// transaction's fixed costs (BEGIN, the look-ups, the WAL fsync) are spread over
-/// as many messages as the disk's speed calls for, with no setting to tune.
+/// as many messages as the disk's speed calls for, up to that ceiling.
 #[derive(Default)]
 struct Group {
     items: Vec<Prepared>,
