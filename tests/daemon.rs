@@ -547,6 +547,26 @@ async fn ten_thousand_messages_on_first_start() {
     assert_eq!((rows, cases, outbox), (n, notifications, notifications));
     let cp = store.checkpoint("shared").await.unwrap().unwrap();
     assert_eq!(cp.last_uid, n as u32);
+    // Group commit: the messages of one transaction share its timestamp. No group
+    // is over `batch_size`, and a backlog is not committed one message at a time.
+    let mut groups: std::collections::HashMap<_, usize> = Default::default();
+    for m in store.messages(None, n as u32).await.unwrap() {
+        *groups.entry(m.at).or_default() += 1;
+    }
+    let largest = groups.values().copied().max().unwrap_or(0);
+    eprintln!(
+        "{} transactions, the largest {largest} messages",
+        groups.len()
+    );
+    assert!(
+        largest <= opts.batch as usize,
+        "a group over batch_size: {largest}"
+    );
+    assert!(
+        groups.len() < n as usize / 4,
+        "{} transactions for {n} messages: commits are not grouped",
+        groups.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
