@@ -36,10 +36,14 @@
 //!    sessions race on the same Maildir; about one in five here). They are counted
 //!    and left out of all three figures.
 //!
+//! 5. leje's CPU time (user + system) until all is committed, per message: what
+//!    the pipeline costs, apart from how busy the shared machine was.
+//!
 //! Run: `cargo bench --bench ingest` (needs the local mail stack, like the tests;
-//! `LEJE_BENCH_MESSAGES` and `LEJE_BENCH_LATENCY` change the sizes, `LEJE_BENCH_BATCH` the
-//! mailbox's `batch_size`, default 500 as in leje; `LEJE_BENCH_LOG=debug` keeps leje's log). Never
-//! gates CI.
+//! `LEJE_BENCH_MESSAGES` and `LEJE_BENCH_LATENCY` change the sizes,
+//! `LEJE_BENCH_BATCH` the mailbox's `batch_size`, default 500 as in leje;
+//! `LEJE_BENCH_LOG=debug` keeps leje's log, `trace` with every module's debug
+//! lines). Never gates CI.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
