@@ -101,9 +101,9 @@ impl Q {
 // NOTE: the arguments are moved into the query, not cloned: a backlog's bulk
 // statements carry thousands of strings each.
 macro_rules! build {
-    ($db:ty, $sql:expr, $q:expr) => {{
-        let mut qq = sqlx::query::<$db>($sql).persistent($q.persistent);
-        for a in $q.args {
+    ($db:ty, $q:ident) => {{
+        let mut qq = sqlx::query::<$db>(&$q.sql).persistent($q.persistent);
+        for a in std::mem::take(&mut $q.args) {
             qq = match a {
                 Arg::Int(v) => qq.bind(v),
                 Arg::Text(v) => qq.bind(v),
@@ -158,13 +158,9 @@ impl Tx {
     }
 
     pub(crate) async fn execute(&mut self, mut q: Q) -> Result<u64, StoreError> {
-        let sql = std::mem::take(&mut q.sql);
         Ok(match self {
-            Tx::Sqlite(tx) => build!(Sqlite, &sql, q)
-                .execute(&mut **tx)
-                .await?
-                .rows_affected(),
-            Tx::Pg(tx) => build!(Postgres, &sql, q)
+            Tx::Sqlite(tx) => build!(Sqlite, q).execute(&mut **tx).await?.rows_affected(),
+            Tx::Pg(tx) => build!(Postgres, q)
                 .execute(&mut **tx)
                 .await?
                 .rows_affected(),
@@ -172,13 +168,12 @@ impl Tx {
     }
 
     pub(crate) async fn fetch_optional(&mut self, mut q: Q) -> Result<Option<Row>, StoreError> {
-        let sql = std::mem::take(&mut q.sql);
         Ok(match self {
-            Tx::Sqlite(tx) => build!(Sqlite, &sql, q)
+            Tx::Sqlite(tx) => build!(Sqlite, q)
                 .fetch_optional(&mut **tx)
                 .await?
                 .map(Row::Sqlite),
-            Tx::Pg(tx) => build!(Postgres, &sql, q)
+            Tx::Pg(tx) => build!(Postgres, q)
                 .fetch_optional(&mut **tx)
                 .await?
                 .map(Row::Pg),
@@ -186,23 +181,21 @@ impl Tx {
     }
 
     pub(crate) async fn fetch_one(&mut self, mut q: Q) -> Result<Row, StoreError> {
-        let sql = std::mem::take(&mut q.sql);
         Ok(match self {
-            Tx::Sqlite(tx) => Row::Sqlite(build!(Sqlite, &sql, q).fetch_one(&mut **tx).await?),
-            Tx::Pg(tx) => Row::Pg(build!(Postgres, &sql, q).fetch_one(&mut **tx).await?),
+            Tx::Sqlite(tx) => Row::Sqlite(build!(Sqlite, q).fetch_one(&mut **tx).await?),
+            Tx::Pg(tx) => Row::Pg(build!(Postgres, q).fetch_one(&mut **tx).await?),
         })
     }
 
     pub(crate) async fn fetch_all(&mut self, mut q: Q) -> Result<Vec<Row>, StoreError> {
-        let sql = std::mem::take(&mut q.sql);
         Ok(match self {
-            Tx::Sqlite(tx) => build!(Sqlite, &sql, q)
+            Tx::Sqlite(tx) => build!(Sqlite, q)
                 .fetch_all(&mut **tx)
                 .await?
                 .into_iter()
                 .map(Row::Sqlite)
                 .collect(),
-            Tx::Pg(tx) => build!(Postgres, &sql, q)
+            Tx::Pg(tx) => build!(Postgres, q)
                 .fetch_all(&mut **tx)
                 .await?
                 .into_iter()
