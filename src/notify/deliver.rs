@@ -148,9 +148,11 @@ impl Pass<'_> {
         match self.mode {
             Mode::DryRun(dir) => {
                 let path = dir.join(format!("outbox-{}-{}.eml", row.id, kind.as_str()));
-                write_private(&path, &msg.formatted()).map_err(|source| NotifyError::DryRun {
-                    path: path.clone(),
-                    source,
+                crate::store::write_private(&path, &msg.formatted()).map_err(|source| {
+                    NotifyError::DryRun {
+                        path: path.clone(),
+                        source,
+                    }
                 })?;
                 tracing::info!(file = %path.display(), to = %all.join(", "), "dry run: email written, row left pending");
                 Ok(RowOutcome::Written(path))
@@ -308,21 +310,6 @@ pub(super) fn create_private_dir(dir: &Path) -> std::io::Result<()> {
         .recursive(true)
         .mode(0o700)
         .create(dir)
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let tmp = path.with_extension("eml.tmp");
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
 }
 
 #[cfg(test)]

@@ -31,6 +31,26 @@ pub(crate) fn private_dir(dir: &Path) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Writes `bytes` to `path` as a file only its owner can read (0600, replacing
+/// whatever was there, whatever its mode): written under `<name>.tmp`, synced and
+/// renamed into place, so nobody sees half a file.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
 /// Where a waybill stored before schema 5 with this hex sha256 lives.
 pub(crate) fn blob_path(root: &Path, sha256: &str) -> PathBuf {
     let (a, b) = sha256.split_at(sha256.len().min(2));
@@ -56,6 +76,23 @@ mod tests {
         chmod(&d, 0o755).unwrap();
         private_dir(&d).unwrap();
         assert_eq!(mode(&d), 0o700);
+    }
+
+    #[test]
+    fn private_file_replaces_a_wider_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("waybill.pdf");
+        std::fs::write(&p, b"old").unwrap();
+        chmod(&p, 0o644).unwrap();
+        write_private(&p, b"%PDF-1.4").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"%PDF-1.4");
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left"
+        );
     }
 
     #[test]

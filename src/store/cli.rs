@@ -211,17 +211,12 @@ pub async fn import(args: &ImportArgs, globals: &crate::cli::Globals) -> anyhow:
     })
 }
 
-/// Writes `data` to `path`, created 0600 (a waybill names the applicant).
-fn write_private(path: &std::path::Path, data: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    f.write_all(data)?;
-    f.sync_all()
+/// The case with this travel document, or an error naming it.
+async fn case_for(store: &Store, doc: &str) -> anyhow::Result<super::Case> {
+    store
+        .case_by_document(doc)
+        .await?
+        .with_context(|| format!("no case with travel document `{doc}`"))
 }
 
 fn is_staff(addr: &str, addresses: &[String], domains: &[String]) -> bool {
@@ -254,10 +249,7 @@ pub async fn cases(cmd: &CasesCmd, globals: &crate::cli::Globals) -> anyhow::Res
             }
         }
         CasesCmd::Show { doc, json } => {
-            let case = store
-                .case_by_document(doc)
-                .await?
-                .with_context(|| format!("no case with travel document `{doc}`"))?;
+            let case = case_for(&store, doc).await?;
             show(&store, &mut out, &case, *json).await?;
         }
         CasesCmd::Waybill {
@@ -265,10 +257,7 @@ pub async fn cases(cmd: &CasesCmd, globals: &crate::cli::Globals) -> anyhow::Res
             number,
             output,
         } => {
-            let case = store
-                .case_by_document(doc)
-                .await?
-                .with_context(|| format!("no case with travel document `{doc}`"))?;
+            let case = case_for(&store, doc).await?;
             let list = store.case_waybills(case.id).await?;
             let w = number
                 .checked_sub(1)
@@ -289,7 +278,7 @@ pub async fn cases(cmd: &CasesCmd, globals: &crate::cli::Globals) -> anyhow::Res
             if output.as_os_str() == "-" {
                 out.write_all(&data)?;
             } else {
-                write_private(output, &data)
+                super::write_private(output, &data)
                     .with_context(|| format!("cannot write `{}`", output.display()))?;
                 writeln!(out, "wrote `{}` ({} bytes)", output.display(), data.len())?;
             }

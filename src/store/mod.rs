@@ -14,6 +14,7 @@
 
 mod actions;
 mod attachments;
+pub(crate) use attachments::write_private;
 mod bulk;
 mod cases;
 pub mod cli;
