@@ -139,7 +139,9 @@ async fn restart_mid_batch_processes_each_message_once() {
     let Some(stack) = common::stack() else { return };
     let user = common::unique_user("d-restart");
     let s = salt();
-    let msgs: Vec<_> = (0..150).map(|i| realistic(s, i)).collect();
+    // NOTE: enough mail that the stops below land mid-backlog: with commits grouped,
+    // 150 messages were sometimes all done between reaching 75 and the stop.
+    let msgs: Vec<_> = (0..600).map(|i| realistic(s, i)).collect();
     support::seed_maildir(stack, &user, msgs.iter().map(|m| m.raw.clone()), None).await;
     let opts = Opts {
         batch: 20,
