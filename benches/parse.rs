@@ -3,7 +3,7 @@
 //! baseline, run side by side (scripts/bench-parse-baseline.py).
 //!
 //! `cargo bench --bench parse` (LEJE_BENCH_ITERS=N to change the iteration
-//! count, default 5). Prints messages/s, MB/s and the ratio to Python. It
+//! count, default 5; LEJE_BENCH_MIX_ONLY=1 for the ingest mix alone). Prints messages/s, MB/s and the ratio to Python. It
 //! reports figures only: it never fails on wall time.
 
 use std::hint::black_box;
@@ -11,6 +11,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
+
+#[path = "../tests/daemon/mail.rs"]
+#[allow(dead_code)]
+mod mail;
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>, filter: &dyn Fn(&Path) -> bool) {
     let Ok(entries) = std::fs::read_dir(dir) else {
@@ -36,6 +40,10 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(5);
+    if std::env::var_os("LEJE_BENCH_MIX_ONLY").is_some() {
+        ingest_mix(iters);
+        return;
+    }
     let mut files = Vec::new();
     collect(&root.join("../shared/corpus"), &mut files, &|p| {
         p.file_name().is_some_and(|n| n != "SOURCES.md")
@@ -72,6 +80,8 @@ fn main() {
     let (rust_mps, rust_mbs) = (msgs / secs, mb / secs);
     println!("leje   : {rust_mps:>10.0} messages/s {rust_mbs:>8.1} MB/s ({secs:.2} s)");
 
+    ingest_mix(iters);
+
     match python_baseline(root, &files, iters) {
         Ok((py_msgs, py_bytes, py_secs, errors)) => {
             let (py_mps, py_mbs) = (py_msgs / py_secs, py_bytes / 1e6 / py_secs);
@@ -86,6 +96,32 @@ fn main() {
         }
         Err(e) => println!("python : baseline skipped: {e}"),
     }
+}
+
+/// The ingest benchmark's mix (`mail::realistic`: about 70 % notifications, most
+/// with a PDF waybill, the rest everyday mail): what the daemon's parser threads
+/// spend per message on a backlog.
+fn ingest_mix(iters: usize) {
+    let msgs: Vec<Vec<u8>> = (0..2000).map(|i| mail::realistic(7, i).raw).collect();
+    let bytes: usize = msgs.iter().map(Vec::len).sum();
+    for m in &msgs {
+        black_box(leje::parse::parse(black_box(m)));
+    }
+    let start = Instant::now();
+    for _ in 0..iters {
+        for m in &msgs {
+            black_box(leje::parse::parse(black_box(m)));
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let n = (iters * msgs.len()) as f64;
+    println!(
+        "ingest mix: {} messages ({:.1} KB each): {:>8.0} messages/s, {:.1} µs per message",
+        msgs.len(),
+        bytes as f64 / msgs.len() as f64 / 1e3,
+        n / secs,
+        secs * 1e6 / n
+    );
 }
 
 /// Runs the Python baseline over the same files; (messages, bytes, seconds, errors).

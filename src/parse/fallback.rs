@@ -235,25 +235,26 @@ pub fn qp_lenient(b: &[u8]) -> Vec<u8> {
 pub fn raw_header(raw: &[u8], name: &str) -> Option<String> {
     let (head, _) = split_head(&raw[..raw.len().min(1 << 20)]);
     let head = if head.is_empty() { raw } else { head };
-    let s = String::from_utf8_lossy(head);
-    let mut lines = s.lines().peekable();
+    // NOTE: matched on bytes, line by line; only the value found is decoded. The
+    // pipeline asks for several headers of every message, and decoding the whole
+    // header each time was a tenth of its parse time.
+    let mut lines = head.split(|&b| b == b'\n').map(strip_cr).peekable();
     while let Some(l) = lines.next() {
-        let Some((k, v)) = l.split_once(':') else {
+        let Some(colon) = memchr::memchr(b':', l) else {
             continue;
         };
-        if k.trim().eq_ignore_ascii_case(name) {
-            let mut v = v.trim().to_string();
-            while let Some(n) = lines.peek() {
-                if n.starts_with([' ', '\t']) {
-                    v.push(' ');
-                    v.push_str(n.trim());
-                    lines.next();
-                } else {
-                    break;
-                }
-            }
-            return Some(v);
+        if !l[..colon]
+            .trim_ascii()
+            .eq_ignore_ascii_case(name.as_bytes())
+        {
+            continue;
         }
+        let mut v = String::from_utf8_lossy(l[colon + 1..].trim_ascii()).into_owned();
+        while let Some(n) = lines.next_if(|n| n.starts_with(b" ") || n.starts_with(b"\t")) {
+            v.push(' ');
+            v.push_str(&String::from_utf8_lossy(n.trim_ascii()));
+        }
+        return Some(v);
     }
     None
 }

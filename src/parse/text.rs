@@ -68,6 +68,26 @@ impl Folded {
         let mut map = Vec::with_capacity(orig.len() + 1);
         let mut last_space = true;
         for (i, c) in orig.char_indices() {
+            // NOTE: ASCII (nearly all of a notification) folds without the
+            // Unicode tables, and takes one byte in and one out.
+            if c.is_ascii() {
+                let f = if c.is_ascii_whitespace() || c == '\x0b' {
+                    ' '
+                } else {
+                    c.to_ascii_lowercase()
+                };
+                if f == ' ' {
+                    if last_space {
+                        continue;
+                    }
+                    last_space = true;
+                } else {
+                    last_space = false;
+                }
+                s.push(f);
+                map.push(i);
+                continue;
+            }
             if invisible(c) {
                 continue;
             }
@@ -113,7 +133,7 @@ impl Folded {
         while !self.s.is_char_boundary(to) {
             to += 1;
         }
-        self.s[from..to].find(pat).map(|p| p + from)
+        memmem(&self.s[from..to], pat).map(|p| p + from)
     }
 
     /// Finds `pat` at or after `from`.
@@ -122,8 +142,15 @@ impl Folded {
         if !self.s.is_char_boundary(from) {
             return self.find(pat, from + 1);
         }
-        self.s[from..].find(pat).map(|p| p + from)
+        memmem(&self.s[from..], pat).map(|p| p + from)
     }
+}
+
+/// `h.find(pat)`, faster: the recognisers look for dozens of phrases in short
+/// windows, where building `str::find`'s searcher cost more than the search.
+/// A match of a whole `str` in a `str` always starts on a char boundary.
+fn memmem(h: &str, pat: &str) -> Option<usize> {
+    memchr::memmem::find(h.as_bytes(), pat.as_bytes())
 }
 
 /// Collapses runs of whitespace into one space and trims.
@@ -186,10 +213,27 @@ fn strip_quote(line: &str) -> Line<'_> {
 pub fn has_content(s: &str) -> bool {
     let mut total = 0usize;
     let mut junk = 0usize;
-    for c in s.chars().filter(|c| !c.is_whitespace()).take(100_000) {
-        total += 1;
-        if c == '\u{fffd}' || (c.is_control() && c != '\t') {
-            junk += 1;
+    // NOTE: printable ASCII, the common case, needs no char decoding.
+    let mut rest = s;
+    while total < 100_000 {
+        let printable = rest
+            .bytes()
+            .take_while(|b| b.is_ascii_graphic() || *b == b' ' || *b == b'\t')
+            .count();
+        total += rest.as_bytes()[..printable]
+            .iter()
+            .filter(|b| !b.is_ascii_whitespace())
+            .count();
+        rest = &rest[printable..];
+        let Some(c) = rest.chars().next() else {
+            break;
+        };
+        rest = &rest[c.len_utf8()..];
+        if !c.is_whitespace() {
+            total += 1;
+            if c == '\u{fffd}' || (c.is_control() && c != '\t') {
+                junk += 1;
+            }
         }
     }
     total > 0 && junk * 4 < total
