@@ -421,7 +421,7 @@ async fn stored_origins(tx: &mut Tx, keys: &[Key]) -> Result<HashSet<Key>, Store
             "SELECT {KEY_COLS} FROM processed_messages WHERE origin = 'file' AND path IN ({})",
             numbered(tx, 1, chunk.len())
         );
-        let mut stmt = q(sql).once();
+        let mut stmt = prepared(sql, chunk.len());
         for p in chunk {
             stmt = stmt.bind(*p);
         }
@@ -440,7 +440,10 @@ async fn stored(
 ) -> Result<HashSet<String>, StoreError> {
     let mut found = HashSet::new();
     for chunk in values.chunks(CHUNK) {
-        let mut stmt = q(format!("{select_in} ({})", numbered(tx, 1, chunk.len()))).once();
+        let mut stmt = prepared(
+            format!("{select_in} ({})", numbered(tx, 1, chunk.len())),
+            chunk.len(),
+        );
         for v in chunk {
             stmt = stmt.bind(*v);
         }
@@ -493,6 +496,18 @@ fn numbered(tx: &Tx, from: usize, n: usize) -> String {
     s
 }
 
+/// A statement of `rows` rows (or values): kept prepared when it is a full
+/// [`CHUNK`], whose text is the same every time, so a backlog prepares each of
+/// these once, not once per chunk; the last, shorter chunk of a group varies
+/// and is prepared for that run only (see [`super::query::Q::once`]).
+fn prepared(sql: String, rows: usize) -> super::query::Q {
+    if rows == CHUNK {
+        q(sql)
+    } else {
+        q(sql).once()
+    }
+}
+
 /// `INSERT … VALUES (…), (…) <tail>` for `rows` (all the same width), in chunks of
 /// [`CHUNK`]; returns what `tail`'s RETURNING gave, if any.
 async fn insert(
@@ -520,7 +535,7 @@ async fn insert(
             sql.push(')');
         }
         sql.push_str(tail);
-        let mut stmt = q(sql).once();
+        let mut stmt = prepared(sql, chunk.len());
         for a in chunk.into_iter().flatten() {
             stmt = stmt.bind(a);
         }

@@ -110,8 +110,17 @@ pub(crate) struct NewOutbox {
 }
 
 /// A Message-ID generated once per outbox row, so a retried send is the same message.
+///
+/// NOTE: it starts with the time in milliseconds, so new rows go to the end of the
+/// outbox's unique index instead of a random page of it: a backlog commit then
+/// rewrites a few pages of that index, not most of them. The random part keeps
+/// it unique across processes.
 pub(crate) fn new_message_id() -> String {
-    format!("leje-{:032x}@leje.invalid", fastrand::u128(..))
+    let ms = chrono::Utc::now().timestamp_millis().max(0);
+    format!(
+        "leje-{ms:012x}{:020x}@leje.invalid",
+        fastrand::u128(..) >> 48
+    )
 }
 
 pub(crate) async fn insert_outbox(

@@ -196,7 +196,11 @@ impl Store {
             attachments::private_dir(&attachments)?;
         }
         let pool = if url.starts_with("sqlite:") {
-            Pool::Sqlite(sqlite::open(url, &shown, target).await?)
+            let p = sqlite::open(url, &shown, target).await?;
+            Pool::Sqlite {
+                read: p.read,
+                write: p.write,
+            }
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Pool::Pg(postgres::open(url, &shown, target).await?)
         } else {
@@ -247,7 +251,10 @@ impl Store {
     /// Closes the pool (waits for connections to be returned).
     pub async fn close(&self) {
         match &self.inner.pool {
-            Pool::Sqlite(p) => p.close().await,
+            Pool::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
             Pool::Pg(p) => p.close().await,
         }
     }

@@ -16,7 +16,11 @@ use super::StoreError;
 /// The connection pool of either backend.
 #[derive(Clone, Debug)]
 pub(crate) enum Pool {
-    Sqlite(SqlitePool),
+    /// Readers, and the one writer (see `sqlite::open`).
+    Sqlite {
+        read: SqlitePool,
+        write: SqlitePool,
+    },
     Pg(PgPool),
 }
 
@@ -124,7 +128,7 @@ impl Pool {
     // another process committed in between; IMMEDIATE waits instead.
     pub(crate) async fn write(&self) -> Result<Tx, StoreError> {
         Ok(match self {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?),
+            Pool::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
             Pool::Pg(p) => Tx::Pg(p.begin().await?),
         })
     }
@@ -132,7 +136,7 @@ impl Pool {
     /// A read-only (deferred) transaction: one consistent snapshot.
     pub(crate) async fn read(&self) -> Result<Tx, StoreError> {
         Ok(match self {
-            Pool::Sqlite(p) => Tx::Sqlite(p.begin().await?),
+            Pool::Sqlite { read, .. } => Tx::Sqlite(read.begin().await?),
             Pool::Pg(p) => Tx::Pg(p.begin().await?),
         })
     }
