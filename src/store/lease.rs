@@ -161,8 +161,11 @@ impl Store {
             }
             None => {
                 tx.fetch_optional(
-                    q("SELECT id FROM processed_messages WHERE raw_sha256 = $1 LIMIT 1")
-                        .bind(raw_sha256),
+                    // NOTE: `message_id IS NULL` lets the partial index `processed_raw`
+                    // serve this; the same bytes have no Message-ID either.
+                    q("SELECT id FROM processed_messages WHERE raw_sha256 = $1 \
+                       AND message_id IS NULL LIMIT 1")
+                    .bind(raw_sha256),
                 )
                 .await?
             }

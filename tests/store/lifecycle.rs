@@ -749,6 +749,18 @@ async fn checkpoints_and_skipped(env: Env) {
     assert_eq!(skipped.len(), 1);
     assert_eq!(skipped[0].reason.as_deref(), Some("over 25 MiB"));
     assert!(s.already_processed(Some("big@x"), "").await.unwrap());
+    // Without a Message-ID, a message is known by its content hash (the partial
+    // index `processed_raw`), and only by that.
+    let mut anon = other(Kind::Unrelated, Reason::NoNotification, "c@example.com");
+    anon.message_id = None;
+    ingest_imap(s, "inbox", 5, 22, &anon, false).await;
+    let sha = crate::raw_hash(&anon, "");
+    assert!(s.already_processed(None, &sha).await.unwrap());
+    assert!(!s
+        .already_processed(None, &crate::raw_hash(&q, ""))
+        .await
+        .unwrap());
+    assert!(!s.already_processed(None, "0000").await.unwrap());
     s.set_checkpoint(
         "inbox",
         Checkpoint {
