@@ -13,7 +13,6 @@ use std::process::Command;
 use std::time::Instant;
 
 #[path = "../tests/daemon/mail.rs"]
-#[allow(dead_code)]
 mod mail;
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>, filter: &dyn Fn(&Path) -> bool) {
