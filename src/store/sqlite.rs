@@ -28,11 +28,10 @@ pub(crate) fn db_path(url: &str) -> Option<PathBuf> {
 /// Page cache of the one writing connection, in KiB.
 // NOTE: a backlog commit dirties more pages than 512 KiB hold, and SQLite then
 // spills them to the WAL mid-transaction and writes them again when they are
-// touched once more. In the ingest benchmark (10,000 messages, three runs each)
-// 2 MiB committed about 15 % faster than 512 KiB for 1.5 MB more peak memory;
-// 4 MiB gained little more (within the noise) and went over the daemon's 25 MB
-// budget.
-const WRITER_CACHE_KIB: i64 = 2048;
+// touched once more. In the ingest benchmark 2 MiB committed about 15 % faster
+// than 512 KiB on 10,000 messages, but took the daemon to 25.1 MB peak on
+// 30,000; 1 MiB ran as fast as 2 MiB there, at 23.8 MB.
+const WRITER_CACHE_KIB: i64 = 1024;
 
 /// Page cache of each reading connection, in KiB. Readers (the CLI, metrics,
 /// the outbox sender's look-ups) touch few pages.
