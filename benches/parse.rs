@@ -63,17 +63,7 @@ fn main() {
         iters
     );
 
-    // Warm-up, then the measured runs.
-    for b in &blobs {
-        black_box(leje::parse::parse(black_box(b)));
-    }
-    let start = Instant::now();
-    for _ in 0..iters {
-        for b in &blobs {
-            black_box(leje::parse::parse(black_box(b)));
-        }
-    }
-    let secs = start.elapsed().as_secs_f64();
+    let secs = time_parse(&blobs, iters);
     let msgs = (iters * blobs.len()) as f64;
     let mb = (iters * bytes) as f64 / 1e6;
     let (rust_mps, rust_mbs) = (msgs / secs, mb / secs);
@@ -97,22 +87,27 @@ fn main() {
     }
 }
 
+/// Seconds to parse every message of `msgs` `iters` times, after one warm-up pass.
+fn time_parse(msgs: &[Vec<u8>], iters: usize) -> f64 {
+    for m in msgs {
+        black_box(leje::parse::parse(black_box(m)));
+    }
+    let start = Instant::now();
+    for _ in 0..iters {
+        for m in msgs {
+            black_box(leje::parse::parse(black_box(m)));
+        }
+    }
+    start.elapsed().as_secs_f64()
+}
+
 /// The ingest benchmark's mix (`mail::realistic`: about 70 % notifications, most
 /// with a PDF waybill, the rest everyday mail): what the daemon's parser threads
 /// spend per message on a backlog.
 fn ingest_mix(iters: usize) {
     let msgs: Vec<Vec<u8>> = (0..2000).map(|i| mail::realistic(7, i).raw).collect();
     let bytes: usize = msgs.iter().map(Vec::len).sum();
-    for m in &msgs {
-        black_box(leje::parse::parse(black_box(m)));
-    }
-    let start = Instant::now();
-    for _ in 0..iters {
-        for m in &msgs {
-            black_box(leje::parse::parse(black_box(m)));
-        }
-    }
-    let secs = start.elapsed().as_secs_f64();
+    let secs = time_parse(&msgs, iters);
     let n = (iters * msgs.len()) as f64;
     println!(
         "ingest mix: {} messages ({:.1} KB each): {:>8.0} messages/s, {:.1} µs per message",

@@ -69,29 +69,18 @@ impl Folded {
         let mut last_space = true;
         for (i, c) in orig.char_indices() {
             // NOTE: ASCII (nearly all of a notification) folds without the
-            // Unicode tables, and takes one byte in and one out.
-            if c.is_ascii() {
-                let f = if c.is_ascii_whitespace() || c == '\x0b' {
+            // Unicode tables.
+            let f = if c.is_ascii() {
+                if c.is_ascii_whitespace() || c == '\x0b' {
                     ' '
                 } else {
                     c.to_ascii_lowercase()
-                };
-                if f == ' ' {
-                    if last_space {
-                        continue;
-                    }
-                    last_space = true;
-                } else {
-                    last_space = false;
                 }
-                s.push(f);
-                map.push(i);
+            } else if invisible(c) {
                 continue;
-            }
-            if invisible(c) {
-                continue;
-            }
-            let f = fold_char(c);
+            } else {
+                fold_char(c)
+            };
             if f == ' ' {
                 if last_space {
                     continue;

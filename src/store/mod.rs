@@ -196,11 +196,7 @@ impl Store {
             attachments::private_dir(&attachments)?;
         }
         let pool = if url.starts_with("sqlite:") {
-            let p = sqlite::open(url, &shown, target).await?;
-            Pool::Sqlite {
-                read: p.read,
-                write: p.write,
-            }
+            sqlite::open(url, &shown, target).await?
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Pool::Pg(postgres::open(url, &shown, target).await?)
         } else {

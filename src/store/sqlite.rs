@@ -9,6 +9,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+use super::query::Pool;
 use super::{attachments, plan, StoreError, SQLITE_MIGRATIONS};
 
 /// How long a writer waits for another process's write lock before failing.
@@ -37,22 +38,15 @@ const WRITER_CACHE_KIB: i64 = 1024;
 /// the outbox sender's look-ups) touch few pages.
 const READER_CACHE_KIB: i64 = 256;
 
-/// The two pools of a SQLite store.
-pub(crate) struct Pools {
-    /// Read-only transactions: up to three at once.
-    pub read: SqlitePool,
-    /// Every write: one connection, as SQLite allows one writer at a time.
-    pub write: SqlitePool,
-}
-
-/// Opens (creating if needed) and migrates a SQLite store.
+/// Opens (creating if needed) and migrates a SQLite store: up to three reading
+/// connections, and one for every write.
 ///
 /// NOTE: writes go through a pool of one connection. SQLite takes one writer at
 /// a time anyway; queueing on the pool, in-process writers wait for each other
 /// in order instead of polling SQLite's lock with `busy_timeout`'s sleeps, and
 /// the writer keeps its prepared statements and a page cache sized for a commit
 /// group while the readers stay small.
-pub(crate) async fn open(url: &str, shown: &str, target: Option<i64>) -> Result<Pools, StoreError> {
+pub(crate) async fn open(url: &str, shown: &str, target: Option<i64>) -> Result<Pool, StoreError> {
     let path = db_path(url);
     if let Some(path) = &path {
         create_private_file(path)?;
@@ -94,7 +88,6 @@ pub(crate) async fn open(url: &str, shown: &str, target: Option<i64>) -> Result<
     } else {
         write.clone()
     };
-    let pool = &write;
     if let Some(path) = &path {
         // NOTE: SQLite creates -wal and -shm with the database file's mode, but
         // an older store (or another tool) may have left them wider: fix all three.
@@ -115,16 +108,16 @@ pub(crate) async fn open(url: &str, shown: &str, target: Option<i64>) -> Result<
         Some(p) => Some(lock_for_migration(p).await?),
         None => None,
     };
-    let applied = applied_max(pool).await?;
+    let applied = applied_max(&write).await?;
     let migrator = plan(&SQLITE_MIGRATIONS, applied, shown, target)?;
     migrator
-        .run(pool)
+        .run(&write)
         .await
         .map_err(|source| StoreError::Migrate {
             url: shown.to_owned(),
             source,
         })?;
-    Ok(Pools { read, write })
+    Ok(Pool::Sqlite { read, write })
 }
 
 /// Takes an exclusive lock on `<db>.lock` (created 0600), waiting for another
