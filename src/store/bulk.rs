@@ -58,7 +58,6 @@ fn key_of(m: &Incoming<'_>) -> Key {
 /// One message on the bulk path, with what it will write.
 struct Item<'m> {
     index: usize,
-    key: Key,
     /// The message's notification hash, if it has one.
     hash: Option<String>,
     /// `Some` for a new case: its travel document.
@@ -80,17 +79,30 @@ pub(super) async fn ingest_bulk(
         return Ok(out);
     }
 
-    // Cases first: every other row refers to them.
+    // Every row's id is chosen here, so no INSERT has to return one.
     let new_cases: Vec<&Item<'_>> = items.iter().filter(|i| i.doc.is_some()).collect();
-    let mut case_ids: HashMap<String, i64> = HashMap::with_capacity(new_cases.len());
-    let rows = new_cases
+    let case_ids = new_ids(tx, "cases", new_cases.len()).await?;
+    let pm_ids = new_ids(tx, "processed_messages", items.len()).await?;
+    // Per item of `items`: its new case's id, if it makes one.
+    let mut case_of: Vec<Option<i64>> = vec![None; items.len()];
+    let mut next_case = case_ids.iter();
+    for (slot, i) in case_of.iter_mut().zip(&items) {
+        if i.doc.is_some() {
+            *slot = next_case.next().copied();
+        }
+    }
+
+    // Cases first: every other row refers to them.
+    let rows = items
         .iter()
-        .map(|i| {
+        .zip(&case_of)
+        .filter_map(|(i, id)| Some((i, (*id)?, i.doc?)))
+        .map(|(i, id, doc)| {
             let m = &msgs[i.index];
             let p = m.parsed;
-            let doc = i.doc.expect("filtered");
             let stage = stage_of(p.kind);
             vec![
+                id.into(),
                 doc.into(),
                 p.name.as_deref().into(),
                 p.nationality.as_deref().into(),
@@ -103,34 +115,23 @@ pub(super) async fn ingest_bulk(
             ]
         })
         .collect();
-    for r in insert(
+    insert(
         tx,
-        "INSERT INTO cases (travel_document, name, nationality, directorate, contacts, \
+        "INSERT INTO cases (id, travel_document, name, nationality, directorate, contacts, \
          language, stage, created_at, updated_at)",
         rows,
-        " RETURNING id, travel_document",
+        "",
     )
-    .await?
-    {
-        case_ids.insert(r.get("travel_document")?, r.get("id")?);
-    }
-    let case_of =
-        |i: &Item<'_>| -> Result<Option<i64>, StoreError> {
-            let Some(doc) = i.doc else {
-                return Ok(None);
-            };
-            case_ids.get(doc).copied().map(Some).ok_or_else(|| {
-                StoreError::Corrupt("a new case was not returned by its INSERT".into())
-            })
-        };
+    .await?;
 
     // The processed rows, with their final outcome.
     let mut rows = Vec::with_capacity(items.len());
-    for i in &items {
+    for ((i, case_id), pm) in items.iter().zip(&case_of).zip(&pm_ids) {
         let m = &msgs[i.index];
         let p = m.parsed;
         let (mailbox, uidvalidity, uid, path) = origin_cols(&m.origin);
         rows.push(vec![
+            (*pm).into(),
             origin_name(&m.origin).into(),
             mailbox.into(),
             uidvalidity.into(),
@@ -143,28 +144,20 @@ pub(super) async fn ingest_bulk(
             kind_str(p.kind).into(),
             i.outcome.as_str().into(),
             i.reason.clone().into(),
-            case_of(i)?.into(),
+            (*case_id).into(),
             at.into(),
             matches!(m.origin, Origin::Imap { .. }).into(),
         ]);
     }
-    let mut pm_ids: HashMap<Key, i64> = HashMap::with_capacity(items.len());
-    for r in insert(
+    insert(
         tx,
-        "INSERT INTO processed_messages (origin, mailbox, uidvalidity, uid, path, message_id, \
-         raw_sha256, size, notification_hash, kind, outcome, reason, case_id, at, action_pending)",
+        "INSERT INTO processed_messages (id, origin, mailbox, uidvalidity, uid, path, \
+         message_id, raw_sha256, size, notification_hash, kind, outcome, reason, case_id, at, \
+         action_pending)",
         rows,
-        &format!(" RETURNING id, {KEY_COLS}"),
+        "",
     )
-    .await?
-    {
-        pm_ids.insert(key_from_row(&r)?, r.get("id")?);
-    }
-    let pm_of = |i: &Item<'_>| -> Result<i64, StoreError> {
-        pm_ids.get(&i.key).copied().ok_or_else(|| {
-            StoreError::Corrupt("a processed message was not returned by its INSERT".into())
-        })
-    };
+    .await?;
 
     // Notifications, the cases' first events, waybills.
     let mut notes = Vec::new();
@@ -172,8 +165,9 @@ pub(super) async fn ingest_bulk(
     let mut waybills = Vec::new();
     let mut contents = Vec::new();
     let mut seen_contents = HashSet::new();
-    for i in &new_cases {
-        let (case_id, pm) = (case_of(i)?, pm_of(i)?);
+    let new = items.iter().zip(&case_of).zip(&pm_ids);
+    for ((i, case_id), &pm) in new.filter(|((_, c), _)| c.is_some()) {
+        let case_id = *case_id;
         notes.push(vec![
             i.hash.clone().into(),
             case_id.into(),
@@ -248,16 +242,20 @@ pub(super) async fn ingest_bulk(
 
     // The instructions email of each new approved case, addressed like the
     // per-message path does (`cases::insert_outbox`).
-    let approved: Vec<&&Item<'_>> = new_cases
+    let approved: Vec<(&Item<'_>, i64)> = items
         .iter()
-        .filter(|i| msgs[i.index].parsed.kind == Kind::PermitApproved)
+        .zip(&case_of)
+        .filter_map(|(i, c)| Some((i, (*c)?)))
+        .filter(|(i, _)| msgs[i.index].parsed.kind == Kind::PermitApproved)
         .collect();
+    let outbox_ids = new_ids(tx, "outbox", approved.len()).await?;
     let mut rows = Vec::with_capacity(approved.len());
-    for i in &approved {
+    for ((i, case_id), id) in approved.iter().zip(&outbox_ids) {
         let m = &msgs[i.index];
         let p = m.parsed;
         rows.push(vec![
-            case_of(i)?.into(),
+            (*id).into(),
+            (*case_id).into(),
             OutboxKind::Instructions.as_str().into(),
             super::cases::new_message_id().into(),
             p.message_id.clone().into(),
@@ -272,31 +270,58 @@ pub(super) async fn ingest_bulk(
             "[]".into(),
         ]);
     }
-    let mut outbox_ids: HashMap<i64, i64> = HashMap::with_capacity(approved.len());
-    for r in insert(
+    insert(
         tx,
-        "INSERT INTO outbox (case_id, kind, message_id, in_reply_to, refs, forwarded_by, \
+        "INSERT INTO outbox (id, case_id, kind, message_id, in_reply_to, refs, forwarded_by, \
          forwarder_is_staff, original_to, next_attempt_at, created_at, status, attempts, sent_to)",
         rows,
-        " RETURNING id, case_id",
+        "",
     )
-    .await?
-    {
-        outbox_ids.insert(r.get("case_id")?, r.get("id")?);
-    }
+    .await?;
+    let outbox_of: HashMap<i64, i64> = approved.iter().map(|(_, c)| *c).zip(outbox_ids).collect();
 
-    for i in &items {
-        let case_id = case_of(i)?;
+    for (i, case_id) in items.iter().zip(case_of) {
         out[i.index] = Some(Ingested {
             outcome: i.outcome,
             case_id,
             outbox_ids: case_id
-                .and_then(|c| outbox_ids.get(&c).copied())
+                .and_then(|c| outbox_of.get(&c).copied())
                 .into_iter()
                 .collect(),
         });
     }
     Ok(out)
+}
+
+/// `n` unused ids for `table`'s `id` column, so its rows can be written (and
+/// referred to) without an `INSERT … RETURNING` per chunk.
+///
+/// NOTE: on SQLite they follow the largest id in the table, which is what SQLite
+/// itself would give (`INTEGER PRIMARY KEY` without AUTOINCREMENT), and nobody
+/// else can take them: the transaction began IMMEDIATE and holds the write lock
+/// until it commits. On PostgreSQL they come from the column's identity sequence,
+/// as a row inserted without an id would take them.
+async fn new_ids(tx: &mut Tx, table: &str, n: usize) -> Result<Vec<i64>, StoreError> {
+    if n == 0 {
+        return Ok(Vec::new());
+    }
+    if tx.is_pg() {
+        let rows = tx
+            .fetch_all(
+                q(format!(
+                    "SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS id \
+                     FROM generate_series(1, $1)"
+                ))
+                .bind(n as i64),
+            )
+            .await?;
+        return rows.iter().map(|r| r.get("id")).collect();
+    }
+    let row = tx
+        .fetch_one(q(format!("SELECT COALESCE(MAX(id), 0) AS id FROM {table}")))
+        .await?;
+    let max: i64 = row.get("id")?;
+    Ok((max + 1..=max + n as i64).collect())
 }
 
 /// The stage a new case starts in.
@@ -348,7 +373,7 @@ async fn select<'m>(tx: &mut Tx, msgs: &'m [Incoming<'m>]) -> Result<Vec<Item<'m
     for (index, ((key, class), hash)) in each.enumerate() {
         // Every message marks what it holds, so a later one with the same origin,
         // document or hash goes the per-message way, after this one.
-        let new_origin = !known_keys.contains(&key) && seen_keys.insert(key.clone());
+        let new_origin = !known_keys.contains(&key) && seen_keys.insert(key);
         match class {
             Ok(doc) => {
                 let new_doc = known_docs.insert(doc.to_owned());
@@ -357,7 +382,6 @@ async fn select<'m>(tx: &mut Tx, msgs: &'m [Incoming<'m>]) -> Result<Vec<Item<'m
                 if new_origin && new_doc && new_hash {
                     items.push(Item {
                         index,
-                        key,
                         hash,
                         doc: Some(doc),
                         outcome: Outcome::CaseCreated,
@@ -367,7 +391,6 @@ async fn select<'m>(tx: &mut Tx, msgs: &'m [Incoming<'m>]) -> Result<Vec<Item<'m
             }
             Err(d) if new_origin => items.push(Item {
                 index,
-                key,
                 hash,
                 doc: None,
                 outcome: d.outcome,
