@@ -13,6 +13,7 @@ use super::pending::Pending;
 use super::worker::SessionError;
 use crate::config::{Action, MailboxSettings};
 use crate::imap::Session;
+use crate::logging::Redacted;
 use crate::store::{Checkpoint, Incoming, Ingested, Origin, Outcome, Store, StoreError};
 
 /// What every mailbox worker shares.
@@ -497,6 +498,7 @@ impl Group {
                 kind = ?p.parsed.kind,
                 outcome = r.outcome.as_str(),
                 case = r.case_id,
+                doc = p.parsed.travel_document.as_deref().map(|d| tracing::field::display(Redacted(d))),
                 outbox = r.outbox_ids.len(),
                 "message processed"
             );
