@@ -55,6 +55,13 @@
 //! N = 10000: SQLite 1295 / 5769 / 9217 cases/s at 1 / 50 / 500 per transaction
 //! (6.65x / 1.48x / 0.99x the baseline's time per case, whose own rate was higher
 //! this time); PostgreSQL 461 / 3014 / 3631 cases/s (33.3x / 6.2x / 4.7x).
+//!
+//! Session 6 (the bulk path chooses its rows' ids up front instead of reading them
+//! back with INSERT … RETURNING), N = 10000: SQLite 1454 / 7747 / 11773 cases/s at
+//! 1 / 50 / 500 per transaction (6.38x / 1.11x / 0.75x); PostgreSQL 665 / 2601 /
+//! 3226 cases/s (25.2x / 7.5x / 5.8x). Run side by side with the previous bulk path:
+//! SQLite 5885 -> 8491 (50/tx) and 8714 -> 11337 (500/tx); PostgreSQL 2505 -> 2355
+//! and 3169 -> 3434, within its noise.
 
 use std::path::Path;
 use std::time::Instant;
