@@ -80,8 +80,8 @@ pub(super) async fn ingest_bulk(
     }
 
     // Every row's id is chosen here, so no INSERT has to return one.
-    let new_cases: Vec<&Item<'_>> = items.iter().filter(|i| i.doc.is_some()).collect();
-    let case_ids = new_ids(tx, "cases", new_cases.len()).await?;
+    let new_cases = items.iter().filter(|i| i.doc.is_some()).count();
+    let case_ids = new_ids(tx, "cases", new_cases).await?;
     let pm_ids = new_ids(tx, "processed_messages", items.len()).await?;
     // Per item of `items`: its new case's id, if it makes one.
     let mut case_of: Vec<Option<i64>> = vec![None; items.len()];
@@ -532,17 +532,16 @@ fn prepared(sql: String, rows: usize) -> super::query::Q {
 }
 
 /// `INSERT … VALUES (…), (…) <tail>` for `rows` (all the same width), in chunks of
-/// [`CHUNK`]; returns what `tail`'s RETURNING gave, if any.
+/// [`CHUNK`]. Nothing is returned: the rows' ids were chosen before ([`new_ids`]).
 async fn insert(
     tx: &mut Tx,
     head: &str,
     rows: Vec<Vec<Arg>>,
     tail: &str,
-) -> Result<Vec<Row>, StoreError> {
+) -> Result<(), StoreError> {
     let Some(width) = rows.first().map(Vec::len) else {
-        return Ok(Vec::new());
+        return Ok(());
     };
-    let mut out = Vec::new();
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<Vec<Arg>> = rows.by_ref().take(CHUNK).collect();
@@ -562,11 +561,7 @@ async fn insert(
         for a in chunk.into_iter().flatten() {
             stmt = stmt.bind(a);
         }
-        if tail.contains("RETURNING") {
-            out.extend(tx.fetch_all(stmt).await?);
-        } else {
-            tx.execute(stmt).await?;
-        }
+        tx.execute(stmt).await?;
     }
-    Ok(out)
+    Ok(())
 }
