@@ -79,18 +79,11 @@ pub(super) async fn ingest_bulk(
         return Ok(out);
     }
 
-    // Every row's id is chosen here, so no INSERT has to return one.
-    let new_cases = items.iter().filter(|i| i.doc.is_some()).count();
-    let case_ids = new_ids(tx, "cases", new_cases).await?;
+    // Every row's id is chosen here, so no INSERT has to return one. Per item
+    // of `items`: its new case's id, if it makes one.
+    let new_case: Vec<bool> = items.iter().map(|i| i.doc.is_some()).collect();
+    let case_of = ids_for(tx, "cases", &new_case).await?;
     let pm_ids = new_ids(tx, "processed_messages", items.len()).await?;
-    // Per item of `items`: its new case's id, if it makes one.
-    let mut case_of: Vec<Option<i64>> = vec![None; items.len()];
-    let mut next_case = case_ids.iter();
-    for (slot, i) in case_of.iter_mut().zip(&items) {
-        if i.doc.is_some() {
-            *slot = next_case.next().copied();
-        }
-    }
 
     // Cases first: every other row refers to them.
     let rows = items
@@ -242,15 +235,16 @@ pub(super) async fn ingest_bulk(
 
     // The instructions email of each new approved case, addressed like the
     // per-message path does (`cases::insert_outbox`).
-    let approved: Vec<(&Item<'_>, i64)> = items
+    let approved: Vec<bool> = items
         .iter()
-        .zip(&case_of)
-        .filter_map(|(i, c)| Some((i, (*c)?)))
-        .filter(|(i, _)| msgs[i.index].parsed.kind == Kind::PermitApproved)
+        .map(|i| i.doc.is_some() && msgs[i.index].parsed.kind == Kind::PermitApproved)
         .collect();
-    let outbox_ids = new_ids(tx, "outbox", approved.len()).await?;
-    let mut rows = Vec::with_capacity(approved.len());
-    for ((i, case_id), id) in approved.iter().zip(&outbox_ids) {
+    let outbox_of = ids_for(tx, "outbox", &approved).await?;
+    let mut rows = Vec::new();
+    for ((i, case_id), id) in items.iter().zip(&case_of).zip(&outbox_of) {
+        let (Some(case_id), Some(id)) = (case_id, id) else {
+            continue;
+        };
         let m = &msgs[i.index];
         let p = m.parsed;
         rows.push(vec![
@@ -278,16 +272,12 @@ pub(super) async fn ingest_bulk(
         "",
     )
     .await?;
-    let outbox_of: HashMap<i64, i64> = approved.iter().map(|(_, c)| *c).zip(outbox_ids).collect();
 
-    for (i, case_id) in items.iter().zip(case_of) {
+    for ((i, case_id), outbox) in items.iter().zip(case_of).zip(outbox_of) {
         out[i.index] = Some(Ingested {
             outcome: i.outcome,
             case_id,
-            outbox_ids: case_id
-                .and_then(|c| outbox_of.get(&c).copied())
-                .into_iter()
-                .collect(),
+            outbox_ids: outbox.into_iter().collect(),
         });
     }
     Ok(out)
@@ -322,6 +312,17 @@ async fn new_ids(tx: &mut Tx, table: &str, n: usize) -> Result<Vec<i64>, StoreEr
         .await?;
     let max: i64 = row.get("id")?;
     Ok((max + 1..=max + n as i64).collect())
+}
+
+/// Fresh ids ([`new_ids`]) handed out in order to the items `wants` marks;
+/// `None` for the others.
+async fn ids_for(tx: &mut Tx, table: &str, wants: &[bool]) -> Result<Vec<Option<i64>>, StoreError> {
+    let n = wants.iter().filter(|&&w| w).count();
+    let mut ids = new_ids(tx, table, n).await?.into_iter();
+    Ok(wants
+        .iter()
+        .map(|&w| if w { ids.next() } else { None })
+        .collect())
 }
 
 /// The stage a new case starts in.

@@ -12,9 +12,8 @@ use super::cases::{insert_event, insert_outbox, load_by_doc, transition, NewOutb
 use super::query::{list_json, now, q, Tx};
 use super::review::{describe, differences, fill_missing, flag};
 use super::types::{directorate_str, language_str};
-use super::{
-    redact_doc, Cause, Incoming, Ingested, Origin, OutboxKind, Outcome, Stage, Store, StoreError,
-};
+use super::{Cause, Incoming, Ingested, Origin, OutboxKind, Outcome, Stage, Store, StoreError};
+use crate::logging::Redacted;
 use crate::parse::{Kind, ParsedMessage};
 
 /// How many times a transaction that lost a race with another writer is retried.
@@ -54,8 +53,8 @@ impl Store {
     /// or nothing. The checkpoint moves once, to the last IMAP message of each
     /// mailbox in the slice, so a crash leaves it exactly where the last
     /// committed batch ended. One commit (one fsync of the WAL) instead of one
-    /// per message is what lets a large backlog
-    /// go at the speed of parsing rather than of the disk.
+    /// per message is what lets a large backlog go at the speed of parsing rather
+    /// than of the disk.
     pub async fn ingest_batch(&self, msgs: &[Incoming<'_>]) -> Result<Vec<Ingested>, StoreError> {
         if msgs.is_empty() {
             return Ok(Vec::new());
@@ -106,12 +105,11 @@ impl Store {
         // NOTE: at debug level: the daemon logs one line per message at info,
         // with its mailbox and UID, once the commit is done; a second line here,
         // inside the commit's critical path, cost a backlog time for nothing new.
-        if tracing::enabled!(tracing::Level::DEBUG) {
-            for (m, r) in msgs.iter().zip(&out) {
-                let p = m.parsed;
-                let doc = p.travel_document.as_deref().map(redact_doc);
-                tracing::debug!(outcome = %r.outcome, case = ?r.case_id, doc = ?doc, kind = kind_str(p.kind), "message ingested");
-            }
+        // `Redacted` formats only when the line is written.
+        for (m, r) in msgs.iter().zip(&out) {
+            let p = m.parsed;
+            let doc = p.travel_document.as_deref().map(Redacted);
+            tracing::debug!(outcome = %r.outcome, case = ?r.case_id, doc = ?doc, kind = kind_str(p.kind), "message ingested");
         }
         Ok(out)
     }
