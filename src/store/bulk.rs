@@ -1,6 +1,8 @@
 //! The bulk part of [`Store::ingest_batch`]: the messages of a batch whose effect
-//! needs nothing from the store but "is this new?" are written with one multi-row
-//! statement per table, instead of about eight statements each.
+//! needs nothing from the store but "is this new?" are written table by table for
+//! the whole batch, instead of about eight statements each. On SQLite each table's
+//! rows go through one prepared single-row statement on the writer's handle
+//! ([`super::sqlite_raw`]); on PostgreSQL through multi-row statements.
 //!
 //! A message takes this path when its origin was never processed and no earlier
 //! message in the batch has it, and, for a complete notification (approval or
@@ -357,13 +359,13 @@ async fn select<'m>(tx: &mut Tx, msgs: &'m [Incoming<'m>]) -> Result<Vec<Item<'m
         .collect();
     let mut known_docs = stored(
         tx,
-        "SELECT travel_document AS v FROM cases WHERE travel_document IN",
+        "SELECT travel_document AS v FROM cases WHERE travel_document",
         &docs,
     )
     .await?;
     let mut known_hashes = stored(
         tx,
-        "SELECT hash AS v FROM notifications WHERE hash IN",
+        "SELECT hash AS v FROM notifications WHERE hash",
         &notice_hashes,
     )
     .await?;
@@ -443,7 +445,7 @@ async fn stored_origins(tx: &mut Tx, keys: &[Key]) -> Result<HashSet<Key>, Store
     for chunk in paths.chunks(CHUNK) {
         let sql = format!(
             "SELECT {KEY_COLS} FROM processed_messages WHERE origin = 'file' AND path IN ({})",
-            numbered(tx, 1, chunk.len())
+            numbered(tx.is_pg(), 1, chunk.len())
         );
         let mut stmt = prepared(sql, chunk.len());
         for p in chunk {
@@ -456,16 +458,31 @@ async fn stored_origins(tx: &mut Tx, keys: &[Key]) -> Result<HashSet<Key>, Store
     Ok(found)
 }
 
-/// The values among `values` that `select_in` (`SELECT … AS v … IN`) finds.
+/// The values among `values` that `select_where` (`SELECT … AS v … WHERE col`,
+/// completed here with `= ?` or `IN (…)`) finds.
+///
+/// NOTE: on SQLite one indexed look-up per value on the writer's handle
+/// ([`super::sqlite_raw`]); on PostgreSQL an `IN` list of [`CHUNK`] values per
+/// round trip.
 async fn stored(
     tx: &mut Tx,
-    select_in: &str,
+    select_where: &str,
     values: &[&str],
 ) -> Result<HashSet<String>, StoreError> {
     let mut found = HashSet::new();
+    if values.is_empty() {
+        return Ok(found);
+    }
+    if let Tx::Sqlite(t) = tx {
+        let sql = format!("{select_where} = ?");
+        let mut handle = t.lock_handle().await?;
+        let hits = super::sqlite_raw::existing(handle.as_raw_handle(), &sql, values)?;
+        found.extend(hits.into_iter().map(str::to_owned));
+        return Ok(found);
+    }
     for chunk in values.chunks(CHUNK) {
         let mut stmt = prepared(
-            format!("{select_in} ({})", numbered(tx, 1, chunk.len())),
+            format!("{select_where} IN ({})", numbered(true, 1, chunk.len())),
             chunk.len(),
         );
         for v in chunk {
@@ -504,13 +521,13 @@ fn key_from_row(r: &Row) -> Result<Key, StoreError> {
 /// names, and sqlx asks for every parameter's name: quadratic in the number of
 /// values, which made a 256-row INSERT slower than 256 one-row ones. Anonymous `?`
 /// parameters have no names to walk.
-fn numbered(tx: &Tx, from: usize, n: usize) -> String {
+fn numbered(pg: bool, from: usize, n: usize) -> String {
     let mut s = String::with_capacity(n * 5);
     for i in from..from + n {
         if i > from {
             s.push_str(", ");
         }
-        if tx.is_pg() {
+        if pg {
             s.push('$');
             s.push_str(&i.to_string());
         } else {
@@ -532,8 +549,12 @@ fn prepared(sql: String, rows: usize) -> super::query::Q {
     }
 }
 
-/// `INSERT … VALUES (…), (…) <tail>` for `rows` (all the same width), in chunks of
-/// [`CHUNK`]. Nothing is returned: the rows' ids were chosen before ([`new_ids`]).
+/// `INSERT … VALUES (…) <tail>` for each of `rows` (all the same width). Nothing is
+/// returned: the rows' ids were chosen before ([`new_ids`]).
+///
+/// On SQLite, one single-row statement stepped per row on the writer's handle
+/// ([`super::sqlite_raw`]); on PostgreSQL, multi-row statements of [`CHUNK`] rows,
+/// one round trip each.
 async fn insert(
     tx: &mut Tx,
     head: &str,
@@ -543,6 +564,11 @@ async fn insert(
     let Some(width) = rows.first().map(Vec::len) else {
         return Ok(());
     };
+    if let Tx::Sqlite(t) = tx {
+        let sql = format!("{head} VALUES ({}){tail}", numbered(false, 1, width));
+        let mut handle = t.lock_handle().await?;
+        return super::sqlite_raw::insert_rows(handle.as_raw_handle(), &sql, &rows);
+    }
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let chunk: Vec<Vec<Arg>> = rows.by_ref().take(CHUNK).collect();
@@ -554,7 +580,7 @@ async fn insert(
                 sql.push_str(", ");
             }
             sql.push('(');
-            sql.push_str(&numbered(tx, r * width + 1, width));
+            sql.push_str(&numbered(tx.is_pg(), r * width + 1, width));
             sql.push(')');
         }
         sql.push_str(tail);

@@ -27,6 +27,7 @@ mod postgres;
 mod query;
 mod review;
 mod sqlite;
+mod sqlite_raw;
 mod types;
 
 use std::path::{Path, PathBuf};
@@ -99,6 +100,10 @@ pub enum StoreError {
     /// A database error.
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+    /// A database error from a statement run on SQLite's handle directly
+    /// (the bulk path, `sqlite_raw`): the extended result code and message.
+    #[error("database error: {message} (SQLite code {code})")]
+    Sqlite { code: i32, message: String },
     /// Reading or writing a file under the state directory.
     #[error("`{}`: {source}", path.display())]
     Io {
@@ -132,6 +137,10 @@ impl StoreError {
     /// A conflict with a concurrent writer that retrying resolves: unique
     /// violation, serialization failure or deadlock (PostgreSQL), busy (SQLite).
     pub(crate) fn is_retryable(&self) -> bool {
+        if let StoreError::Sqlite { code, .. } = self {
+            // Unique or primary-key violation; busy, busy-recovery, busy-snapshot; locked.
+            return matches!(code, 2067 | 1555 | 5 | 261 | 517 | 6);
+        }
         let StoreError::Db(e) = self else {
             return false;
         };

@@ -66,6 +66,13 @@ arg_from!(Option<DateTime<Utc>>, v => Arg::Ts(v));
 arg_from!(Vec<u8>, v => Arg::Bytes(v));
 arg_from!(&[u8], v => Arg::Bytes(v.to_vec()));
 
+/// A timestamp as sqlx's SQLite driver writes it (RFC 3339, `+00:00`, as many
+/// fractional digits as needed), so rows written around sqlx
+/// (`sqlite_raw`) compare and sort like the others.
+pub(crate) fn ts_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+}
+
 /// A statement and its arguments.
 #[derive(Debug, Clone)]
 pub(crate) struct Q {
