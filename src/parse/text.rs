@@ -43,7 +43,47 @@ pub fn fold_char(c: char) -> char {
 
 /// Folds a whole string (no offset map), whitespace collapsed and trimmed.
 pub fn fold(s: &str) -> String {
-    Folded::new(s).s.trim().to_string()
+    let mut out = String::with_capacity(s.len());
+    fold_into(s, &mut out, |_, _| {});
+    out.trim().to_string()
+}
+
+/// Folds `orig` onto `out` ([`fold_char`], invisible characters dropped, runs of
+/// whitespace collapsed to one space, none at the start), calling `mark(i, n)`
+/// for every character written: `n` bytes of `out` from the character at byte
+/// `i` of `orig`.
+fn fold_into(orig: &str, out: &mut String, mut mark: impl FnMut(usize, usize)) {
+    let bytes = orig.as_bytes();
+    let mut last_space = true;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        // NOTE: ASCII (nearly all of a notification) folds byte by byte, without
+        // decoding characters or the Unicode tables.
+        let (f, len) = if b.is_ascii() {
+            let f = if b.is_ascii_whitespace() || b == 0x0b {
+                ' '
+            } else {
+                char::from(b.to_ascii_lowercase())
+            };
+            (f, 1)
+        } else {
+            let c = orig[i..].chars().next().expect("`i` is on a char boundary");
+            if invisible(c) {
+                i += c.len_utf8();
+                continue;
+            }
+            (fold_char(c), c.len_utf8())
+        };
+        let space = f == ' ';
+        if !(space && last_space) {
+            last_space = space;
+            let before = out.len();
+            out.push(f);
+            mark(i, out.len() - before);
+        }
+        i += len;
+    }
 }
 
 /// Characters that carry no meaning for matching and are dropped entirely.
@@ -66,35 +106,9 @@ impl Folded {
     pub fn new(orig: &str) -> Folded {
         let mut s = String::with_capacity(orig.len());
         let mut map = Vec::with_capacity(orig.len() + 1);
-        let mut last_space = true;
-        for (i, c) in orig.char_indices() {
-            // NOTE: ASCII (nearly all of a notification) folds without the
-            // Unicode tables.
-            let f = if c.is_ascii() {
-                if c.is_ascii_whitespace() || c == '\x0b' {
-                    ' '
-                } else {
-                    c.to_ascii_lowercase()
-                }
-            } else if invisible(c) {
-                continue;
-            } else {
-                fold_char(c)
-            };
-            if f == ' ' {
-                if last_space {
-                    continue;
-                }
-                last_space = true;
-            } else {
-                last_space = false;
-            }
-            let before = s.len();
-            s.push(f);
-            for _ in before..s.len() {
-                map.push(i);
-            }
-        }
+        fold_into(orig, &mut s, |i, n| {
+            map.extend(std::iter::repeat_n(i, n));
+        });
         map.push(orig.len());
         Folded {
             s,
@@ -278,6 +292,29 @@ mod tests {
         let f = Folded::new(t);
         let p = f.find("endri", 0).unwrap();
         assert_eq!(&t[f.orig(p)..], "Ëndri");
+    }
+
+    /// Every folded byte maps to the original character it came from, through
+    /// ASCII, multi-byte, invisible and collapsed-whitespace characters alike.
+    #[test]
+    fn folded_map_covers_every_byte() {
+        let t = "\u{feff} A\u{ad}b  \t\u{a0}Ë\u{200b}x ΐΣ\u{2007}ç\n";
+        let f = Folded::new(t);
+        assert_eq!(f.s, "ab ex ισ c ");
+        assert_eq!(fold(t), "ab ex ισ c");
+        let from: Vec<&str> = (0..f.s.len())
+            .filter(|&i| f.s.is_char_boundary(i))
+            .map(|i| &t[f.orig(i)..])
+            .map(|rest| &rest[..rest.chars().next().unwrap().len_utf8()])
+            .collect();
+        assert_eq!(
+            from,
+            ["A", "b", " ", "Ë", "x", " ", "ΐ", "Σ", "\u{2007}", "ç", "\n"]
+        );
+        // Both bytes of a two-byte folded character map to its original.
+        let iota = f.s.find('ι').unwrap();
+        assert_eq!(f.orig(iota), f.orig(iota + 1));
+        assert_eq!(f.orig(f.s.len()), t.len());
     }
 
     #[test]
