@@ -473,10 +473,12 @@ async fn stored(
     if values.is_empty() {
         return Ok(found);
     }
-    if let Tx::Sqlite(t) = tx {
-        let sql = format!("{select_where} = ?");
-        let mut handle = t.lock_handle().await?;
-        let hits = super::sqlite_raw::existing(handle.as_raw_handle(), &sql, values)?;
+    let hits = tx
+        .on_sqlite_handle(|db| {
+            super::sqlite_raw::existing(db, &format!("{select_where} = ?"), values)
+        })
+        .await?;
+    if let Some(hits) = hits {
         found.extend(hits.into_iter().map(str::to_owned));
         return Ok(found);
     }
@@ -564,10 +566,14 @@ async fn insert(
     let Some(width) = rows.first().map(Vec::len) else {
         return Ok(());
     };
-    if let Tx::Sqlite(t) = tx {
-        let sql = format!("{head} VALUES ({}){tail}", numbered(false, 1, width));
-        let mut handle = t.lock_handle().await?;
-        return super::sqlite_raw::insert_rows(handle.as_raw_handle(), &sql, &rows);
+    let on_sqlite = tx
+        .on_sqlite_handle(|db| {
+            let sql = format!("{head} VALUES ({}){tail}", numbered(false, 1, width));
+            super::sqlite_raw::insert_rows(db, &sql, &rows)
+        })
+        .await?;
+    if on_sqlite.is_some() {
+        return Ok(());
     }
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {

@@ -137,23 +137,21 @@ impl StoreError {
     /// A conflict with a concurrent writer that retrying resolves: unique
     /// violation, serialization failure or deadlock (PostgreSQL), busy (SQLite).
     pub(crate) fn is_retryable(&self) -> bool {
-        if let StoreError::Sqlite { code, .. } = self {
-            // Unique or primary-key violation; busy, busy-recovery, busy-snapshot; locked.
-            return matches!(code, 2067 | 1555 | 5 | 261 | 517 | 6);
-        }
-        let StoreError::Db(e) = self else {
-            return false;
+        // SQLite's extended result codes: unique and primary-key violation; busy,
+        // busy-recovery, busy-snapshot; locked.
+        let sqlite = |code: i32| matches!(code, 2067 | 1555 | 5 | 261 | 517 | 6);
+        let e = match self {
+            StoreError::Sqlite { code, .. } => return sqlite(*code),
+            StoreError::Db(e) => e,
+            _ => return false,
         };
         let Some(db) = e.as_database_error() else {
             return false;
         };
-        if db.is_unique_violation() {
-            return true;
-        }
-        matches!(
-            db.code().as_deref(),
-            Some("40001" | "40P01" | "5" | "261" | "517" | "6")
-        )
+        let code = db.code();
+        db.is_unique_violation()
+            || matches!(code.as_deref(), Some("40001" | "40P01"))
+            || code.and_then(|c| c.parse().ok()).is_some_and(sqlite)
     }
 }
 

@@ -158,6 +158,20 @@ impl Tx {
         matches!(self, Tx::Pg(_))
     }
 
+    /// Runs `f` on the SQLite connection's own handle, inside this transaction,
+    /// with sqlx's worker held off until it returns (see `sqlite_raw`); `None` on
+    /// PostgreSQL, whose callers go through sqlx.
+    pub(crate) async fn on_sqlite_handle<R>(
+        &mut self,
+        f: impl FnOnce(std::ptr::NonNull<libsqlite3_sys::sqlite3>) -> Result<R, StoreError>,
+    ) -> Result<Option<R>, StoreError> {
+        let Tx::Sqlite(tx) = self else {
+            return Ok(None);
+        };
+        let mut handle = tx.lock_handle().await?;
+        f(handle.as_raw_handle()).map(Some)
+    }
+
     /// `" FOR UPDATE"` on PostgreSQL (row lock for the rest of the transaction);
     /// empty on SQLite, where `BEGIN IMMEDIATE` already serialises writers.
     pub(crate) fn for_update(&self) -> &'static str {

@@ -61,38 +61,36 @@ impl Stmt {
     fn bind(&mut self, args: &[Arg]) -> Result<(), StoreError> {
         for (i, a) in args.iter().enumerate() {
             let i = c_int::try_from(i + 1).expect("fewer than 2^31 columns");
-            // SAFETY: `self.stmt` is a live statement; text and blob pointers are
-            // valid for their lengths during the call, and SQLITE_TRANSIENT makes
-            // SQLite copy them before it returns.
-            let rc = unsafe {
-                match a {
-                    Arg::Int(Some(v)) => ffi::sqlite3_bind_int64(self.stmt, i, *v),
-                    Arg::Bool(v) => ffi::sqlite3_bind_int64(self.stmt, i, i64::from(*v)),
-                    Arg::Text(Some(s)) => self.text(i, s),
-                    Arg::Ts(Some(t)) => self.text(i, &super::query::ts_text(*t)),
-                    Arg::Bytes(b) => ffi::sqlite3_bind_blob64(
+            // SAFETY (each call): `self.stmt` is a live statement and `i` one of its
+            // parameters; the blob pointer is valid for its length during the call,
+            // and SQLITE_TRANSIENT makes SQLite copy the bytes before it returns.
+            let rc = match a {
+                Arg::Text(Some(s)) => self.text(i, s),
+                Arg::Ts(Some(t)) => self.text(i, &super::query::ts_text(*t)),
+                Arg::Int(Some(v)) => unsafe { ffi::sqlite3_bind_int64(self.stmt, i, *v) },
+                Arg::Bool(v) => unsafe { ffi::sqlite3_bind_int64(self.stmt, i, i64::from(*v)) },
+                Arg::Bytes(b) => unsafe {
+                    ffi::sqlite3_bind_blob64(
                         self.stmt,
                         i,
                         b.as_ptr().cast(),
                         b.len() as u64,
                         ffi::SQLITE_TRANSIENT(),
-                    ),
-                    Arg::Int(None) | Arg::Text(None) | Arg::Ts(None) => {
-                        ffi::sqlite3_bind_null(self.stmt, i)
-                    }
-                }
+                    )
+                },
+                Arg::Int(None) | Arg::Text(None) | Arg::Ts(None) => unsafe {
+                    ffi::sqlite3_bind_null(self.stmt, i)
+                },
             };
-            if rc != ffi::SQLITE_OK {
-                return Err(error(self.db, rc));
-            }
+            self.check(rc)?;
         }
         Ok(())
     }
 
-    /// # Safety
-    /// `self.stmt` must be live; `i` a parameter index of it.
-    unsafe fn text(&mut self, i: c_int, s: &str) -> c_int {
-        // SAFETY: see `bind`.
+    /// Binds text `s` to parameter `i` (copied by SQLite); SQLite's result code.
+    fn text(&mut self, i: c_int, s: &str) -> c_int {
+        // SAFETY: `self.stmt` is a live statement; `s` is valid for its length
+        // during the call, and SQLITE_TRANSIENT makes SQLite copy it first.
         unsafe {
             ffi::sqlite3_bind_text64(
                 self.stmt,
@@ -105,21 +103,28 @@ impl Stmt {
         }
     }
 
-    /// Runs the statement to its first row (`true`) or to completion (`false`).
-    fn step(&mut self) -> Result<bool, StoreError> {
-        // SAFETY: `self.stmt` is a live statement with every parameter bound.
-        match unsafe { ffi::sqlite3_step(self.stmt) } {
-            ffi::SQLITE_ROW => Ok(true),
-            ffi::SQLITE_DONE => Ok(false),
-            rc => Err(error(self.db, rc)),
+    /// `Ok` for `SQLITE_OK`, else the connection's error.
+    fn check(&self, rc: c_int) -> Result<(), StoreError> {
+        if rc == ffi::SQLITE_OK {
+            Ok(())
+        } else {
+            Err(error(self.db, rc))
         }
     }
 
-    /// Makes the statement ready to run again (bindings are kept until rebound).
-    fn reset(&mut self) {
-        // NOTE: the result repeats the last step's error, already reported.
+    /// Runs the statement to its first row (`true`) or to completion (`false`),
+    /// then resets it for the next run (bindings are kept until rebound).
+    fn run(&mut self) -> Result<bool, StoreError> {
+        // SAFETY: `self.stmt` is a live statement with every parameter bound.
+        let r = match unsafe { ffi::sqlite3_step(self.stmt) } {
+            ffi::SQLITE_ROW => Ok(true),
+            ffi::SQLITE_DONE => Ok(false),
+            rc => Err(error(self.db, rc)),
+        };
+        // NOTE: reset's result repeats the step's error, reported above.
         // SAFETY: `self.stmt` is a live statement.
         unsafe { ffi::sqlite3_reset(self.stmt) };
+        r
     }
 }
 
@@ -156,9 +161,7 @@ pub(super) fn insert_rows(
     let mut stmt = Stmt::prepare(db, sql)?;
     for row in rows {
         stmt.bind(row)?;
-        let r = stmt.step();
-        stmt.reset();
-        r?;
+        stmt.run()?;
     }
     Ok(())
 }
@@ -172,14 +175,9 @@ pub(super) fn existing<'v>(
     let mut stmt = Stmt::prepare(db, sql)?;
     let mut found = Vec::new();
     for v in values {
-        // SAFETY: `stmt` is live and has parameter 1.
-        let rc = unsafe { stmt.text(1, v) };
-        if rc != ffi::SQLITE_OK {
-            return Err(error(stmt.db, rc));
-        }
-        let r = stmt.step();
-        stmt.reset();
-        if r? {
+        let rc = stmt.text(1, v);
+        stmt.check(rc)?;
+        if stmt.run()? {
             found.push(*v);
         }
     }
@@ -231,14 +229,11 @@ mod tests {
             via_sqlx = via_sqlx.bind(a);
         }
         tx.execute(via_sqlx).await.unwrap();
-        {
-            let Tx::Sqlite(t) = &mut tx else {
-                unreachable!()
-            };
-            let mut h = t.lock_handle().await.unwrap();
-            let sql = "INSERT INTO t VALUES ('raw', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
-            insert_rows(h.as_raw_handle(), sql, &[args(), args()]).unwrap();
-        }
+        let sql = "INSERT INTO t VALUES ('raw', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+        tx.on_sqlite_handle(|db| insert_rows(db, sql, &[args(), args()]))
+            .await
+            .unwrap()
+            .expect("a SQLite transaction");
         let cols: Vec<String> = "abcdefghij"
             .chars()
             .map(|c| format!("typeof({c}) || ':' || quote({c})"))
@@ -275,27 +270,29 @@ mod tests {
         tx.execute(q("CREATE TABLE u (k TEXT PRIMARY KEY)"))
             .await
             .unwrap();
-        let Tx::Sqlite(t) = &mut tx else {
-            unreachable!()
-        };
-        let mut h = t.lock_handle().await.unwrap();
-        let db = h.as_raw_handle();
-        let row = |k: &str| vec![Arg::Text(Some(k.to_owned()))];
-        let err = insert_rows(db, "INSERT INTO u VALUES (?)", &[row("a"), row("a")]).unwrap_err();
-        match &err {
-            StoreError::Sqlite { code, message } => {
-                assert_eq!(*code, 1555, "SQLITE_CONSTRAINT_PRIMARYKEY: {message}");
-                assert!(message.contains("UNIQUE"), "{message}");
+        tx.on_sqlite_handle(|db| {
+            let row = |k: &str| vec![Arg::Text(Some(k.to_owned()))];
+            let err =
+                insert_rows(db, "INSERT INTO u VALUES (?)", &[row("a"), row("a")]).unwrap_err();
+            match &err {
+                StoreError::Sqlite { code, message } => {
+                    assert_eq!(*code, 1555, "SQLITE_CONSTRAINT_PRIMARYKEY: {message}");
+                    assert!(message.contains("UNIQUE"), "{message}");
+                }
+                other => panic!("unexpected {other:?}"),
             }
-            other => panic!("unexpected {other:?}"),
-        }
-        assert!(err.is_retryable());
-        // The first row stayed (the caller rolls back); look-ups see it.
-        insert_rows(db, "INSERT INTO u VALUES (?)", &[row("b")]).unwrap();
-        let found = existing(db, "SELECT 1 FROM u WHERE k = ?", &["a", "x", "b"]).unwrap();
-        assert_eq!(found, ["a", "b"]);
-        let err = Stmt::prepare(db, "SELECT nope FROM u").err().unwrap();
-        assert!(err.to_string().contains("no such column"), "{err}");
-        assert!(!err.is_retryable());
+            assert!(err.is_retryable());
+            // The first row stayed (the caller rolls back); look-ups see it.
+            insert_rows(db, "INSERT INTO u VALUES (?)", &[row("b")]).unwrap();
+            let found = existing(db, "SELECT 1 FROM u WHERE k = ?", &["a", "x", "b"]).unwrap();
+            assert_eq!(found, ["a", "b"]);
+            let err = Stmt::prepare(db, "SELECT nope FROM u").err().unwrap();
+            assert!(err.to_string().contains("no such column"), "{err}");
+            assert!(!err.is_retryable());
+            Ok(())
+        })
+        .await
+        .unwrap()
+        .expect("a SQLite transaction");
     }
 }
