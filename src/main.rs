@@ -46,9 +46,10 @@ fn main() -> ExitCode {
         Command::Parse(a) => leje::parse::cli::run(a),
         Command::CheckConfig(a) => leje::config::cli::run(a, g),
         other => {
-            // NOTE: the blocking pool parses messages (two per core at most) and does
-            // file I/O; its default ceiling of 512 threads, each with its own stack and
-            // malloc arena, would only let peak memory drift upwards.
+            // NOTE: the blocking pool does file I/O (messages are parsed on threads
+            // of their own, daemon/parsers.rs); its default ceiling of 512 threads,
+            // each with its own stack and malloc arena, would only let peak memory
+            // drift upwards.
             let rt = match tokio::runtime::Builder::new_multi_thread()
                 .max_blocking_threads(16)
                 .enable_all()

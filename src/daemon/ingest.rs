@@ -5,10 +5,10 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::health::Health;
+use super::parsers::Parsers;
 use super::pending::Pending;
 use super::worker::SessionError;
 use crate::config::{Action, MailboxSettings};
@@ -128,9 +128,16 @@ impl Batch {
     }
 }
 
-/// Messages parsed at once, at most (and at most [`INFLIGHT_BYTES`] of them).
+/// Parser threads per batch: one per core, up to four (the reader and the
+/// commit need their share too).
+fn parser_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get().min(4))
+}
+
+/// Messages handed to the parser threads at once, at most (and at most
+/// [`INFLIGHT_BYTES`] of them): two per thread, so none idles between messages.
 fn max_inflight() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
+    parser_threads() * 2
 }
 
 /// Raw bytes handed to parser threads at once; one bigger message still goes alone.
@@ -147,13 +154,11 @@ struct Prepared {
     parsed: crate::parse::ParsedMessage,
 }
 
-type Parsing = tokio::task::JoinHandle<(String, crate::parse::ParsedMessage)>;
-
 /// Processes `uids` (sorted, all above the checkpoint). Returns `Ok(false)` when it
 /// stopped early because `stop` became true (the messages in hand were finished).
 ///
 /// NOTE: the pipeline: bodies stream in one at a time; each is hashed and parsed on
-/// the blocking pool (several at once, in order) while the next is read; parsed
+/// a parser thread ([`Parsers`], several at once, in order) while the next is read; parsed
 /// messages are committed in groups, one store transaction per group with the
 /// checkpoint at its last UID. A crash loses at most an uncommitted group, which is
 /// fetched again on restart: never lost, never applied twice.
@@ -186,7 +191,8 @@ pub async fn run_batch(
     let mut done: Vec<(u32, Category)> = Vec::with_capacity(uids.len());
 
     let mut g = Group::default();
-    let mut inflight: VecDeque<(u32, usize, Parsing)> = VecDeque::new();
+    // A message arriving alone (IDLE) needs one thread, a backlog all of them.
+    let mut parsers = Parsers::start(parser_threads().min(small.len()));
     let mut inflight_bytes = 0usize;
     let limit = max_inflight();
     let mut handler_err = None;
@@ -199,7 +205,7 @@ pub async fn run_batch(
     let mut bodies = s.fetch_bodies(&small).await?;
     loop {
         // Keep the parser threads busy: read ahead while there is room.
-        while !stopped && !eof && inflight.len() < limit && inflight_bytes < INFLIGHT_BYTES {
+        while !stopped && !eof && parsers.pending() < limit && inflight_bytes < INFLIGHT_BYTES {
             let t = std::time::Instant::now();
             let next = bodies.next().await;
             t_read += t.elapsed();
@@ -211,13 +217,8 @@ pub async fn run_batch(
                     }
                     let raw = m.body().to_vec();
                     drop(m);
-                    let n = raw.len();
-                    inflight_bytes += n;
-                    let task = tokio::task::spawn_blocking(move || {
-                        let sha = hex::encode(Sha256::digest(&raw));
-                        (sha, crate::parse::parse(&raw))
-                    });
-                    inflight.push_back((uid, n, task));
+                    inflight_bytes += raw.len();
+                    parsers.submit(uid, raw);
                 }
                 Ok(None) => eof = true,
                 Err(e) => {
@@ -227,10 +228,9 @@ pub async fn run_batch(
                 }
             }
         }
-        let Some((uid, n, task)) = inflight.pop_front() else {
+        let Some(uid) = parsers.oldest() else {
             break;
         };
-        inflight_bytes -= n;
         let r = async {
             // NOTE: oversize messages are recorded in UID order with the fetched ones
             // (the group before them is committed first), so the checkpoint only ever
@@ -245,14 +245,18 @@ pub async fn run_batch(
                 ));
             }
             let t = std::time::Instant::now();
-            let parsed = task.await;
+            let Some(p) = parsers.next().await else {
+                return Ok(());
+            };
             t_parse += t.elapsed();
-            match parsed {
+            debug_assert_eq!(p.uid, uid);
+            inflight_bytes -= p.size;
+            match p.result {
                 Ok((sha, parsed)) => {
                     g.push(Prepared {
                         uid,
                         sha,
-                        size: n as u64,
+                        size: p.size as u64,
                         parsed,
                     });
                     if batch.revalidate || g.ready(mb.batch_size as usize) {
@@ -261,7 +265,7 @@ pub async fn run_batch(
                 }
                 Err(e) => {
                     g.commit(ctx, batch, &mut done).await?;
-                    done.push((uid, parser_crashed(ctx, batch, uid, &e.to_string()).await?));
+                    done.push((uid, parser_crashed(ctx, batch, uid, &e).await?));
                 }
             }
             Ok::<(), StoreError>(())

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod health;
 pub mod http;
 pub mod ingest;
+mod parsers;
 pub mod pending;
 pub mod systemd;
 pub mod worker;
