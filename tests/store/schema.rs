@@ -180,6 +180,46 @@ async fn bad_urls_are_refused_with_the_url() {
     );
 }
 
+/// One huge commit must not leave a WAL file that size on disk for good: once
+/// checkpointed, the next write cuts it back (`journal_size_limit`, 4 MiB).
+#[tokio::test]
+async fn sqlite_wal_shrinks_after_a_big_commit() {
+    let root = tempfile::tempdir().unwrap();
+    let state = root.path().join("state");
+    let url = format!("sqlite:{}", state.join("leje.db").display());
+    let s = Store::open(&url, &state).await.unwrap();
+    let wal = state.join("leje.db-wal");
+    let mut p = approval("WALBIG001", "Wal Big", "wal@example.com", "wal@example.com");
+    p.waybills = (0..12u8)
+        .map(|i| {
+            let mut w = crate::waybill(&format!("big{i}"));
+            w.data = vec![i; 1 << 20];
+            w.size = w.data.len() as u64;
+            w.sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&w.data));
+            w
+        })
+        .collect();
+    ingest_file(&s, "/big.eml", &p).await;
+    let after_big = std::fs::metadata(&wal).unwrap().len();
+    assert!(
+        after_big > 12 << 20,
+        "the big commit went through the WAL: {after_big} bytes"
+    );
+    let q = approval(
+        "WALSMALL1",
+        "Wal Small",
+        "wal@example.com",
+        "wal@example.com",
+    );
+    ingest_file(&s, "/small.eml", &q).await;
+    let after_small = std::fs::metadata(&wal).unwrap().len();
+    assert!(
+        after_small <= 4 << 20,
+        "the WAL is cut back after the next write: {after_small} bytes (was {after_big})"
+    );
+    s.close().await;
+}
+
 #[tokio::test]
 async fn sqlite_files_are_private() {
     let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
