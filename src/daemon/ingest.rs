@@ -259,7 +259,13 @@ pub async fn run_batch(
                         size: p.size as u64,
                         parsed,
                     });
-                    if batch.revalidate || g.ready(mb.batch_size as usize) {
+                    // More of the answer to come: a backlog, worth larger groups.
+                    let min = if eof || stopped {
+                        1
+                    } else {
+                        mb.batch_size as usize / 2
+                    };
+                    if batch.revalidate || g.ready(mb.batch_size as usize, min) {
                         g.commit_behind(ctx, batch, &mut done).await?;
                     }
                 }
@@ -350,6 +356,15 @@ pub async fn run_batch(
 /// arriving alone is committed at once; a backlog commits in large groups, so a
 /// transaction's fixed costs (BEGIN, the look-ups, the WAL fsync) are spread over
 /// as many messages as the disk's speed calls for, up to that ceiling.
+///
+/// While more of a FETCH answer is still to come, a group also waits until it
+/// holds half of `batch_size`: with commits fast enough to keep up, groups
+/// otherwise shrank to 125–185 messages, and each commit rewrites every index
+/// page its random keys (hashes, Message-IDs, travel documents) land on, so
+/// small groups wrote the same pages again and again. In the ingest benchmark
+/// (10,000 messages, five alternating rounds) this floor cut CPU per message
+/// by about 12 % and raised throughput by about 13 %; a floor of the whole
+/// `batch_size` was no better and held 1.3 MB more.
 #[derive(Default)]
 struct Group {
     items: Vec<Prepared>,
@@ -376,12 +391,12 @@ impl Group {
         self.items.push(p);
     }
 
-    /// Whether to hand the group over now: the commit before it is done (or there
-    /// is none), or the group is full and must wait for it.
-    fn ready(&self, max: usize) -> bool {
-        self.items.len() >= max
-            || self.bytes >= GROUP_BYTES
-            || self.inflight.as_ref().is_none_or(|t| t.is_finished())
+    /// Whether to hand the group over now: it holds at least `min` messages and
+    /// the commit before it is done (or there is none), or it is full and must
+    /// wait for that commit.
+    fn ready(&self, max: usize, min: usize) -> bool {
+        let idle = self.inflight.as_ref().is_none_or(|t| t.is_finished());
+        self.items.len() >= max || self.bytes >= GROUP_BYTES || (self.items.len() >= min && idle)
     }
 
     /// Starts committing the group behind the reader: waits for the commit before
