@@ -139,7 +139,7 @@ pub struct MailboxFile {
     pub poll_interval: Option<NumOrText>,
     /// Re-issue IDLE after this long; under 29 minutes (RFC 2177). Default `25m`.
     pub idle_renew: Option<NumOrText>,
-    /// Most messages committed in one store transaction (1–1000); a group holds what was parsed while the one before it committed. Default 500.
+    /// Most messages committed in one store transaction (1–1000); a group holds what was parsed while the one before it committed (during a backlog, at least half this many). Default 500.
     pub batch_size: Option<i64>,
     /// Larger messages are recorded, skipped and moved aside. Default `25MiB`.
     pub max_message_size: Option<NumOrText>,
