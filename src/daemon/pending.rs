@@ -111,7 +111,10 @@ impl Pending {
                     e => {
                         // NOTE: not retried: the messages are committed and past the
                         // checkpoint; they stay in the folder and the log says why.
-                        tracing::warn!(mailbox = %mb.name, "after-processing action {action:?} on UIDs {} failed: {e}", crate::imap::uid_set(&uids));
+                        // The UIDs themselves can run to a hundred kilobytes after a backlog.
+                        let first = uids.first().copied().unwrap_or_default();
+                        let last = uids.last().copied().unwrap_or_default();
+                        tracing::warn!(mailbox = %mb.name, "after-processing action {action:?} on {} UIDs ({first} to {last}) failed: {e}", uids.len());
                         ctx.health.error(&mb.name, "action", &e.to_string());
                     }
                 }

@@ -68,6 +68,14 @@ pub(crate) fn quote(s: &str) -> String {
 
 /// Compresses sorted UIDs into an IMAP sequence set: `[1,2,3,7,9,10]` → `1:3,7,9:10`.
 pub fn uid_set(uids: &[u32]) -> String {
+    uid_sets(uids, usize::MAX).pop().unwrap_or_default()
+}
+
+/// Like [`uid_set`], split into sets of at most `max_len` bytes (a single range
+/// longer than that still goes alone), so that no command line grows past what a
+/// server accepts.
+pub fn uid_sets(uids: &[u32], max_len: usize) -> Vec<String> {
+    let mut sets = Vec::new();
     let mut out = String::new();
     let mut i = 0;
     while i < uids.len() {
@@ -77,17 +85,24 @@ pub fn uid_set(uids: &[u32]) -> String {
             i += 1;
             end = uids[i];
         }
+        let range = if start == end {
+            start.to_string()
+        } else {
+            format!("{start}:{end}")
+        };
+        if !out.is_empty() && out.len() + 1 + range.len() > max_len {
+            sets.push(std::mem::take(&mut out));
+        }
         if !out.is_empty() {
             out.push(',');
         }
-        if start == end {
-            out.push_str(&start.to_string());
-        } else {
-            out.push_str(&format!("{start}:{end}"));
-        }
+        out.push_str(&range);
         i += 1;
     }
-    out
+    if !out.is_empty() {
+        sets.push(out);
+    }
+    sets
 }
 
 type FetchStream<'a> = std::pin::Pin<
@@ -343,6 +358,29 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uid_sets_are_split_by_length() {
+        assert!(super::uid_sets(&[], 10).is_empty());
+        assert_eq!(
+            super::uid_sets(&[1, 2, 3, 7, 9, 10, 12], 8),
+            vec!["1:3,7", "9:10,12"]
+        );
+        // One range longer than the limit still goes, alone.
+        assert_eq!(super::uid_sets(&[100000, 100001], 4), vec!["100000:100001"]);
+        // Every other UID, as when ignored mail stays between moved mail: no set
+        // exceeds the limit, and together they name every UID exactly once.
+        let uids: Vec<u32> = (1..=60_000).step_by(2).collect();
+        assert!(uid_set(&uids).len() > 100_000);
+        let sets = super::uid_sets(&uids, 8000);
+        assert!(sets.len() > 1 && sets.iter().all(|s| s.len() <= 8000));
+        let back: Vec<u32> = sets
+            .iter()
+            .flat_map(|s| s.split(','))
+            .map(|n| n.parse::<u32>().expect("single UIDs"))
+            .collect();
+        assert_eq!(back, uids);
+    }
 
     #[test]
     fn uid_sets() {
