@@ -210,8 +210,12 @@ async fn session(
         }
         // NOTE: one FETCH asks for many store batches at once: the pipeline in
         // `run_batch` (read, parse, commit behind) drains at the end of each FETCH.
+        // A chunk's UID set must also fit on one command line.
         let per_fetch = (mb.batch_size as usize).max(FETCH_AT_ONCE);
-        for chunk in uids.chunks(per_fetch) {
+        let chunks = uids
+            .chunks(per_fetch)
+            .flat_map(|c| crate::imap::split_by_set_len(c, crate::imap::MAX_SET_LEN));
+        for chunk in chunks {
             let more =
                 ingest::run_batch(&mut s, mb, ctx, &mut batch, &mut pending, chunk, stop).await?;
             // A long backlog is progress, not staleness.

@@ -7,17 +7,8 @@
 use futures::StreamExt;
 
 use super::error::ImapError;
-use super::session::{op, quote, uid_sets, Session};
+use super::session::{op, quote, uid_sets, Session, MAX_SET_LEN};
 use crate::config::Action;
-
-/// Longest UID set sent in one command, in bytes.
-// NOTE: a backlog's actions go out as one command per action, and when ignored
-// mail sits between moved mail the set does not compress: 20,000 alternate UIDs
-// make a set of about 120 KB, past Dovecot's default line limit
-// (`imap_max_line_length`, 64 KiB) and far past what RFC 7162 asks clients to
-// stay under (about 8,192 octets per command line). Such a command was rejected
-// whole and the messages stayed in the folder.
-const MAX_SET_LEN: usize = 8000;
 
 impl Session {
     /// Creates `folder` (configured name, `/`-separated) unless it exists. Idempotent.

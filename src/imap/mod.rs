@@ -18,4 +18,4 @@ pub mod session;
 pub use connect::{Caps, XOAuth2};
 pub use error::ImapError;
 pub use idle::Wake;
-pub use session::{uid_set, BodyStream, Fetched, Selected, Session};
+pub use session::{split_by_set_len, uid_set, BodyStream, Fetched, Selected, Session, MAX_SET_LEN};
