@@ -24,7 +24,12 @@ pub struct Pending {
 
 impl Pending {
     /// Flush when this many messages wait…
-    pub const MAX: usize = 20_000;
+    // NOTE: a flush runs on the fetching session and holds ingestion up; on
+    // Dovecot's Maildir each command of it costs about a second on a large folder,
+    // and long UID sets now go as several commands (`MAX_SET_LEN`). At 20,000 a
+    // 30,000-message first start stopped for several seconds two-thirds of the
+    // way; the UIDs cost 4 bytes each, so this many (400 KB) is cheap to hold.
+    pub const MAX: usize = 100_000;
     /// …or the oldest has waited this long (during a backlog; a quiet folder is
     /// flushed as soon as its new mail is committed).
     pub const MAX_AGE: std::time::Duration = std::time::Duration::from_secs(60);
