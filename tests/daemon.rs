@@ -542,11 +542,11 @@ async fn ten_thousand_messages_on_first_start() {
     // out, the ignored mail stays. Ignored mail sits between them, so the moved UIDs
     // make a set longer than the test server takes on one command line
     // (`imap_max_line_length = 10k` in scripts/mailstack): it must be split.
-    let notifications = (0..n).filter(|&i| realistic(s, i).doc.is_some()).count() as u64;
     let moved: Vec<u32> = (0..n)
         .filter(|&i| realistic(s, i).doc.is_some())
         .map(|i| i as u32 + 1)
         .collect();
+    let notifications = moved.len() as u64;
     let set_len = leje::imap::uid_set(&moved).len();
     assert!(set_len > 10 * 1024, "the moved set is only {set_len} bytes");
     let mut imap = stack.imap(&user).await;

@@ -249,7 +249,6 @@ pub async fn run_batch(
                 return Ok(());
             };
             t_parse += t.elapsed();
-            debug_assert_eq!(p.uid, uid);
             inflight_bytes -= p.size;
             match p.result {
                 Ok((sha, parsed)) => {

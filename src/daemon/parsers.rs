@@ -19,16 +19,18 @@ use crate::parse::ParsedMessage;
 
 /// A message's hash and parse result, or why the parser failed on it.
 pub struct Parsed {
-    pub uid: u32,
     /// Raw size in bytes.
     pub size: usize,
     /// `(sha256 hex of the raw bytes, parse result)`, or the panic message.
     pub result: Result<(String, ParsedMessage), String>,
 }
 
+/// What a parser thread sends back for one message.
+type Outcome = Result<(String, ParsedMessage), String>;
+
 struct Thread {
-    input: mpsc::UnboundedSender<(u32, Vec<u8>)>,
-    output: mpsc::UnboundedReceiver<Parsed>,
+    input: mpsc::UnboundedSender<Vec<u8>>,
+    output: mpsc::UnboundedReceiver<Outcome>,
 }
 
 /// Parser threads for one batch; they end when this is dropped (each finishing
@@ -60,7 +62,7 @@ impl Parsers {
         self.next_in = (i + 1) % self.threads.len();
         self.pending.push_back((uid, raw.len()));
         // A send fails only if the thread is gone; `next` then reports it.
-        let _ = self.threads[i].input.send((uid, raw));
+        let _ = self.threads[i].input.send(raw);
     }
 
     /// Messages submitted and not yet collected.
@@ -75,16 +77,16 @@ impl Parsers {
 
     /// The oldest submitted message's result; `None` when nothing is pending.
     pub async fn next(&mut self) -> Option<Parsed> {
-        let (uid, size) = self.pending.pop_front()?;
+        let (_, size) = self.pending.pop_front()?;
         let i = self.next_out;
         self.next_out = (i + 1) % self.threads.len();
         // NOTE: a thread only ends when its input closes (parse panics are caught),
         // but should the runtime drop it, the message is reported, not lost.
-        Some(self.threads[i].output.recv().await.unwrap_or(Parsed {
-            uid,
+        let result = self.threads[i].output.recv().await;
+        Some(Parsed {
             size,
-            result: Err("the parser thread stopped".to_owned()),
-        }))
+            result: result.unwrap_or_else(|| Err("the parser thread stopped".to_owned())),
+        })
     }
 }
 
@@ -112,15 +114,11 @@ impl Thread {
 }
 
 /// A parser thread's loop: until its input closes or its output is dropped.
-fn work(mut rx: mpsc::UnboundedReceiver<(u32, Vec<u8>)>, tx: mpsc::UnboundedSender<Parsed>) {
-    while let Some((uid, raw)) = rx.blocking_recv() {
-        let p = Parsed {
-            uid,
-            size: raw.len(),
-            result: hash_and_parse(&raw),
-        };
+fn work(mut rx: mpsc::UnboundedReceiver<Vec<u8>>, tx: mpsc::UnboundedSender<Outcome>) {
+    while let Some(raw) = rx.blocking_recv() {
+        let result = hash_and_parse(&raw);
         drop(raw);
-        if tx.send(p).is_err() {
+        if tx.send(result).is_err() {
             break;
         }
     }
@@ -128,7 +126,7 @@ fn work(mut rx: mpsc::UnboundedReceiver<(u32, Vec<u8>)>, tx: mpsc::UnboundedSend
 
 /// The hash and the parse of one message; a panic in the parser (which promises
 /// never to panic) becomes an error carrying its message.
-fn hash_and_parse(raw: &[u8]) -> Result<(String, ParsedMessage), String> {
+fn hash_and_parse(raw: &[u8]) -> Outcome {
     catch_unwind(AssertUnwindSafe(|| {
         (hex::encode(Sha256::digest(raw)), crate::parse::parse(raw))
     }))
@@ -179,13 +177,14 @@ mod tests {
         while let Some(r) = next(&mut p).await {
             got.push(r);
         }
-        assert_eq!(got.iter().map(|r| r.uid).collect::<Vec<_>>(), uids);
-        for r in &got {
-            let raw = mail(r.uid);
+        // Each result is that of the message submitted in its place.
+        assert_eq!(got.len(), uids.len());
+        for (uid, r) in uids.iter().zip(&got) {
+            let raw = mail(*uid);
             assert_eq!(r.size, raw.len());
             let (sha, parsed) = r.result.as_ref().expect("parsed");
             assert_eq!(*sha, hex::encode(Sha256::digest(&raw)));
-            let id = format!("m{}@example.org", r.uid);
+            let id = format!("m{uid}@example.org");
             assert_eq!(parsed.message_id.as_deref(), Some(id.as_str()));
         }
         assert_eq!(p.pending(), 0);

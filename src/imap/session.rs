@@ -68,7 +68,18 @@ pub(crate) fn quote(s: &str) -> String {
 
 /// Compresses sorted UIDs into an IMAP sequence set: `[1,2,3,7,9,10]` → `1:3,7,9:10`.
 pub fn uid_set(uids: &[u32]) -> String {
-    uid_sets(uids, usize::MAX).pop().unwrap_or_default()
+    let mut out = String::new();
+    for (a, b) in ranges(uids) {
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if a == b {
+            out.push_str(&a.to_string());
+        } else {
+            out.push_str(&format!("{a}:{b}"));
+        }
+    }
+    out
 }
 
 /// Longest UID set sent in one command, in bytes.
@@ -87,36 +98,25 @@ pub const MAX_SET_LEN: usize = 8000;
 pub fn uid_sets(uids: &[u32], max_len: usize) -> Vec<String> {
     split_by_set_len(uids, max_len)
         .into_iter()
-        .map(|c| {
-            let mut out = String::new();
-            for (k, (a, b)) in ranges(c).enumerate() {
-                if k > 0 {
-                    out.push(',');
-                }
-                push_range(&mut out, a, b);
-            }
-            out
-        })
+        .map(uid_set)
         .collect()
 }
 
 /// Splits sorted UIDs where needed so that each part's [`uid_set`] is at most
 /// `max_len` bytes (a single range longer than that still goes alone).
 pub fn split_by_set_len(uids: &[u32], max_len: usize) -> Vec<&[u32]> {
+    let digits = |v: u32| v.checked_ilog10().unwrap_or(0) as usize + 1;
     let mut parts = Vec::new();
-    let (mut start, mut len, mut at) = (0, 0usize, 0);
+    let (mut start, mut at, mut len) = (0, 0, 0usize);
     for (a, b) in ranges(uids) {
-        let n = (b - a) as usize + 1;
-        let mut tmp = String::new();
-        push_range(&mut tmp, a, b);
-        let add = tmp.len() + usize::from(len > 0);
-        if len > 0 && len + add > max_len {
+        // `a` or `a:b`, after a comma unless it opens the set.
+        let range = digits(a) + if a == b { 0 } else { 1 + digits(b) };
+        if len > 0 && len + 1 + range > max_len {
             parts.push(&uids[start..at]);
-            start = at;
-            len = 0;
+            (start, len) = (at, 0);
         }
-        len += tmp.len() + usize::from(len > 0);
-        at += n;
+        len += range + usize::from(len > 0);
+        at += (b - a) as usize + 1;
     }
     if at > start {
         parts.push(&uids[start..at]);
@@ -137,15 +137,6 @@ fn ranges(uids: &[u32]) -> impl Iterator<Item = (u32, u32)> + '_ {
         i += 1;
         Some((start, end))
     })
-}
-
-fn push_range(out: &mut String, a: u32, b: u32) {
-    use std::fmt::Write;
-    let _ = if a == b {
-        write!(out, "{a}")
-    } else {
-        write!(out, "{a}:{b}")
-    };
 }
 
 type FetchStream<'a> = std::pin::Pin<
