@@ -8,8 +8,11 @@
 //! origin or the same notification again changes nothing.
 //!
 //! Files: `types.rs` (data types), `ingest.rs` (the ingest transaction),
-//! `cases.rs` (stage changes, listing), `review.rs` (conflicts), `outbox.rs`, `lease.rs`
-//! (leases and checkpoints), `actions.rs` (after-processing actions still to apply), `attachments.rs` (private files, waybill files of schema < 5),
+//! `notice.rs` (what a notification does to its case: create, update,
+//! flag), `bulk.rs` (a backlog's new cases in multi-row statements),
+//! `cases.rs` (stage changes, listing), `review.rs` (conflicts), `outbox.rs`,
+//! `lease.rs` (leases and checkpoints), `actions.rs` (after-processing actions
+//! still to apply), `attachments.rs` (private files, waybill files of schema < 5),
 //! `sqlite.rs`/`postgres.rs` (opening), `cli.rs`/`output.rs`/`import.rs` (commands).
 
 mod actions;
@@ -21,6 +24,7 @@ pub mod cli;
 pub mod import;
 mod ingest;
 mod lease;
+mod notice;
 mod outbox;
 mod output;
 mod postgres;

@@ -1,0 +1,223 @@
+//! What a complete notification does to its case: an approval creates the
+//! case (with its waybills and the instructions email) or updates or flags
+//! the existing one; a rejection moves it to `rejected`.
+//!
+//! A case is one travel document. The same notice arriving again (another
+//! forward, another origin) never gets here: its notification hash is already
+//! claimed ([`super::ingest`]). What does get here for an existing case is a
+//! different notice for the same document: the same approval re-sent or
+//! corrected, or a conflict a person must look at.
+
+use chrono::{DateTime, Utc};
+
+use super::cases::{insert_event, insert_outbox, load_by_doc, transition, NewOutbox};
+use super::ingest::{contacts_of, Decision};
+use super::query::{list_json, q, Tx};
+use super::review::{describe, differences, fill_missing, flag};
+use super::types::{directorate_str, language_str};
+use super::{Cause, Incoming, OutboxKind, Outcome, Stage, StoreError};
+use crate::parse::ParsedMessage;
+
+/// An approval: create the case, or update / flag the existing one.
+pub(super) async fn approved(
+    tx: &mut Tx,
+    msg: &Incoming<'_>,
+    doc: &str,
+    pm: i64,
+    at: DateTime<Utc>,
+) -> Result<Decision, StoreError> {
+    let p = msg.parsed;
+    let contacts = contacts_of(p, msg.forwarder_is_staff);
+    if let Some(id) = insert_case(tx, p, doc, &contacts, Stage::Approved, at).await? {
+        insert_event(
+            tx,
+            id,
+            at,
+            None,
+            Stage::Approved,
+            Cause::Message,
+            Some("approval notification received"),
+            Some(pm),
+        )
+        .await?;
+        store_waybills(tx, id, p, pm, at).await?;
+        let ob = insert_outbox(tx, instructions(id, msg), at).await?;
+        let mut d = Decision::new(Outcome::CaseCreated, None, Some(id));
+        d.outbox_ids.push(ob);
+        return Ok(d);
+    }
+    let l = load_by_doc(tx, doc)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("case vanished during ingest".into()))?;
+    let id = l.case.id;
+    let added = store_waybills(tx, id, p, pm, at).await?;
+    let mut conflicts = differences(&l.case, p, &contacts);
+    if l.case.stage == Stage::Rejected {
+        conflicts.push(("stage", Some("rejected".into()), Some("approved".into())));
+    }
+    if conflicts.is_empty() {
+        fill_missing(tx, &l.case, p, &contacts, at).await?;
+        let detail = format!("approval notification again; {added} new waybill(s)");
+        insert_event(
+            tx,
+            id,
+            at,
+            Some(l.case.stage),
+            l.case.stage,
+            Cause::Message,
+            Some(&detail),
+            Some(pm),
+        )
+        .await?;
+        return Ok(Decision::new(Outcome::CaseUpdated, None, Some(id)));
+    }
+    flag(tx, &l, &conflicts, pm, at).await?;
+    Ok(Decision::new(
+        Outcome::NeedsReview,
+        Some(describe(&conflicts)),
+        Some(id),
+    ))
+}
+
+/// Records the message's waybills for the case (their contents once per sha256);
+/// returns how many were new to the case.
+async fn store_waybills(
+    tx: &mut Tx,
+    case_id: i64,
+    p: &ParsedMessage,
+    pm: i64,
+    at: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let mut added = 0;
+    for w in &p.waybills {
+        debug_assert_eq!(w.sha256, super::attachments::sha256_hex(&w.data));
+        tx.execute(
+            q("INSERT INTO waybill_data (sha256, data) VALUES ($1, $2) \
+               ON CONFLICT (sha256) DO NOTHING")
+            .bind(w.sha256.as_str())
+            .bind(w.data.as_slice()),
+        )
+        .await?;
+        added += tx
+            .execute(
+                q("INSERT INTO waybills (case_id, message, filename, content_type, sha256, size, \
+                   amount_lek, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                   ON CONFLICT DO NOTHING")
+                .bind(case_id)
+                .bind(pm)
+                .bind(w.filename.as_deref())
+                .bind(w.content_type.as_str())
+                .bind(w.sha256.as_str())
+                .bind(w.size)
+                .bind(w.amount_lek)
+                .bind(at),
+            )
+            .await?;
+    }
+    Ok(added)
+}
+
+/// A rejection: the case goes to `rejected` (created as rejected if new).
+pub(super) async fn rejected(
+    tx: &mut Tx,
+    msg: &Incoming<'_>,
+    doc: &str,
+    pm: i64,
+    at: DateTime<Utc>,
+) -> Result<Decision, StoreError> {
+    let p = msg.parsed;
+    let contacts = contacts_of(p, msg.forwarder_is_staff);
+    if let Some(id) = insert_case(tx, p, doc, &contacts, Stage::Rejected, at).await? {
+        insert_event(
+            tx,
+            id,
+            at,
+            None,
+            Stage::Rejected,
+            Cause::Message,
+            Some("rejection notification received"),
+            Some(pm),
+        )
+        .await?;
+        return Ok(Decision::new(Outcome::CaseCreated, None, Some(id)));
+    }
+    let l = load_by_doc(tx, doc)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("case vanished during ingest".into()))?;
+    let mut conflicts = differences(&l.case, p, &contacts);
+    let allowed = l
+        .case
+        .stage
+        .allowed_next(l.review_from)
+        .contains(&Stage::Rejected);
+    if l.case.stage == Stage::Rejected && conflicts.is_empty() {
+        return Ok(Decision::new(Outcome::CaseUpdated, None, Some(l.case.id)));
+    }
+    if !allowed && l.case.stage != Stage::Rejected {
+        conflicts.push((
+            "stage",
+            Some(l.case.stage.as_str().into()),
+            Some("rejected".into()),
+        ));
+    }
+    if conflicts.is_empty() {
+        transition(
+            tx,
+            &l,
+            Stage::Rejected,
+            Cause::Message,
+            Some("rejection notification received"),
+            Some(pm),
+            at,
+        )
+        .await?;
+        return Ok(Decision::new(Outcome::CaseUpdated, None, Some(l.case.id)));
+    }
+    flag(tx, &l, &conflicts, pm, at).await?;
+    Ok(Decision::new(
+        Outcome::NeedsReview,
+        Some(describe(&conflicts)),
+        Some(l.case.id),
+    ))
+}
+
+/// Inserts a new case; `None` if one with this travel document exists.
+async fn insert_case(
+    tx: &mut Tx,
+    p: &ParsedMessage,
+    doc: &str,
+    contacts: &[String],
+    stage: Stage,
+    at: DateTime<Utc>,
+) -> Result<Option<i64>, StoreError> {
+    let r = tx
+        .fetch_optional(
+            q("INSERT INTO cases (travel_document, name, nationality, directorate, contacts, \
+               language, stage, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+               ON CONFLICT (travel_document) DO NOTHING RETURNING id")
+            .bind(doc)
+            .bind(p.name.as_deref())
+            .bind(p.nationality.as_deref())
+            .bind(p.directorate.map(directorate_str))
+            .bind(list_json(contacts))
+            .bind(p.language.map(language_str))
+            .bind(stage.as_str())
+            .bind(at),
+        )
+        .await?;
+    r.map(|r| r.get("id")).transpose()
+}
+
+/// The instructions email for a case, threaded under the message that led to it.
+fn instructions(case_id: i64, msg: &Incoming<'_>) -> NewOutbox {
+    let p = msg.parsed;
+    NewOutbox {
+        case_id,
+        kind: OutboxKind::Instructions,
+        in_reply_to: p.message_id.clone(),
+        references: p.references.clone(),
+        forwarded_by: p.forwarded_by.clone(),
+        forwarder_is_staff: msg.forwarder_is_staff,
+        original_to: p.original_to.clone(),
+    }
+}
