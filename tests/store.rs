@@ -15,6 +15,8 @@ mod common;
 mod concurrency;
 #[path = "store/lifecycle.rs"]
 mod lifecycle;
+#[path = "store/renewal.rs"]
+mod renewal;
 #[path = "store/schema.rs"]
 mod schema;
 

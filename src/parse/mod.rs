@@ -189,14 +189,20 @@ pub struct ParsedMessage {
 }
 
 impl ParsedMessage {
-    /// A hash of the notification itself (kind, travel document, name, directorate),
-    /// independent of who forwarded it, how, or when. The store uses it to recognise
-    /// the same notice arriving twice. `None` when there is no travel document.
+    /// A hash of the notification itself (kind, travel document, name, directorate
+    /// and the day the office sent it), independent of who forwarded it, how, or
+    /// when. The store uses it to recognise the same notice arriving twice. `None`
+    /// when there is no travel document.
+    ///
+    /// NOTE: the day is what tells next year's renewal (same person, same passport,
+    /// same office) from this notice forwarded again. A copy whose date could not
+    /// be read hashes apart from a dated one; the store then takes it as the same
+    /// approval again on the existing case, and sends nothing twice.
     pub fn notification_hash(&self) -> Option<String> {
         use sha2::{Digest, Sha256};
         let doc = self.travel_document.as_deref()?;
         let mut h = Sha256::new();
-        h.update(b"leje-notification-v1\0");
+        h.update(b"leje-notification-v2\0");
         h.update(
             serde_json::to_string(&self.kind)
                 .unwrap_or_default()
@@ -209,6 +215,11 @@ impl ParsedMessage {
         h.update(b"\0");
         if let Some(d) = self.directorate {
             h.update(serde_json::to_string(&d).unwrap_or_default().as_bytes());
+        }
+        h.update(b"\0");
+        // The date as the office wrote it (`YYYY-MM-DD` of its RFC 3339 form).
+        if let Some(day) = self.notified_at.as_deref().and_then(|t| t.get(..10)) {
+            h.update(day.as_bytes());
         }
         Some(hex::encode(h.finalize()))
     }
@@ -229,4 +240,48 @@ pub fn parse(raw: &[u8]) -> ParsedMessage {
 /// or amount). Exposed for `leje` tools and tests of waybill handling.
 pub fn pdf_amount_lek(pdf: &[u8]) -> Option<u64> {
     pdf::text(pdf).and_then(|t| waybill::amount(&t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn notice(forwarder: &str, notified_at: Option<&str>) -> ParsedMessage {
+        ParsedMessage {
+            kind: Kind::PermitApproved,
+            reason: None,
+            language: Some(Language::En),
+            name: Some("Maria Rossi".into()),
+            travel_document: Some("AB1234567".into()),
+            nationality: Some("Italian".into()),
+            directorate: Some(Directorate::Tirane),
+            original_from: Some("migracioni@mb.gov.al".into()),
+            forwarded_by: Some(forwarder.into()),
+            notified_at: notified_at.map(str::to_owned),
+            waybills: Vec::new(),
+            message_id: Some(format!("{forwarder}.1@mail.example")),
+            references: Vec::new(),
+            subject: None,
+            original_to: None,
+            reply_to: None,
+        }
+    }
+
+    #[test]
+    fn notification_hash_is_the_notice_not_the_forward() {
+        let at = Some("2024-03-04T10:00:00+01:00");
+        let a = notice("maria@example.it", at).notification_hash();
+        assert!(a.is_some());
+        // Another forwarder, Message-ID, time of day: the same notice.
+        let mut b = notice("agency@example.al", Some("2024-03-04T17:30:00+01:00"));
+        b.name = Some("MARIA ROSSI".into());
+        assert_eq!(a, b.notification_hash());
+        // Another day (next year's renewal), or no date read: another notice.
+        let c = notice("maria@example.it", Some("2025-03-04T10:00:00+01:00"));
+        assert_ne!(a, c.notification_hash());
+        assert_ne!(a, notice("maria@example.it", None).notification_hash());
+        let mut d = notice("maria@example.it", at);
+        d.travel_document = None;
+        assert_eq!(d.notification_hash(), None);
+    }
 }

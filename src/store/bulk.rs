@@ -163,13 +163,14 @@ pub(super) async fn ingest_bulk(
     let new = items.iter().zip(&case_of).zip(&pm_ids);
     for ((i, case_id), &pm) in new.filter(|((_, c), _)| c.is_some()) {
         let case_id = *case_id;
+        let p = msgs[i.index].parsed;
         notes.push(vec![
             i.hash.clone().into(),
             case_id.into(),
             pm.into(),
             at.into(),
+            super::ingest::notice_time(p).into(),
         ]);
-        let p = msgs[i.index].parsed;
         let stage = stage_of(p.kind);
         let detail = if stage == Stage::Approved {
             "approval notification received"
@@ -207,7 +208,7 @@ pub(super) async fn ingest_bulk(
     }
     insert(
         tx,
-        "INSERT INTO notifications (hash, case_id, first_message, at)",
+        "INSERT INTO notifications (hash, case_id, first_message, at, notified_at)",
         notes,
         "",
     )

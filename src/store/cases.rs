@@ -148,7 +148,8 @@ pub(crate) async fn insert_outbox(
 }
 
 /// Enqueues a follow-up (CardReady, NidPending) threaded under the case's
-/// first Instructions email and addressed like it.
+/// latest Instructions email (a renewed case has one per cycle) and addressed
+/// like it.
 async fn enqueue_followup(
     tx: &mut Tx,
     case_id: i64,
@@ -158,7 +159,7 @@ async fn enqueue_followup(
     let first = tx
         .fetch_optional(
             q("SELECT message_id, refs, forwarded_by, forwarder_is_staff, original_to FROM outbox \
-               WHERE case_id = $1 AND kind = 'instructions' ORDER BY id LIMIT 1")
+               WHERE case_id = $1 AND kind = 'instructions' ORDER BY id DESC LIMIT 1")
             .bind(case_id),
         )
         .await?;

@@ -174,7 +174,7 @@ impl Store {
                 })
             }
         };
-        let d = match claim_notification(tx, hash, pm, at).await? {
+        let d = match claim_notification(tx, p, hash, pm, at).await? {
             Some(prev) => Decision::new(
                 Outcome::Duplicate,
                 Some("the same notification was already processed".into()),
@@ -214,6 +214,7 @@ impl Store {
 /// Claims a notification hash for this message; `Some(case)` if it was already claimed.
 async fn claim_notification(
     tx: &mut Tx,
+    p: &ParsedMessage,
     hash: &str,
     pm: i64,
     at: DateTime<Utc>,
@@ -221,12 +222,13 @@ async fn claim_notification(
     let r = tx
         .fetch_optional(
             q(
-                "INSERT INTO notifications (hash, first_message, at) VALUES ($1, $2, $3) \
-               ON CONFLICT DO NOTHING RETURNING hash",
+                "INSERT INTO notifications (hash, first_message, at, notified_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING hash",
             )
             .bind(hash)
             .bind(pm)
-            .bind(at),
+            .bind(at)
+            .bind(notice_time(p)),
         )
         .await?;
     if r.is_some() {
@@ -236,6 +238,12 @@ async fn claim_notification(
         .fetch_optional(q("SELECT case_id FROM notifications WHERE hash = $1").bind(hash))
         .await?;
     Ok(Some(prev.map(|r| r.get("case_id")).transpose()?.flatten()))
+}
+
+/// When the office sent the notification, if the parse found it.
+pub(crate) fn notice_time(p: &ParsedMessage) -> Option<DateTime<Utc>> {
+    let t = DateTime::parse_from_rfc3339(p.notified_at.as_deref()?).ok()?;
+    Some(t.with_timezone(&Utc))
 }
 
 /// The applicant contacts a message gives: the forwarder (unless staff) and

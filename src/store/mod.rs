@@ -8,7 +8,7 @@
 //! origin or the same notification again changes nothing.
 //!
 //! Files: `types.rs` (data types), `ingest.rs` (the ingest transaction),
-//! `notice.rs` (what a notification does to its case: create, update,
+//! `notice.rs` (what a notification does to its case: create, update, renew,
 //! flag), `bulk.rs` (a backlog's new cases in multi-row statements),
 //! `cases.rs` (stage changes, listing), `review.rs` (conflicts), `outbox.rs`,
 //! `lease.rs` (leases and checkpoints), `actions.rs` (after-processing actions

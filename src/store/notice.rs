@@ -1,22 +1,28 @@
 //! What a complete notification does to its case: an approval creates the
-//! case (with its waybills and the instructions email) or updates or flags
-//! the existing one; a rejection moves it to `rejected`.
+//! case (with its waybills and the instructions email) or updates, renews or
+//! flags the existing one; a rejection moves it to `rejected`.
 //!
 //! A case is one travel document. The same notice arriving again (another
 //! forward, another origin) never gets here: its notification hash is already
 //! claimed ([`super::ingest`]). What does get here for an existing case is a
 //! different notice for the same document: the same approval re-sent or
-//! corrected, or a conflict a person must look at.
+//! corrected, a renewal, or a conflict a person must look at.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 
-use super::cases::{insert_event, insert_outbox, load_by_doc, transition, NewOutbox};
-use super::ingest::{contacts_of, Decision};
+use super::cases::{insert_event, insert_outbox, load_by_doc, transition, Loaded, NewOutbox};
+use super::ingest::{contacts_of, notice_time, Decision};
 use super::query::{list_json, q, Tx};
 use super::review::{describe, differences, fill_missing, flag};
 use super::types::{directorate_str, language_str};
 use super::{Cause, Incoming, OutboxKind, Outcome, Stage, StoreError};
 use crate::parse::ParsedMessage;
+
+/// How long after the case's latest notice a new approval counts as a renewal
+/// (the case starts over and the applicant gets the instructions again) rather
+/// than the same approval re-sent. Permits run for a year or more; a notice
+/// corrected or re-sent by the office comes within days.
+pub const RENEWAL_AFTER_DAYS: i64 = 180;
 
 /// An approval: create the case, or update / flag the existing one.
 pub(super) async fn approved(
@@ -52,6 +58,12 @@ pub(super) async fn approved(
     let id = l.case.id;
     let added = store_waybills(tx, id, p, pm, at).await?;
     let mut conflicts = differences(&l.case, p, &contacts);
+    // NOTE: a case under review waits for a person, whatever arrives.
+    if conflicts.is_empty() && l.case.stage != Stage::NeedsReview {
+        if let Some(previous) = renewal_of(tx, id, p).await? {
+            return renew(tx, &l, msg, &contacts, pm, previous, at).await;
+        }
+    }
     if l.case.stage == Stage::Rejected {
         conflicts.push(("stage", Some("rejected".into()), Some("approved".into())));
     }
@@ -220,4 +232,78 @@ fn instructions(case_id: i64, msg: &Incoming<'_>) -> NewOutbox {
         forwarder_is_staff: msg.forwarder_is_staff,
         original_to: p.original_to.clone(),
     }
+}
+
+/// The date of the case's latest notice, when this approval was sent at least
+/// [`RENEWAL_AFTER_DAYS`] after it. Both dates must be known: a notice whose date
+/// could not be read is never taken for a renewal (nothing is sent twice).
+async fn renewal_of(
+    tx: &mut Tx,
+    case_id: i64,
+    p: &ParsedMessage,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    let Some(new) = notice_time(p) else {
+        return Ok(None);
+    };
+    let rows = tx
+        .fetch_all(
+            q("SELECT notified_at FROM notifications WHERE case_id = $1 AND notified_at IS NOT NULL")
+                .bind(case_id),
+        )
+        .await?;
+    let mut latest: Option<DateTime<Utc>> = None;
+    for r in rows {
+        let t: DateTime<Utc> = r.get("notified_at")?;
+        latest = latest.max(Some(t));
+    }
+    Ok(latest.filter(|&l| new - l >= Duration::days(RENEWAL_AFTER_DAYS)))
+}
+
+/// Starts the case over at `approved`, from whatever stage its last cycle
+/// reached, and enqueues the instructions again: the applicant has the same
+/// steps to take (address, fee, biometric card) for the renewed permit.
+async fn renew(
+    tx: &mut Tx,
+    l: &Loaded,
+    msg: &Incoming<'_>,
+    contacts: &[String],
+    pm: i64,
+    previous: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> Result<Decision, StoreError> {
+    let p = msg.parsed;
+    let id = l.case.id;
+    fill_missing(tx, &l.case, p, contacts, at).await?;
+    // NOTE: not `transition`: no stage of the last cycle leads back to `approved`;
+    // the event records the jump, so the history still ends at the case's stage.
+    tx.execute(
+        q(
+            "UPDATE cases SET stage = $1, review_from = NULL, next_due = NULL, updated_at = $2 \
+           WHERE id = $3",
+        )
+        .bind(Stage::Approved.as_str())
+        .bind(at)
+        .bind(id),
+    )
+    .await?;
+    let new = notice_time(p).map_or_else(String::new, |t| t.date_naive().to_string());
+    let detail = format!(
+        "renewal approved: notice of {new}, the previous one of {}",
+        previous.date_naive()
+    );
+    insert_event(
+        tx,
+        id,
+        at,
+        Some(l.case.stage),
+        Stage::Approved,
+        Cause::Message,
+        Some(&detail),
+        Some(pm),
+    )
+    .await?;
+    let ob = insert_outbox(tx, instructions(id, msg), at).await?;
+    let mut d = Decision::new(Outcome::CaseUpdated, Some(detail), Some(id));
+    d.outbox_ids.push(ob);
+    Ok(d)
 }

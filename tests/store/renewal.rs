@@ -1,0 +1,159 @@
+//! A permit renewed a year later: same person, same passport, same office. The
+//! notice's date tells it from the same notice forwarded again; against both
+//! backends.
+
+use leje::store::{Cause, OutboxKind, Outcome, Stage};
+
+use crate::{approval, both, ingest_file, Env};
+
+both! {
+    renewal_starts_the_case_over;
+    same_notice_again_is_not_a_renewal;
+}
+
+/// The same notice as `approval(..)`, sent by the office on `date` (RFC 3339).
+fn approval_of(doc: &str, name: &str, date: &str, mid: &str) -> leje::parse::ParsedMessage {
+    let mut p = approval(doc, name, "maria@example.it", "maria@example.it");
+    p.notified_at = Some(date.into());
+    p.message_id = Some(mid.into());
+    p.references = vec![mid.into()];
+    p
+}
+
+async fn renewal_starts_the_case_over(env: Env) {
+    let s = &env.store;
+    let first = approval_of(
+        "RN1234567",
+        "Maria Rossi",
+        "2024-03-04T10:00:00+01:00",
+        "y1@gov.al",
+    );
+    let r = ingest_file(s, "/2024.eml", &first).await;
+    assert_eq!(r.outcome, Outcome::CaseCreated);
+    let id = r.case_id.unwrap();
+    // The first cycle is done: the card was collected.
+    for stage in [Stage::Applied, Stage::CardReady, Stage::Collected] {
+        s.advance_by_id(id, stage, Cause::Cli, None).await.unwrap();
+    }
+
+    // A year later the office approves the renewal, in the same words.
+    let renewal = approval_of(
+        "RN1234567",
+        "Maria Rossi",
+        "2025-02-27T09:30:00+01:00",
+        "y2@gov.al",
+    );
+    let r = ingest_file(s, "/2025.eml", &renewal).await;
+    assert_eq!((r.outcome, r.case_id), (Outcome::CaseUpdated, Some(id)));
+    assert_eq!(r.outbox_ids.len(), 1, "the instructions go out again");
+
+    let c = s.case_by_id(id).await.unwrap().unwrap();
+    assert_eq!(c.stage, Stage::Approved);
+    assert_eq!(c.next_due, None);
+    let ev = s.case_events(id).await.unwrap();
+    let last = ev.last().unwrap();
+    assert_eq!(
+        (last.from_stage, last.to_stage, last.cause),
+        (Some(Stage::Collected), Stage::Approved, Cause::Message)
+    );
+    let detail = last.detail.as_deref().unwrap();
+    assert!(
+        detail.contains("renewal")
+            && detail.contains("2025-02-27")
+            && detail.contains("2024-03-04"),
+        "{detail}"
+    );
+
+    let instructions: Vec<_> = s
+        .outbox_list(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.kind == OutboxKind::Instructions)
+        .collect();
+    assert_eq!(instructions.len(), 2);
+    let new = instructions
+        .iter()
+        .find(|o| o.id == r.outbox_ids[0])
+        .unwrap();
+    assert_eq!(new.in_reply_to.as_deref(), Some("y2@gov.al"));
+
+    // The new cycle runs like the first, and its follow-ups thread under the
+    // renewal's instructions, not last year's.
+    s.advance_by_id(id, Stage::Applied, Cause::Cli, None)
+        .await
+        .unwrap();
+    let a = s
+        .advance_by_id(id, Stage::CardReady, Cause::Cli, None)
+        .await
+        .unwrap();
+    let card = s
+        .outbox_list(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.id == a.outbox_ids[0])
+        .unwrap();
+    assert_eq!(card.in_reply_to.as_deref(), Some(new.message_id.as_str()));
+
+    // The renewal forwarded again by someone else is the same notice.
+    let mut again = renewal.clone();
+    again.message_id = Some("fwd-again@example.org".into());
+    let r = ingest_file(s, "/2025-again.eml", &again).await;
+    assert_eq!(r.outcome, Outcome::Duplicate);
+    assert!(r.outbox_ids.is_empty());
+}
+
+async fn same_notice_again_is_not_a_renewal(env: Env) {
+    let s = &env.store;
+    let first = approval_of(
+        "RN7654321",
+        "Jan Novak",
+        "2024-03-04T10:00:00+01:00",
+        "a@gov.al",
+    );
+    let id = ingest_file(s, "/a.eml", &first).await.case_id.unwrap();
+    s.advance_by_id(id, Stage::Applied, Cause::Cli, None)
+        .await
+        .unwrap();
+    let sent = s.outbox_list(None).await.unwrap().len();
+
+    // Re-sent by the office a month later (a correction): the same approval again.
+    let resent = approval_of(
+        "RN7654321",
+        "Jan Novak",
+        "2024-04-03T10:00:00+01:00",
+        "b@gov.al",
+    );
+    let r = ingest_file(s, "/b.eml", &resent).await;
+    assert_eq!((r.outcome, r.case_id), (Outcome::CaseUpdated, Some(id)));
+    assert!(r.outbox_ids.is_empty());
+
+    // Forwarded a year later without a date leje could read: never a renewal,
+    // since nothing may be sent twice on a guess.
+    let mut undated = approval_of(
+        "RN7654321",
+        "Jan Novak",
+        "2025-03-01T10:00:00+01:00",
+        "c@gov.al",
+    );
+    undated.notified_at = None;
+    let r = ingest_file(s, "/c.eml", &undated).await;
+    assert_eq!((r.outcome, r.case_id), (Outcome::CaseUpdated, Some(id)));
+    assert!(r.outbox_ids.is_empty());
+
+    assert_eq!(s.outbox_list(None).await.unwrap().len(), sent);
+    let c = s.case_by_id(id).await.unwrap().unwrap();
+    assert_eq!(c.stage, Stage::Applied, "the case's progress is kept");
+
+    // A different name on a renewal is still a conflict for a person.
+    let other = approval_of(
+        "RN7654321",
+        "Joana Costa",
+        "2025-03-01T10:00:00+01:00",
+        "d@gov.al",
+    );
+    let r = ingest_file(s, "/d.eml", &other).await;
+    assert_eq!(r.outcome, Outcome::NeedsReview);
+    assert!(r.outbox_ids.is_empty());
+}
