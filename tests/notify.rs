@@ -238,6 +238,50 @@ async fn one_threaded_email_with_waybill_and_office_in_the_applicants_mailbox() 
     );
 }
 
+/// A renewal a year later: the applicant's second instructions email carries
+/// this year's waybill only, and is threaded under the renewal notice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn renewal_instructions_carry_only_the_new_waybill() {
+    let Some(stack) = common::stack() else { return };
+    let f = fixture(stack).await;
+    let applicant = common::unique_user("renewing");
+    let d = doc();
+    let first = approval(&d, &applicant, Some(&applicant), Language::En);
+    enqueue(&f, &first, false).await;
+    assert_eq!(send(&f, Days::zero()).await.sent, 1);
+    for stage in [Stage::Applied, Stage::CardReady, Stage::Collected] {
+        f.store
+            .advance(&d, stage, leje::store::Cause::Cli, None)
+            .await
+            .unwrap();
+    }
+    assert_eq!(send(&f, Days::zero()).await.sent, 1, "the card-ready email");
+
+    let new_pdf = b"%PDF-1.4\n% mandatpagese 2027, 5700 Lek\n%%EOF\n";
+    let mut renewal = approval(&d, &applicant, Some(&applicant), Language::En);
+    renewal.notified_at = Some("2027-11-18T10:05:00+01:00".into());
+    renewal.waybills[0].filename = Some("mandatpagesa-2027.pdf".into());
+    renewal.waybills[0].data = new_pdf.to_vec();
+    renewal.waybills[0].size = new_pdf.len() as u64;
+    renewal.waybills[0].sha256 = hex::encode(Sha256::digest(new_pdf));
+    let r = enqueue(&f, &renewal, false).await;
+    assert_eq!(send(&f, Days::zero()).await.sent, 1);
+
+    let msgs = exactly(stack, &applicant, 3).await;
+    let m = msgs
+        .iter()
+        .find(|m| m.header("Message-ID") == Some(format!("<{}>", r.message_id)))
+        .expect("the renewal's instructions");
+    let fwd_id = renewal.message_id.as_deref().unwrap();
+    assert_eq!(m.header("In-Reply-To"), Some(format!("<{fwd_id}>")));
+    assert_eq!(m.header("X-Leje-Kind").as_deref(), Some("instructions"));
+    let parsed = mail_parser::MessageParser::default().parse(&m.raw).unwrap();
+    assert_eq!(parsed.attachment_count(), 1, "last year's slip stays home");
+    let a = parsed.attachment(0).unwrap();
+    assert_eq!(a.attachment_name(), Some("mandatpagesa-2027.pdf"));
+    assert_eq!(a.contents(), new_pdf);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn smtp_down_when_due_then_up_delivers_exactly_once() {
     let Some(stack) = common::stack() else { return };

@@ -203,7 +203,7 @@ impl Pass<'_> {
         &self,
         case_id: i64,
     ) -> Result<(Vec<AttachmentFile>, Vec<Option<u64>>), NotifyError> {
-        let stored = self.store.case_waybills(case_id).await?;
+        let stored = self.store.cycle_waybills(case_id).await?;
         let amounts = stored.iter().map(|w| w.amount_lek).collect();
         let mut files = Vec::new();
         for (i, w) in stored.iter().enumerate() {

@@ -297,7 +297,7 @@ async fn renew(
         at,
         Some(l.case.stage),
         Stage::Approved,
-        Cause::Message,
+        Cause::Renewal,
         Some(&detail),
         Some(pm),
     )

@@ -235,14 +235,42 @@ impl Store {
 
     /// The waybills kept for a case, in the order they arrived.
     pub async fn case_waybills(&self, case_id: i64) -> Result<Vec<StoredWaybill>, StoreError> {
+        self.waybills_from(case_id, None).await
+    }
+
+    /// The waybills of the case's current cycle: those that came with or after
+    /// its latest renewal (all of them if it was never renewed). These are the
+    /// ones to pay now; last year's slip must not go out with this year's
+    /// instructions.
+    pub async fn cycle_waybills(&self, case_id: i64) -> Result<Vec<StoredWaybill>, StoreError> {
+        let mut tx = self.pool().read().await?;
+        let r = tx
+            .fetch_one(
+                q("SELECT MAX(message) AS m FROM case_events WHERE case_id = $1 AND cause = $2")
+                    .bind(case_id)
+                    .bind(Cause::Renewal.as_str()),
+            )
+            .await?;
+        drop(tx);
+        let since: Option<i64> = r.get("m")?;
+        self.waybills_from(case_id, since).await
+    }
+
+    /// The case's waybills whose message is `since` or later (all when `None`).
+    async fn waybills_from(
+        &self,
+        case_id: i64,
+        since: Option<i64>,
+    ) -> Result<Vec<StoredWaybill>, StoreError> {
         let mut tx = self.pool().read().await?;
         let rows = tx
             .fetch_all(
                 q(
                     "SELECT filename, content_type, sha256, size, amount_lek FROM waybills \
-                   WHERE case_id = $1 ORDER BY id",
+                   WHERE case_id = $1 AND ($2 IS NULL OR message >= $2) ORDER BY id",
                 )
-                .bind(case_id),
+                .bind(case_id)
+                .bind(since),
             )
             .await?;
         rows.iter()

@@ -141,6 +141,8 @@ pub enum Cause {
     Reminder,
     /// The outbox sender (a message that could not be delivered).
     Outbox,
+    /// An approval for a renewed permit: the case started over at `approved`.
+    Renewal,
 }
 
 string_enum!(Cause, "cause", {
@@ -148,6 +150,7 @@ string_enum!(Cause, "cause", {
     Cli => "cli",
     Reminder => "reminder",
     Outbox => "outbox",
+    Renewal => "renewal",
 });
 
 /// What ingesting one message did.

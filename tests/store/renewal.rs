@@ -4,7 +4,7 @@
 
 use leje::store::{Cause, OutboxKind, Outcome, Stage};
 
-use crate::{approval, both, ingest_file, Env};
+use crate::{approval, both, ingest_file, waybill, Env};
 
 both! {
     renewal_starts_the_case_over;
@@ -37,12 +37,13 @@ async fn renewal_starts_the_case_over(env: Env) {
     }
 
     // A year later the office approves the renewal, in the same words.
-    let renewal = approval_of(
+    let mut renewal = approval_of(
         "RN1234567",
         "Maria Rossi",
         "2025-02-27T09:30:00+01:00",
         "y2@gov.al",
     );
+    renewal.waybills = vec![waybill("RN1234567-2025")];
     let r = ingest_file(s, "/2025.eml", &renewal).await;
     assert_eq!((r.outcome, r.case_id), (Outcome::CaseUpdated, Some(id)));
     assert_eq!(r.outbox_ids.len(), 1, "the instructions go out again");
@@ -54,8 +55,13 @@ async fn renewal_starts_the_case_over(env: Env) {
     let last = ev.last().unwrap();
     assert_eq!(
         (last.from_stage, last.to_stage, last.cause),
-        (Some(Stage::Collected), Stage::Approved, Cause::Message)
+        (Some(Stage::Collected), Stage::Approved, Cause::Renewal)
     );
+    // The case keeps both slips; this year's instructions carry only the new one.
+    assert_eq!(s.case_waybills(id).await.unwrap().len(), 2);
+    let current = s.cycle_waybills(id).await.unwrap();
+    assert_eq!(current.len(), 1);
+    assert_eq!(current[0].sha256, renewal.waybills[0].sha256);
     let detail = last.detail.as_deref().unwrap();
     assert!(
         detail.contains("renewal")
@@ -143,6 +149,11 @@ async fn same_notice_again_is_not_a_renewal(env: Env) {
     assert!(r.outbox_ids.is_empty());
 
     assert_eq!(s.outbox_list(None).await.unwrap().len(), sent);
+    // Never renewed: the instructions carry every slip the case has.
+    assert_eq!(
+        s.cycle_waybills(id).await.unwrap().len(),
+        s.case_waybills(id).await.unwrap().len()
+    );
     let c = s.case_by_id(id).await.unwrap().unwrap();
     assert_eq!(c.stage, Stage::Applied, "the case's progress is kept");
 
