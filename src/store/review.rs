@@ -4,10 +4,14 @@
 
 use chrono::{DateTime, Utc};
 
-use super::cases::{insert_event, load_by_doc, normalise_doc, transition, Loaded};
+use super::cases::{
+    insert_event, insert_outbox, load_by_doc, normalise_doc, transition, Loaded, NewOutbox,
+};
 use super::query::{list_json, now, q, Row, Tx};
 use super::types::{directorate_str, language_str};
-use super::{redact_doc, Advanced, Case, Cause, Conflict, Keep, Stage, Store, StoreError};
+use super::{
+    redact_doc, Advanced, Case, Cause, Conflict, Keep, OutboxKind, Stage, Store, StoreError,
+};
 use crate::parse::ParsedMessage;
 
 /// Records a disagreement to be resolved by a person.
@@ -134,7 +138,11 @@ impl Store {
             conflicts.len(),
             note.map(|n| format!("; {n}")).unwrap_or_default()
         );
-        let outbox_ids = transition(&mut tx, &l, back, Cause::Cli, Some(&detail), None, at).await?;
+        let mut outbox_ids =
+            transition(&mut tx, &l, back, Cause::Cli, Some(&detail), None, at).await?;
+        if back == Stage::Approved {
+            outbox_ids.extend(instructions_if_never_sent(&mut tx, l.case.id, at).await?);
+        }
         tx.commit().await?;
         Ok(Advanced {
             case_id: l.case.id,
@@ -143,6 +151,51 @@ impl Store {
             outbox_ids,
         })
     }
+}
+
+/// Enqueues the instructions for a case a review has just approved, unless it
+/// already has them: a case created by a rejection, whose later approval was
+/// held for review, would otherwise reach `approved` with nothing sent. The
+/// email is threaded under the message that raised the latest conflict and goes
+/// to the case's contacts.
+async fn instructions_if_never_sent(
+    tx: &mut Tx,
+    case_id: i64,
+    at: DateTime<Utc>,
+) -> Result<Option<i64>, StoreError> {
+    let sent = tx
+        .fetch_one(
+            q("SELECT COUNT(*) AS n FROM outbox WHERE case_id = $1 AND kind = $2")
+                .bind(case_id)
+                .bind(OutboxKind::Instructions.as_str()),
+        )
+        .await?;
+    if sent.get_u64("n")? > 0 {
+        return Ok(None);
+    }
+    let cause = tx
+        .fetch_optional(
+            q(
+                "SELECT m.message_id FROM case_conflicts c JOIN processed_messages m \
+               ON m.id = c.message WHERE c.case_id = $1 ORDER BY c.id DESC LIMIT 1",
+            )
+            .bind(case_id),
+        )
+        .await?;
+    let message_id: Option<String> = match cause {
+        Some(r) => r.get("message_id")?,
+        None => None,
+    };
+    let o = NewOutbox {
+        case_id,
+        kind: OutboxKind::Instructions,
+        in_reply_to: message_id.clone(),
+        references: message_id.into_iter().collect(),
+        forwarded_by: None,
+        forwarder_is_staff: false,
+        original_to: None,
+    };
+    Ok(Some(insert_outbox(tx, o, at).await?))
 }
 
 /// Applies a conflict's new value to the case (name, contacts, directorate,

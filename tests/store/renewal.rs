@@ -1,14 +1,17 @@
-//! A permit renewed a year later: same person, same passport, same office. The
-//! notice's date tells it from the same notice forwarded again; against both
-//! backends.
+//! Cases that start over: a permit renewed a year later (same person, same
+//! passport, same office; the notice's date tells it from the same notice
+//! forwarded again), and a rejection overturned by an approval that a person
+//! confirmed in review. Against both backends.
 
-use leje::store::{Cause, OutboxKind, Outcome, Stage};
+use leje::parse::{Kind, Reason};
+use leje::store::{Cause, Keep, OutboxKind, Outcome, Stage};
 
 use crate::{approval, both, ingest_file, waybill, Env};
 
 both! {
     renewal_starts_the_case_over;
     same_notice_again_is_not_a_renewal;
+    approval_after_rejection_confirmed_in_review_sends_instructions;
 }
 
 /// The same notice as `approval(..)`, sent by the office on `date` (RFC 3339).
@@ -167,4 +170,71 @@ async fn same_notice_again_is_not_a_renewal(env: Env) {
     let r = ingest_file(s, "/d.eml", &other).await;
     assert_eq!(r.outcome, Outcome::NeedsReview);
     assert!(r.outbox_ids.is_empty());
+}
+
+async fn approval_after_rejection_confirmed_in_review_sends_instructions(env: Env) {
+    let s = &env.store;
+    let mut rej = approval_of(
+        "RJ1000001",
+        "Tom Hardy",
+        "2024-03-04T10:00:00+01:00",
+        "r@gov.al",
+    );
+    rej.kind = Kind::PermitRejected;
+    rej.reason = Some(Reason::Rejected);
+    rej.waybills.clear();
+    let id = ingest_file(s, "/rej.eml", &rej).await.case_id.unwrap();
+    assert!(s.outbox_list(None).await.unwrap().is_empty());
+
+    // An approval weeks later contradicts the rejection: held for a person.
+    let ok = approval_of(
+        "RJ1000001",
+        "Tom Hardy",
+        "2024-04-02T10:00:00+01:00",
+        "ok@gov.al",
+    );
+    let r = ingest_file(s, "/ok.eml", &ok).await;
+    assert_eq!(r.outcome, Outcome::NeedsReview);
+    assert!(r.outbox_ids.is_empty());
+
+    // The person keeps the approval: now the applicant gets the instructions,
+    // with the approval's waybill, threaded under it.
+    let a = s
+        .resolve_review("RJ1000001", Keep::New, None)
+        .await
+        .unwrap();
+    assert_eq!(a.to, Stage::Approved);
+    assert_eq!(a.outbox_ids.len(), 1);
+    let o = s.outbox_get(a.outbox_ids[0]).await.unwrap().unwrap();
+    assert_eq!(o.kind, OutboxKind::Instructions);
+    assert_eq!(o.in_reply_to.as_deref(), Some("ok@gov.al"));
+    assert_eq!(s.cycle_waybills(id).await.unwrap().len(), 1);
+
+    // Keeping the rejection instead sends nothing.
+    let mut rej = approval_of(
+        "RJ1000002",
+        "Eva Green",
+        "2024-03-04T10:00:00+01:00",
+        "r2@gov.al",
+    );
+    rej.kind = Kind::PermitRejected;
+    rej.reason = Some(Reason::Rejected);
+    ingest_file(s, "/rej2.eml", &rej).await;
+    let ok = approval_of(
+        "RJ1000002",
+        "Eva Green",
+        "2024-04-02T10:00:00+01:00",
+        "ok2@gov.al",
+    );
+    assert_eq!(
+        ingest_file(s, "/ok2.eml", &ok).await.outcome,
+        Outcome::NeedsReview
+    );
+    let a = s
+        .resolve_review("RJ1000002", Keep::Old, None)
+        .await
+        .unwrap();
+    assert_eq!(a.to, Stage::Rejected);
+    assert!(a.outbox_ids.is_empty());
+    assert_eq!(s.outbox_list(None).await.unwrap().len(), 1);
 }
