@@ -231,7 +231,7 @@ pub struct NotifyFile {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OfficeFile {
-    /// Replaces the embedded official name. Default: "Drejtoria Vendore për Kufirin dhe Migracionin <City>".
+    /// Replaces the embedded official name. Default: `"Drejtoria Vendore për Kufirin dhe Migracionin <City>"`.
     pub name: Option<String>,
     /// Street address shown to applicants. Default none.
     pub address: Option<String>,

@@ -2,7 +2,7 @@
 //! validated runtime [`Settings`]. Every error in a file is reported at once,
 //! each naming the file, the key path and the reason.
 //!
-//! - [`file`]: the serde structs (the file format; each field documents its default).
+//! - [`file`](mod@file): the serde structs (the file format; each field documents its default).
 //! - [`settings`]: the runtime types the rest of leje codes against.
 //! - [`validate`]: file → settings, collecting all errors.
 //! - [`secret`]: where passwords and tokens come from; resolved at connect time.

@@ -25,7 +25,7 @@ pub enum OutboxCmd {
     },
     /// Send what is due now (useful without the daemon), then exit.
     Send {
-        /// Write each email as DIR/outbox-<id>-<kind>.eml instead of sending; rows stay pending.
+        /// Write each email as DIR/outbox-ID-KIND.eml instead of sending; rows stay pending.
         #[arg(long, value_name = "DIR")]
         dry_run: Option<PathBuf>,
     },

@@ -9,7 +9,7 @@
 //! ```
 //!
 //! - [`templates`]: the shipped templates (embedded) and the operator's overrides.
-//! - [`render`]: plain case facts → subject, text and HTML.
+//! - [`render`](mod@render): plain case facts → subject, text and HTML.
 //! - [`message`]: headers (stable Message-ID, threading, `Auto-Submitted`, `X-Leje`) and attachments.
 //! - [`recipients`]: who gets the email.
 //! - [`smtp`]: transport, temporary/permanent classification, backoff.

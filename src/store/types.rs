@@ -324,7 +324,7 @@ pub struct Advanced {
     pub outbox_ids: Vec<i64>,
 }
 
-/// A waybill kept for a case; its contents are [`Store::waybill_data`] of `sha256`.
+/// A waybill kept for a case; its contents are [`crate::store::Store::waybill_data`] of `sha256`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoredWaybill {
     pub filename: Option<String>,
