@@ -59,12 +59,20 @@ pub(super) async fn approved(
     let added = store_waybills(tx, id, p, pm, at).await?;
     let mut conflicts = differences(&l.case, p, &contacts);
     // NOTE: a case under review waits for a person, whatever arrives.
-    if conflicts.is_empty() && l.case.stage != Stage::NeedsReview {
-        if let Some(previous) = renewal_of(tx, id, p).await? {
+    let renewal = match l.case.stage {
+        Stage::NeedsReview => None,
+        _ => renewal_of(tx, id, p).await?,
+    };
+    if let Some(previous) = renewal {
+        if conflicts.is_empty() {
             return renew(tx, &l, msg, &contacts, pm, previous, at).await;
         }
-    }
-    if l.case.stage == Stage::Rejected {
+        // A renewal that disagrees with the case (another name, contact or
+        // directorate): a person decides, and keeping the new values renews it
+        // (`Store::resolve_review`).
+        let new = notice_time(p).map(|t| t.date_naive().to_string());
+        conflicts.push(("renewal", Some(previous.date_naive().to_string()), new));
+    } else if l.case.stage == Stage::Rejected {
         conflicts.push(("stage", Some("rejected".into()), Some("approved".into())));
     }
     if conflicts.is_empty() {
@@ -274,8 +282,32 @@ async fn renew(
     let p = msg.parsed;
     let id = l.case.id;
     fill_missing(tx, &l.case, p, contacts, at).await?;
-    // NOTE: not `transition`: no stage of the last cycle leads back to `approved`;
-    // the event records the jump, so the history still ends at the case's stage.
+    let new = notice_time(p).map_or_else(String::new, |t| t.date_naive().to_string());
+    let detail = format!(
+        "renewal approved: notice of {new}, the previous one of {}",
+        previous.date_naive()
+    );
+    let ob = restart(tx, id, l.case.stage, pm, &detail, instructions(id, msg), at).await?;
+    let mut d = Decision::new(Outcome::CaseUpdated, Some(detail), Some(id));
+    d.outbox_ids.push(ob);
+    Ok(d)
+}
+
+/// A case's new cycle: the case goes to `approved` from `from`, a renewal event
+/// (tied to message `pm`, whose waybills are the cycle's) is recorded, and
+/// `instructions` is enqueued. Returns the outbox id.
+///
+/// NOTE: not `transition`: no stage of the last cycle leads back to `approved`;
+/// the event records the jump, so the history still ends at the case's stage.
+pub(super) async fn restart(
+    tx: &mut Tx,
+    case_id: i64,
+    from: Stage,
+    pm: i64,
+    detail: &str,
+    instructions: NewOutbox,
+    at: DateTime<Utc>,
+) -> Result<i64, StoreError> {
     tx.execute(
         q(
             "UPDATE cases SET stage = $1, review_from = NULL, next_due = NULL, updated_at = $2 \
@@ -283,27 +315,19 @@ async fn renew(
         )
         .bind(Stage::Approved.as_str())
         .bind(at)
-        .bind(id),
+        .bind(case_id),
     )
     .await?;
-    let new = notice_time(p).map_or_else(String::new, |t| t.date_naive().to_string());
-    let detail = format!(
-        "renewal approved: notice of {new}, the previous one of {}",
-        previous.date_naive()
-    );
     insert_event(
         tx,
-        id,
+        case_id,
         at,
-        Some(l.case.stage),
+        Some(from),
         Stage::Approved,
         Cause::Renewal,
-        Some(&detail),
+        Some(detail),
         Some(pm),
     )
     .await?;
-    let ob = insert_outbox(tx, instructions(id, msg), at).await?;
-    let mut d = Decision::new(Outcome::CaseUpdated, Some(detail), Some(id));
-    d.outbox_ids.push(ob);
-    Ok(d)
+    insert_outbox(tx, instructions, at).await
 }

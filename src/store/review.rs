@@ -131,6 +131,38 @@ impl Store {
             )
             .await?;
         }
+        let renewal = conflicts.iter().find(|c| c.field == "renewal");
+        if let (Keep::New, Some(c)) = (keep, renewal) {
+            let detail = format!(
+                "review resolved: kept {} value(s) of {} conflict(s), renewal approved: notice of {}, the previous one of {}{}",
+                keep,
+                conflicts.len(),
+                c.new_value.as_deref().unwrap_or("?"),
+                c.old_value.as_deref().unwrap_or("?"),
+                note.map(|n| format!("; {n}")).unwrap_or_default()
+            );
+            let (pm, outbox) = threaded_under_conflict(&mut tx, Some(c.id), l.case.id).await?;
+            let pm = pm.ok_or_else(|| {
+                StoreError::Corrupt("a renewal conflict without its message".into())
+            })?;
+            let ob = super::notice::restart(
+                &mut tx,
+                l.case.id,
+                Stage::NeedsReview,
+                pm,
+                &detail,
+                outbox,
+                at,
+            )
+            .await?;
+            tx.commit().await?;
+            return Ok(Advanced {
+                case_id: l.case.id,
+                from: Stage::NeedsReview,
+                to: Stage::Approved,
+                outbox_ids: vec![ob],
+            });
+        }
         let back = l.review_from.unwrap_or(Stage::Approved);
         let detail = format!(
             "review resolved: kept {} value(s) of {} conflict(s){}",
@@ -173,18 +205,43 @@ async fn instructions_if_never_sent(
     if sent.get_u64("n")? > 0 {
         return Ok(None);
     }
-    let cause = tx
+    let latest = tx
         .fetch_optional(
-            q(
-                "SELECT m.message_id FROM case_conflicts c JOIN processed_messages m \
-               ON m.id = c.message WHERE c.case_id = $1 ORDER BY c.id DESC LIMIT 1",
-            )
-            .bind(case_id),
+            q("SELECT MAX(id) AS id FROM case_conflicts WHERE case_id = $1").bind(case_id),
         )
         .await?;
-    let message_id: Option<String> = match cause {
-        Some(r) => r.get("message_id")?,
+    let conflict: Option<i64> = match latest {
+        Some(r) => r.get("id")?,
         None => None,
+    };
+    let (_, o) = threaded_under_conflict(tx, conflict, case_id).await?;
+    Ok(Some(insert_outbox(tx, o, at).await?))
+}
+
+/// The message that raised conflict `conflict_id`, and an instructions email
+/// for the case threaded under it (unthreaded without one), addressed to the
+/// case's contacts.
+async fn threaded_under_conflict(
+    tx: &mut Tx,
+    conflict_id: Option<i64>,
+    case_id: i64,
+) -> Result<(Option<i64>, NewOutbox), StoreError> {
+    let r = match conflict_id {
+        Some(c) => {
+            tx.fetch_optional(
+                q(
+                    "SELECT m.id, m.message_id FROM case_conflicts c JOIN processed_messages m \
+                   ON m.id = c.message WHERE c.id = $1",
+                )
+                .bind(c),
+            )
+            .await?
+        }
+        None => None,
+    };
+    let (pm, message_id): (Option<i64>, Option<String>) = match r {
+        Some(r) => (Some(r.get("id")?), r.get("message_id")?),
+        None => (None, None),
     };
     let o = NewOutbox {
         case_id,
@@ -195,7 +252,7 @@ async fn instructions_if_never_sent(
         forwarder_is_staff: false,
         original_to: None,
     };
-    Ok(Some(insert_outbox(tx, o, at).await?))
+    Ok((pm, o))
 }
 
 /// Applies a conflict's new value to the case (name, contacts, directorate,
@@ -294,6 +351,32 @@ pub(crate) async fn flag(
         .await?;
     }
     let detail = describe(conflicts);
+    let renews = conflicts.iter().any(|c| c.0 == "renewal");
+    if l.case.stage == Stage::Closed && renews {
+        // NOTE: closed is terminal for everything but a renewal, which opens a
+        // new cycle: a person decides on it, and `closed` is where keeping the
+        // old values returns the case.
+        tx.execute(
+            q("UPDATE cases SET stage = $1, review_from = $2, updated_at = $3 WHERE id = $4")
+                .bind(Stage::NeedsReview.as_str())
+                .bind(Stage::Closed.as_str())
+                .bind(at)
+                .bind(l.case.id),
+        )
+        .await?;
+        insert_event(
+            tx,
+            l.case.id,
+            at,
+            Some(Stage::Closed),
+            Stage::NeedsReview,
+            Cause::Message,
+            Some(&detail),
+            Some(pm),
+        )
+        .await?;
+        return Ok(());
+    }
     // NOTE: a closed case stays closed (closed is terminal); the conflict is
     // still recorded with an event, so nothing the message said is lost.
     if matches!(l.case.stage, Stage::NeedsReview | Stage::Closed) {

@@ -305,7 +305,8 @@ pub struct CaseEvent {
 pub struct Conflict {
     pub id: i64,
     pub case_id: i64,
-    /// `name`, `contacts`, `directorate` or `stage`.
+    /// `name`, `contacts`, `directorate`, `stage` or `renewal` (the old and new
+    /// notice dates: keeping the new values renews the case).
     pub field: String,
     pub old_value: Option<String>,
     pub new_value: Option<String>,

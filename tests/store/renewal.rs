@@ -12,6 +12,7 @@ both! {
     renewal_starts_the_case_over;
     same_notice_again_is_not_a_renewal;
     approval_after_rejection_confirmed_in_review_sends_instructions;
+    renewal_with_a_new_contact_waits_for_review;
 }
 
 /// The same notice as `approval(..)`, sent by the office on `date` (RFC 3339).
@@ -237,4 +238,75 @@ async fn approval_after_rejection_confirmed_in_review_sends_instructions(env: En
     assert_eq!(a.to, Stage::Rejected);
     assert!(a.outbox_ids.is_empty());
     assert_eq!(s.outbox_list(None).await.unwrap().len(), 1);
+}
+
+async fn renewal_with_a_new_contact_waits_for_review(env: Env) {
+    let s = &env.store;
+    for (doc, keep) in [("RW1000001", Keep::New), ("RW1000002", Keep::Old)] {
+        let first = approval_of(
+            doc,
+            "Lea Roth",
+            "2024-03-04T10:00:00+01:00",
+            &format!("{doc}.1@gov.al"),
+        );
+        let id = ingest_file(s, &format!("/{doc}-1.eml"), &first)
+            .await
+            .case_id
+            .unwrap();
+        for stage in [
+            Stage::Applied,
+            Stage::CardReady,
+            Stage::Collected,
+            Stage::Closed,
+        ] {
+            s.advance_by_id(id, stage, Cause::Cli, None).await.unwrap();
+        }
+        let before = s.outbox_list(None).await.unwrap().len();
+
+        // The renewal comes from a new address: held for a person, even on a
+        // closed case, and nothing is sent yet.
+        let mut renewal = approval(doc, "Lea Roth", "lea.new@example.de", "lea.new@example.de");
+        renewal.notified_at = Some("2025-03-01T10:00:00+01:00".into());
+        renewal.message_id = Some(format!("{doc}.2@gov.al"));
+        renewal.waybills = vec![waybill(&format!("{doc}-2025"))];
+        let r = ingest_file(s, &format!("/{doc}-2.eml"), &renewal).await;
+        assert_eq!((r.outcome, r.case_id), (Outcome::NeedsReview, Some(id)));
+        assert!(r.outbox_ids.is_empty());
+        let c = s.case_by_id(id).await.unwrap().unwrap();
+        assert_eq!(c.stage, Stage::NeedsReview);
+        let fields: Vec<String> = s
+            .case_conflicts(id, true)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|c| c.field)
+            .collect();
+        assert!(fields.contains(&"renewal".to_string()), "{fields:?}");
+
+        let a = s.resolve_review(doc, keep, None).await.unwrap();
+        match keep {
+            Keep::New => {
+                // Kept: the case starts over, with this year's slip only.
+                assert_eq!(a.to, Stage::Approved);
+                assert_eq!(a.outbox_ids.len(), 1);
+                let o = s.outbox_get(a.outbox_ids[0]).await.unwrap().unwrap();
+                assert_eq!(o.kind, OutboxKind::Instructions);
+                let expected_thread = format!("{doc}.2@gov.al");
+                assert_eq!(o.in_reply_to.as_deref(), Some(expected_thread.as_str()));
+                let c = s.case_by_id(id).await.unwrap().unwrap();
+                assert!(c.contacts.contains(&"lea.new@example.de".to_string()));
+                let last = s.case_events(id).await.unwrap().pop().unwrap();
+                assert_eq!(last.cause, Cause::Renewal);
+                let w = s.cycle_waybills(id).await.unwrap();
+                assert_eq!(w.len(), 1);
+                assert_eq!(w[0].sha256, renewal.waybills[0].sha256);
+            }
+            Keep::Old => {
+                // Dismissed: the case goes back to where it was.
+                assert_eq!(a.to, Stage::Closed);
+                assert!(a.outbox_ids.is_empty());
+                assert_eq!(s.outbox_list(None).await.unwrap().len(), before);
+            }
+        }
+    }
 }
