@@ -37,17 +37,12 @@ fn strip_cr(l: &[u8]) -> &[u8] {
 
 /// Splits at the first empty line; no empty line → no header.
 fn split_head(raw: &[u8]) -> (&[u8], &[u8]) {
-    let mut i = 0;
     let mut line_start = 0;
-    while i < raw.len() {
-        if raw[i] == b'\n' {
-            let line = strip_cr(&raw[line_start..i]);
-            if line.is_empty() {
-                return (&raw[..line_start], &raw[i + 1..]);
-            }
-            line_start = i + 1;
+    for i in memchr::memchr_iter(b'\n', raw) {
+        if strip_cr(&raw[line_start..i]).is_empty() {
+            return (&raw[..line_start], &raw[i + 1..]);
         }
-        i += 1;
+        line_start = i + 1;
     }
     (&[], raw)
 }
@@ -233,30 +228,48 @@ pub fn qp_lenient(b: &[u8]) -> Vec<u8> {
 /// A header value from raw bytes (first occurrence, unfolded), for when
 /// mail-parser returned nothing.
 pub fn raw_header(raw: &[u8], name: &str) -> Option<String> {
+    let [v] = raw_headers(raw, [name]);
+    v
+}
+
+/// [`raw_header`] for several names in one pass over the header.
+///
+/// NOTE: matched on bytes, line by line; only the values found are decoded. The
+/// pipeline asks for several headers of every message: decoding the whole header
+/// each time was a tenth of its parse time, and a pass per name still 7 %.
+pub fn raw_headers<const N: usize>(raw: &[u8], names: [&str; N]) -> [Option<String>; N] {
+    let mut out = [const { None }; N];
     let (head, _) = split_head(&raw[..raw.len().min(1 << 20)]);
     let head = if head.is_empty() { raw } else { head };
-    // NOTE: matched on bytes, line by line; only the value found is decoded. The
-    // pipeline asks for several headers of every message, and decoding the whole
-    // header each time was a tenth of its parse time.
+    let mut left = N;
     let mut lines = head.split(|&b| b == b'\n').map(strip_cr).peekable();
     while let Some(l) = lines.next() {
+        if left == 0 {
+            break;
+        }
         let Some(colon) = memchr::memchr(b':', l) else {
             continue;
         };
-        if !l[..colon]
-            .trim_ascii()
-            .eq_ignore_ascii_case(name.as_bytes())
-        {
+        let key = l[..colon].trim_ascii();
+        let Some(i) = names
+            .iter()
+            .position(|n| key.eq_ignore_ascii_case(n.as_bytes()))
+        else {
             continue;
-        }
+        };
         let mut v = String::from_utf8_lossy(l[colon + 1..].trim_ascii()).into_owned();
         while let Some(n) = lines.next_if(|n| n.starts_with(b" ") || n.starts_with(b"\t")) {
-            v.push(' ');
+            if !v.is_empty() {
+                v.push(' ');
+            }
             v.push_str(&String::from_utf8_lossy(n.trim_ascii()));
         }
-        return Some(v);
+        if out[i].is_none() {
+            out[i] = Some(v);
+            left -= 1;
+        }
     }
-    None
+    out
 }
 
 #[cfg(test)]
@@ -275,6 +288,20 @@ mod tests {
     fn nul_bytes_and_cp1250() {
         let raw = b"Subject: x\n\nLeja e Q\xebndrimit\x00 p\xebr";
         assert_eq!(text(raw).trim(), "Leja e Qëndrimit për");
+    }
+
+    #[test]
+    fn several_headers_in_one_pass() {
+        let raw = b"Precedence: bulk\r\nX-Autoreply:\r\n  yes\r\nprecedence: list\r\n\r\nAuto-Submitted: no\r\n";
+        let [p, a, s, m] = raw_headers(
+            raw,
+            ["precedence", "x-autoreply", "auto-submitted", "x-leje"],
+        );
+        // The first occurrence, unfolded; nothing from the body.
+        assert_eq!(p.as_deref(), Some("bulk"));
+        assert_eq!(a.as_deref(), Some("yes"));
+        assert_eq!((s, m), (None, None));
+        assert_eq!(raw_header(raw, "PRECEDENCE").as_deref(), Some("bulk"));
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! (own mail, bounce, auto-reply), text analysis (notification + the forward
 //! block or attached message it came in), calendar, empty and malformed.
 
-use super::fallback::{self, raw_header};
+use super::fallback::{self, raw_header, raw_headers};
 use super::forward::{self, find_email};
 use super::mime::{self, Origin, Walk};
 use super::notice::{self, Notice};
@@ -56,14 +56,24 @@ pub fn run(raw: &[u8]) -> ParsedMessage {
     };
     pm.forwarded_by = outer.from.clone();
 
-    if raw_header(raw, "x-leje").is_some() {
+    let [own, auto_submitted, autoreply, autorespond, precedence] = raw_headers(
+        raw,
+        [
+            "x-leje",
+            "auto-submitted",
+            "x-autoreply",
+            "x-autorespond",
+            "precedence",
+        ],
+    );
+    if own.is_some() {
         return with(pm, Kind::OwnMail, Reason::OwnMail);
     }
     let walk = parsed.as_ref().map(mime::walk).unwrap_or_default();
     if walk.is_report || is_mailer_daemon_failure(&outer, &walk) {
         return with(pm, Kind::Bounce, Reason::DeliveryReport);
     }
-    if is_auto(raw) {
+    if is_auto(auto_submitted, autoreply.or(autorespond), precedence) {
         return with(pm, Kind::AutoReply, Reason::AutoSubmitted);
     }
 
@@ -151,17 +161,23 @@ fn analyze(t: &str, seg_origin: Option<&Origin>, outer: &Origin) -> Option<Found
     Some(Found { notice, origin })
 }
 
-fn is_auto(raw: &[u8]) -> bool {
-    if raw_header(raw, "auto-submitted").is_some_and(|v| fold(&v) != "no" && !v.trim().is_empty()) {
+/// Whether the message is automatic, from its `Auto-Submitted`, `X-Autoreply` or
+/// `X-Autorespond`, and `Precedence` headers.
+fn is_auto(
+    auto_submitted: Option<String>,
+    autoreply: Option<String>,
+    precedence: Option<String>,
+) -> bool {
+    if auto_submitted.is_some_and(|v| fold(&v) != "no" && !v.trim().is_empty()) {
         return true;
     }
-    if raw_header(raw, "x-autoreply").is_some() || raw_header(raw, "x-autorespond").is_some() {
+    if autoreply.is_some() {
         return true;
     }
     // NOTE: not `Precedence: list`. RFC 3834 asks responders not to answer list mail,
     // but the header does not make a message automatic: a shared inbox behind a
     // Google Group gets it on every forward, genuine notices included.
-    raw_header(raw, "precedence").is_some_and(|v| {
+    precedence.is_some_and(|v| {
         matches!(
             fold(&v).trim_matches(['"', ' ']),
             "auto_reply" | "bulk" | "junk"
