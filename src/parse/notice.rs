@@ -4,6 +4,10 @@
 //! "We inform you that your Residence Permit for citizen NAME , Travel Document no. N , X has been approved"
 //! "Ju informojmë se Leja e Qëndrimit për shtetasin NAME, Dokument Udhëtimi nr. N, X është miratuar"
 
+use std::sync::LazyLock;
+
+use aho_corasick::{AhoCorasick, MatchKind};
+
 use super::text::{collapse_ws, fold, Folded};
 use super::{directorate, Directorate, Language};
 
@@ -117,22 +121,54 @@ pub fn find(text: &str) -> Option<Notice> {
         .find_map(|(p, lang)| at_anchor(text, &f, p, lang))
 }
 
-fn earliest(f: &Folded, pats: &[&str], from: usize, to: usize) -> Option<(usize, usize)> {
-    pats.iter()
-        .filter_map(|p| f.find_in(p, from, to + p.len()).map(|q| (q, q + p.len())))
-        .filter(|&(q, _)| q < to)
-        .min_by_key(|&(q, e)| (q, usize::MAX - e))
+/// A phrase list compiled once: one pass over a window finds the earliest of
+/// its phrases, the longest where several start at the same place.
+///
+/// NOTE: a window used to be searched once per phrase (up to fifteen), each
+/// search building its own searcher; that was a fifth of the parser's time.
+struct Phrases {
+    ac: AhoCorasick,
+    longest: usize,
+}
+
+impl Phrases {
+    fn new(pats: &[&str]) -> Phrases {
+        Phrases {
+            ac: AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(pats)
+                .expect("fixed ASCII phrases"),
+            longest: pats.iter().map(|p| p.len()).max().unwrap_or(0),
+        }
+    }
+}
+
+static CITIZEN_SET: LazyLock<Phrases> = LazyLock::new(|| Phrases::new(CITIZEN));
+static APPROVED_SET: LazyLock<Phrases> = LazyLock::new(|| Phrases::new(APPROVED));
+static REJECTED_SET: LazyLock<Phrases> = LazyLock::new(|| Phrases::new(REJECTED));
+static DOC_MARKER_SET: LazyLock<Phrases> = LazyLock::new(|| Phrases::new(DOC_MARKERS));
+
+/// The earliest phrase of `set` starting in `from..to` (it may end past `to`),
+/// the longest of those starting there: `(start, end)` in the folded text.
+fn earliest(f: &Folded, set: &Phrases, from: usize, to: usize) -> Option<(usize, usize)> {
+    let s = f.s.as_bytes();
+    let from = from.min(s.len());
+    let end = to.saturating_add(set.longest).min(s.len()).max(from);
+    // The phrases are ASCII: a match never starts inside a character.
+    let m = set.ac.find(&s[from..end])?;
+    let (q, e) = (from + m.start(), from + m.end());
+    (q < to).then_some((q, e))
 }
 
 fn at_anchor(text: &str, f: &Folded, p: usize, lang: Language) -> Option<Notice> {
     let s = &f.s;
-    let (c, ce) = earliest(f, CITIZEN, p, p + 90)?;
+    let (c, ce) = earliest(f, &CITIZEN_SET, p, p + 90)?;
     let _ = c;
     // The name starts after the whole citizen word ("shtetasin", "citizen:").
     let name_start = s[ce..].find(' ').map_or(s.len(), |q| ce + q);
     let limit = name_start + WINDOW;
-    let ok = earliest(f, APPROVED, name_start, limit);
-    let rej = earliest(f, REJECTED, name_start, limit);
+    let ok = earliest(f, &APPROVED_SET, name_start, limit);
+    let rej = earliest(f, &REJECTED_SET, name_start, limit);
     let (outcome, rejected) = match (ok, rej) {
         (Some(a), Some(r)) if r.0 <= a.0 || r.1 >= a.1 && r.0 < a.1 => (r.0, true),
         (Some(a), _) => (a.0, false),
@@ -142,7 +178,7 @@ fn at_anchor(text: &str, f: &Folded, p: usize, lang: Language) -> Option<Notice>
     let body_end = outcome;
     let orig = |i: usize| f.orig(i);
     let (name, doc, rest_start);
-    if let Some((m, _)) = earliest(f, DOC_MARKERS, name_start, body_end) {
+    if let Some((m, _)) = earliest(f, &DOC_MARKER_SET, name_start, body_end) {
         name = clean(&text[orig(name_start)..orig(m)]);
         let (d, after) = read_doc(text, orig(m), orig(body_end));
         doc = d;

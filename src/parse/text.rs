@@ -126,19 +126,6 @@ impl Folded {
             .min(self.orig_len)
     }
 
-    /// Finds `pat` starting in `from..to` (ending anywhere before `to`).
-    pub fn find_in(&self, pat: &str, from: usize, to: usize) -> Option<usize> {
-        let mut from = from.min(self.s.len());
-        while !self.s.is_char_boundary(from) {
-            from += 1;
-        }
-        let mut to = to.min(self.s.len()).max(from);
-        while !self.s.is_char_boundary(to) {
-            to += 1;
-        }
-        memmem(&self.s[from..to], pat).map(|p| p + from)
-    }
-
     /// Finds `pat` at or after `from`.
     pub fn find(&self, pat: &str, from: usize) -> Option<usize> {
         let from = from.min(self.s.len());
