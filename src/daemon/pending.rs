@@ -3,6 +3,7 @@
 
 use super::ingest::{Category, Ctx};
 use crate::config::MailboxSettings;
+use crate::imap::actions::move_targets;
 use crate::imap::{ImapError, Session};
 
 /// After-processing actions of committed messages, not yet applied.
@@ -20,6 +21,8 @@ pub struct Pending {
     by_cat: Vec<(Category, Vec<u32>)>,
     count: usize,
     since: Option<std::time::Instant>,
+    /// The move targets were checked (created where missing) on this session.
+    folders_checked: bool,
 }
 
 impl Pending {
@@ -53,6 +56,7 @@ impl Pending {
             by_cat: Vec::new(),
             count: 0,
             since: None,
+            folders_checked: false,
         };
         let rows = ctx.store.pending_actions(mailbox, uidvalidity).await?;
         let done: Vec<(u32, Category)> = rows
@@ -102,6 +106,25 @@ impl Pending {
     ) -> Result<(), ImapError> {
         if self.count == 0 {
             return Ok(());
+        }
+        // NOTE: checked here, before the session's first actions, not on connecting:
+        // a LIST per folder (and CREATE on a first start) held up every connect and
+        // so the first message, by a round trip each to a remote server.
+        if !self.folders_checked {
+            for folder in move_targets(&mb.actions) {
+                if let Err(e) = s.ensure_folder(&folder).await {
+                    if matches!(
+                        e,
+                        ImapError::Io(_) | ImapError::Timeout(..) | ImapError::Bye(_)
+                    ) {
+                        return Err(e);
+                    }
+                    // Not fatal: the move will fail and say so; processing goes on.
+                    tracing::warn!(mailbox = %mb.name, "cannot create folder `{folder}`: {e}");
+                    ctx.health.error(&mb.name, e.kind(), &e.to_string());
+                }
+            }
+            self.folders_checked = true;
         }
         let uidvalidity = self.uidvalidity;
         while let Some((cat, mut uids)) = self.by_cat.pop() {

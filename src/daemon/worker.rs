@@ -9,7 +9,6 @@ use tokio::sync::watch;
 use super::ingest::{self, Batch, Ctx};
 use super::pending::Pending;
 use crate::config::MailboxSettings;
-use crate::imap::actions::move_targets;
 use crate::imap::backoff::Backoff;
 use crate::imap::{ImapError, Session, Wake};
 
@@ -153,13 +152,6 @@ async fn session(
     let mut renewed = std::time::Instant::now();
     let mut s = Session::open(mb).await?;
     ctx.health.set_connected(name, true);
-    for folder in move_targets(&mb.actions) {
-        if let Err(e) = s.ensure_folder(&folder).await {
-            // Not fatal: the move will fail and say so; processing goes on.
-            tracing::warn!(mailbox = %name, "cannot create folder `{folder}`: {e}");
-            ctx.health.error(name, e.kind(), &e.to_string());
-        }
-    }
     let sel = s.select(&mb.folder).await?;
     let cp = ctx
         .store
