@@ -11,7 +11,9 @@
 //!    - "all committed": every message has a processed row in the store (parse, case,
 //!      outbox, checkpoint). Printed as a ratio of (1); target ≥ 25 %. The time
 //!      to the first committed message is printed too: start-up (exec, store,
-//!      login, SELECT, sizes) is in leje's figure, not in the raw fetch's.
+//!      login, SELECT, sizes) is in leje's figure, not in the raw fetch's; so is
+//!      leje's rate from its first commit to the last, which leaves start-up out
+//!      as the raw fetch leaves its own login and EXAMINE out.
 //!    - "INBOX settled": every after-processing action has reached the server, seen
 //!      by `STATUS INBOX (MESSAGES UNSEEN)` on a separate connection every 100 ms once
 //!      all is committed: INBOX holds only the ignored messages (default action `seen`
@@ -147,7 +149,7 @@ async fn run(smoke: bool) {
     let mut committed: Option<f64> = None;
     // When the first message was committed: what start-up (exec, store, login,
     // SELECT, the first FETCH and commit) takes out of the end-to-end time.
-    let mut first: Option<f64> = None;
+    let mut first: Option<(f64, u64)> = None;
     let mut cpu_at_commit = None;
     let mut left_in_inbox = 0u64;
     let mut next_status = Instant::now();
@@ -157,7 +159,7 @@ async fn run(smoke: bool) {
         if committed.is_none() {
             let done = support::count_processed(&store).await as u64;
             if done > 0 && first.is_none() {
-                first = Some(t.elapsed().as_secs_f64());
+                first = Some((t.elapsed().as_secs_f64(), done));
             }
             if done >= n {
                 committed = Some(t.elapsed().as_secs_f64());
@@ -219,11 +221,23 @@ async fn run(smoke: bool) {
         "ratio leje (all committed) / raw fetch: {:.1} % (target >= 25 %)",
         100.0 * leje_rate / raw_rate
     );
-    if let Some(first) = first {
+    if let Some((first, first_done)) = first {
         println!(
             "of which start-up, until the first message was committed: {:.0} ms (polled every 20 ms)",
             first * 1e3
         );
+        // NOTE: a second view, not the target's: the raw fetch is timed after its
+        // login and EXAMINE, so this leaves leje's start-up (exec, store, login,
+        // SELECT, the first group) out too. The headline above keeps it in.
+        if first < leje_secs && first_done < n {
+            let steady = (n - first_done) as f64 / (leje_secs - first);
+            println!(
+                "leje after its first commit: {} messages in {:.2}s = {steady:.0} msg/s ({:.1} % of the raw fetch; start-up left out as the raw fetch's login and EXAMINE are)",
+                n - first_done,
+                leje_secs - first,
+                100.0 * steady / raw_rate
+            );
+        }
     }
     println!(
         "peak RSS (VmHWM) of leje run: {:.1} MB (target < 25 MB)",
