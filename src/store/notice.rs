@@ -15,14 +15,14 @@ use super::ingest::{contacts_of, notice_time, Decision};
 use super::query::{list_json, q, Tx};
 use super::review::{describe, differences, fill_missing, flag};
 use super::types::{directorate_str, language_str};
-use super::{Cause, Incoming, OutboxKind, Outcome, Stage, StoreError};
+use super::{Case, Cause, Incoming, OutboxKind, Outcome, Stage, StoreError};
 use crate::parse::ParsedMessage;
 
 /// How long after the case's latest notice a new approval counts as a renewal
 /// (the case starts over and the applicant gets the instructions again) rather
 /// than the same approval re-sent. Permits run for a year or more; a notice
 /// corrected or re-sent by the office comes within days.
-pub const RENEWAL_AFTER_DAYS: i64 = 180;
+pub(crate) const RENEWAL_AFTER_DAYS: i64 = 180;
 
 /// An approval: create the case, or update / flag the existing one.
 pub(super) async fn approved(
@@ -61,7 +61,7 @@ pub(super) async fn approved(
     // NOTE: a case under review waits for a person, whatever arrives.
     let renewal = match l.case.stage {
         Stage::NeedsReview => None,
-        _ => renewal_of(tx, id, p).await?,
+        _ => renewal_of(tx, &l.case, p).await?,
     };
     if let Some(previous) = renewal {
         if conflicts.is_empty() {
@@ -70,8 +70,8 @@ pub(super) async fn approved(
         // A renewal that disagrees with the case (another name, contact or
         // directorate): a person decides, and keeping the new values renews it
         // (`Store::resolve_review`).
-        let new = notice_time(p).map(|t| t.date_naive().to_string());
-        conflicts.push(("renewal", Some(previous.date_naive().to_string()), new));
+        let new = notice_time(p).map(|t| format!("the notice of {}", t.date_naive()));
+        conflicts.push(("renewal", Some(previous), new));
     } else if l.case.stage == Stage::Rejected {
         conflicts.push(("stage", Some("rejected".into()), Some("approved".into())));
     }
@@ -242,21 +242,25 @@ fn instructions(case_id: i64, msg: &Incoming<'_>) -> NewOutbox {
     }
 }
 
-/// The date of the case's latest notice, when this approval was sent at least
-/// [`RENEWAL_AFTER_DAYS`] after it. Both dates must be known: a notice whose date
-/// could not be read is never taken for a renewal (nothing is sent twice).
+/// What this approval renews (`the notice of YYYY-MM-DD`, the case's latest),
+/// when it was sent at least [`RENEWAL_AFTER_DAYS`] after that. A notice whose date could not be read is
+/// never taken for a renewal (nothing is sent twice on a guess).
+///
+/// NOTE: where none of the case's notices has a date (stored before schema 7, or
+/// unreadable), the time leje created the case stands in for it: every notice
+/// it had then was sent before that, so one sent long after it is a new one.
 async fn renewal_of(
     tx: &mut Tx,
-    case_id: i64,
+    case: &Case,
     p: &ParsedMessage,
-) -> Result<Option<DateTime<Utc>>, StoreError> {
+) -> Result<Option<String>, StoreError> {
     let Some(new) = notice_time(p) else {
         return Ok(None);
     };
     let rows = tx
         .fetch_all(
             q("SELECT notified_at FROM notifications WHERE case_id = $1 AND notified_at IS NOT NULL")
-                .bind(case_id),
+                .bind(case.id),
         )
         .await?;
     let mut latest: Option<DateTime<Utc>> = None;
@@ -264,7 +268,12 @@ async fn renewal_of(
         let t: DateTime<Utc> = r.get("notified_at")?;
         latest = latest.max(Some(t));
     }
-    Ok(latest.filter(|&l| new - l >= Duration::days(RENEWAL_AFTER_DAYS)))
+    let (at, what) = match latest {
+        Some(t) => (t, "the notice of"),
+        None => (case.created_at, "the case, undated, created on"),
+    };
+    Ok((new - at >= Duration::days(RENEWAL_AFTER_DAYS))
+        .then(|| format!("{what} {}", at.date_naive())))
 }
 
 /// Starts the case over at `approved`, from whatever stage its last cycle
@@ -276,17 +285,14 @@ async fn renew(
     msg: &Incoming<'_>,
     contacts: &[String],
     pm: i64,
-    previous: DateTime<Utc>,
+    previous: String,
     at: DateTime<Utc>,
 ) -> Result<Decision, StoreError> {
     let p = msg.parsed;
     let id = l.case.id;
     fill_missing(tx, &l.case, p, contacts, at).await?;
     let new = notice_time(p).map_or_else(String::new, |t| t.date_naive().to_string());
-    let detail = format!(
-        "renewal approved: notice of {new}, the previous one of {}",
-        previous.date_naive()
-    );
+    let detail = format!("renewal approved: notice of {new}, renewing {previous}");
     let ob = restart(tx, id, l.case.stage, pm, &detail, instructions(id, msg), at).await?;
     let mut d = Decision::new(Outcome::CaseUpdated, Some(detail), Some(id));
     d.outbox_ids.push(ob);

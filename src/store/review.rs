@@ -134,7 +134,7 @@ impl Store {
         let renewal = conflicts.iter().find(|c| c.field == "renewal");
         if let (Keep::New, Some(c)) = (keep, renewal) {
             let detail = format!(
-                "review resolved: kept {} value(s) of {} conflict(s), renewal approved: notice of {}, the previous one of {}{}",
+                "review resolved: kept {} value(s) of {} conflict(s), renewal approved: {}, renewing {}{}",
                 keep,
                 conflicts.len(),
                 c.new_value.as_deref().unwrap_or("?"),

@@ -13,6 +13,7 @@ both! {
     same_notice_again_is_not_a_renewal;
     approval_after_rejection_confirmed_in_review_sends_instructions;
     renewal_with_a_new_contact_waits_for_review;
+    undated_case_is_renewed_by_a_notice_long_after_it_was_created;
 }
 
 /// The same notice as `approval(..)`, sent by the office on `date` (RFC 3339).
@@ -309,4 +310,49 @@ async fn renewal_with_a_new_contact_waits_for_review(env: Env) {
             }
         }
     }
+}
+
+async fn undated_case_is_renewed_by_a_notice_long_after_it_was_created(env: Env) {
+    let s = &env.store;
+    // Cases whose notice carried no date leje could read (or was stored before
+    // notices kept their date): the time the case was created stands in.
+    let undated = |doc: &str, mid: &str| {
+        let mut p = approval_of(doc, "Ana Silva", "2024-01-01T10:00:00+01:00", mid);
+        p.notified_at = None;
+        p
+    };
+    let a = ingest_file(s, "/a1.eml", &undated("RU1000001", "a1@gov.al"))
+        .await
+        .case_id
+        .unwrap();
+    let b = ingest_file(s, "/b1.eml", &undated("RU1000002", "b1@gov.al"))
+        .await
+        .case_id
+        .unwrap();
+    let created = s.case_by_id(b).await.unwrap().unwrap().created_at;
+
+    // A dated copy of a notice sent before the case existed: the same approval.
+    let before = (created - chrono::Duration::days(10)).to_rfc3339();
+    let r = ingest_file(
+        s,
+        "/b2.eml",
+        &approval_of("RU1000002", "Ana Silva", &before, "b2@gov.al"),
+    )
+    .await;
+    assert_eq!(r.outcome, Outcome::CaseUpdated);
+    assert!(r.outbox_ids.is_empty());
+
+    // A notice sent long after the case was created is a new one.
+    let later = (created + chrono::Duration::days(200)).to_rfc3339();
+    let r = ingest_file(
+        s,
+        "/a2.eml",
+        &approval_of("RU1000001", "Ana Silva", &later, "a2@gov.al"),
+    )
+    .await;
+    assert_eq!(r.outbox_ids.len(), 1, "{r:?}");
+    let last = s.case_events(a).await.unwrap().pop().unwrap();
+    assert_eq!(last.cause, Cause::Renewal);
+    let detail = last.detail.unwrap();
+    assert!(detail.contains("undated"), "{detail}");
 }
