@@ -1,13 +1,15 @@
 //! The daemon against the real Dovecot of `scripts/mailstack` (issue 6): new mail by
 //! IDLE and by polling, exactly-once across graceful restarts and kill -9, a
 //! UIDVALIDITY change, the server going away under the daemon, oversize mail, a
-//! 10,000-message first start, `since`, and /healthz + /metrics.
+//! 10,000-message first start, `since`, /healthz + /metrics, and XOAUTH2 (`oauth.rs`).
 //!
 //! Every test has its own IMAP user and its own SQLite store, so they run in parallel.
 
 mod common;
 #[path = "daemon/mail.rs"]
 mod mail;
+#[path = "daemon/oauth.rs"]
+mod oauth;
 #[path = "daemon/support.rs"]
 mod support;
 

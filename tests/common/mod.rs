@@ -53,6 +53,9 @@ pub struct MailStack {
     pub lmtp_socket: PathBuf,
     /// `postgres://postgres@127.0.0.1:PORT/leje_test` (trust auth on loopback).
     pub postgres_url: String,
+    /// Where Dovecot asks whether an OAuth2 token is valid (`GET /userinfo` with the
+    /// Bearer token); a test listens there to play the identity provider.
+    pub oauth_port: Option<u16>,
 }
 
 /// The repository root (where Cargo.toml is).
@@ -192,6 +195,7 @@ impl MailStack {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| dir.join("dovecot/run/lmtp")),
             postgres_url: need("LEJE_TEST_POSTGRES_URL")?,
+            oauth_port: get("LEJE_TEST_OAUTH_PORT").and_then(|v| v.parse().ok()),
             dir,
         })
     }

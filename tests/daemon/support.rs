@@ -29,6 +29,8 @@ pub struct Opts {
     /// Host name to connect to (default: the stack's IMAP host).
     pub host: Option<&'static str>,
     pub ca_file: Option<PathBuf>,
+    /// Log in with XOAUTH2 and the token in this file instead of the password.
+    pub token_file: Option<PathBuf>,
 }
 
 impl Default for Opts {
@@ -44,6 +46,7 @@ impl Default for Opts {
             since: None,
             reconnect_max: "2s",
             level: "warn",
+            token_file: None,
             tls: "none",
             host: None,
             ca_file: None,
@@ -83,12 +86,15 @@ impl Harness {
         }
         text.push_str(&format!(
             "[[mailbox]]\nname = \"shared\"\nhost = \"{host}\"\nport = {port}\ntls = \"{tls}\"\n\
-             username = \"{user}\"\npassword_file = \"{pw}\"\nfolder = \"{folder}\"\nidle = {idle}\n\
+             username = \"{user}\"\n{secret}\nfolder = \"{folder}\"\nidle = {idle}\n\
              poll_interval = \"{poll}\"\nbatch_size = {batch}\nmax_message_size = \"{max}\"\n\
              reconnect_max = \"{rmax}\"\n",
             host = opts.host.unwrap_or(&stack.imap_host),
             tls = opts.tls,
-            pw = pw.display(),
+            secret = match &opts.token_file {
+                Some(t) => format!("auth = \"xoauth2\"\ntoken_file = \"{}\"", t.display()),
+                None => format!("password_file = \"{}\"", pw.display()),
+            },
             folder = opts.folder,
             idle = opts.idle,
             poll = opts.poll,
