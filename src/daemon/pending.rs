@@ -113,10 +113,7 @@ impl Pending {
         if !self.folders_checked {
             for folder in move_targets(&mb.actions) {
                 if let Err(e) = s.ensure_folder(&folder).await {
-                    if matches!(
-                        e,
-                        ImapError::Io(_) | ImapError::Timeout(..) | ImapError::Bye(_)
-                    ) {
+                    if e.is_connection_lost() {
                         return Err(e);
                     }
                     // Not fatal: the move will fail and say so; processing goes on.
@@ -132,7 +129,7 @@ impl Pending {
             let action = cat.action(mb);
             if let Err(e) = s.apply(action, &uids).await {
                 match e {
-                    ImapError::Io(_) | ImapError::Timeout(..) | ImapError::Bye(_) => {
+                    e if e.is_connection_lost() => {
                         self.by_cat.push((cat, uids));
                         return Err(e);
                     }

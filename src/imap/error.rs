@@ -62,6 +62,15 @@ impl ImapError {
         }
     }
 
+    /// The session is unusable (broken, silent or closed by the server): the
+    /// caller must reconnect rather than go on with the next command.
+    pub fn is_connection_lost(&self) -> bool {
+        matches!(
+            self,
+            ImapError::Io(_) | ImapError::Timeout(..) | ImapError::Bye(_)
+        )
+    }
+
     /// Wraps an async-imap error from `command`.
     pub(crate) fn from_imap(command: &str, e: async_imap::error::Error) -> ImapError {
         use async_imap::error::Error as E;
