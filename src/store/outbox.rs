@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::attachments::blob_path;
 use super::cases::{load_by_id, transition};
-use super::query::{list_json, now, q, Row, Q};
+use super::query::{list_json, now, q, Row, Tx, Q};
 use super::{
     Cause, MessageRecord, OutboxRow, OutboxStatus, Outcome, Stage, Stats, Store, StoreError,
     StoredWaybill,
@@ -235,7 +235,8 @@ impl Store {
 
     /// The waybills kept for a case, in the order they arrived.
     pub async fn case_waybills(&self, case_id: i64) -> Result<Vec<StoredWaybill>, StoreError> {
-        self.waybills_from(case_id, None).await
+        let mut tx = self.pool().read().await?;
+        waybills_from(&mut tx, case_id, None).await
     }
 
     /// The waybills of the case's current cycle: those that came with or after
@@ -243,6 +244,8 @@ impl Store {
     /// ones to pay now; last year's slip must not go out with this year's
     /// instructions.
     pub async fn cycle_waybills(&self, case_id: i64) -> Result<Vec<StoredWaybill>, StoreError> {
+        // NOTE: one snapshot for both statements, so a renewal committed in
+        // between cannot pair its start with the waybills of the cycle before.
         let mut tx = self.pool().read().await?;
         let r = tx
             .fetch_one(
@@ -251,41 +254,8 @@ impl Store {
                     .bind(Cause::Renewal.as_str()),
             )
             .await?;
-        drop(tx);
         let since: Option<i64> = r.get("m")?;
-        self.waybills_from(case_id, since).await
-    }
-
-    /// The case's waybills whose message is `since` or later (all when `None`).
-    async fn waybills_from(
-        &self,
-        case_id: i64,
-        since: Option<i64>,
-    ) -> Result<Vec<StoredWaybill>, StoreError> {
-        let mut tx = self.pool().read().await?;
-        let rows = tx
-            .fetch_all(
-                q(
-                    "SELECT filename, content_type, sha256, size, amount_lek FROM waybills \
-                   WHERE case_id = $1 AND ($2 IS NULL OR message >= $2) ORDER BY id",
-                )
-                .bind(case_id)
-                .bind(since),
-            )
-            .await?;
-        rows.iter()
-            .map(|r| {
-                let sha256: String = r.get("sha256")?;
-                let amount: Option<i64> = r.get("amount_lek")?;
-                Ok(StoredWaybill {
-                    filename: r.get("filename")?,
-                    content_type: r.get("content_type")?,
-                    sha256,
-                    size: r.get_u64("size")?,
-                    amount_lek: amount.and_then(|a| u64::try_from(a).ok()),
-                })
-            })
-            .collect()
+        waybills_from(&mut tx, case_id, since).await
     }
 
     /// A waybill's contents by sha256: from the database, or for one stored before
@@ -387,4 +357,35 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// The case's waybills whose message is `since` or later (all when `None`).
+async fn waybills_from(
+    tx: &mut Tx,
+    case_id: i64,
+    since: Option<i64>,
+) -> Result<Vec<StoredWaybill>, StoreError> {
+    let rows = tx
+        .fetch_all(
+            q(
+                "SELECT filename, content_type, sha256, size, amount_lek FROM waybills \
+               WHERE case_id = $1 AND ($2 IS NULL OR message >= $2) ORDER BY id",
+            )
+            .bind(case_id)
+            .bind(since),
+        )
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let sha256: String = r.get("sha256")?;
+            let amount: Option<i64> = r.get("amount_lek")?;
+            Ok(StoredWaybill {
+                filename: r.get("filename")?,
+                content_type: r.get("content_type")?,
+                sha256,
+                size: r.get_u64("size")?,
+                amount_lek: amount.and_then(|a| u64::try_from(a).ok()),
+            })
+        })
+        .collect()
 }
