@@ -141,7 +141,7 @@ impl Store {
                 c.old_value.as_deref().unwrap_or("?"),
                 note.map(|n| format!("; {n}")).unwrap_or_default()
             );
-            let (pm, outbox) = threaded_under_conflict(&mut tx, Some(c.id), l.case.id).await?;
+            let (pm, outbox) = threaded_under_conflict(&mut tx, l.case.id, Some(c.id)).await?;
             let pm = pm.ok_or_else(|| {
                 StoreError::Corrupt("a renewal conflict without its message".into())
             })?;
@@ -205,40 +205,29 @@ async fn instructions_if_never_sent(
     if sent.get_u64("n")? > 0 {
         return Ok(None);
     }
-    let latest = tx
-        .fetch_optional(
-            q("SELECT MAX(id) AS id FROM case_conflicts WHERE case_id = $1").bind(case_id),
-        )
-        .await?;
-    let conflict: Option<i64> = match latest {
-        Some(r) => r.get("id")?,
-        None => None,
-    };
-    let (_, o) = threaded_under_conflict(tx, conflict, case_id).await?;
+    let (_, o) = threaded_under_conflict(tx, case_id, None).await?;
     Ok(Some(insert_outbox(tx, o, at).await?))
 }
 
-/// The message that raised conflict `conflict_id`, and an instructions email
-/// for the case threaded under it (unthreaded without one), addressed to the
-/// case's contacts.
+/// The message that raised the case's conflict `conflict_id` (its latest
+/// conflict when `None`), and an instructions email for the case threaded under
+/// it (unthreaded without one), addressed to the case's contacts.
 async fn threaded_under_conflict(
     tx: &mut Tx,
-    conflict_id: Option<i64>,
     case_id: i64,
+    conflict_id: Option<i64>,
 ) -> Result<(Option<i64>, NewOutbox), StoreError> {
-    let r = match conflict_id {
-        Some(c) => {
-            tx.fetch_optional(
-                q(
-                    "SELECT m.id, m.message_id FROM case_conflicts c JOIN processed_messages m \
-                   ON m.id = c.message WHERE c.id = $1",
-                )
-                .bind(c),
+    let r = tx
+        .fetch_optional(
+            q(
+                "SELECT m.id, m.message_id FROM case_conflicts c JOIN processed_messages m \
+               ON m.id = c.message WHERE c.case_id = $1 AND ($2 IS NULL OR c.id = $2) \
+               ORDER BY c.id DESC LIMIT 1",
             )
-            .await?
-        }
-        None => None,
-    };
+            .bind(case_id)
+            .bind(conflict_id),
+        )
+        .await?;
     let (pm, message_id): (Option<i64>, Option<String>) = match r {
         Some(r) => (Some(r.get("id")?), r.get("message_id")?),
         None => (None, None),
