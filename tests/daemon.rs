@@ -446,6 +446,43 @@ async fn dovecot_restart_under_the_daemon() {
     imap.logout().await;
 }
 
+/// `Session::oversize` asks the server (`SEARCH LARGER`) which messages are over
+/// the limit: one byte over is, the limit itself is not, and only UIDs asked about
+/// come back, each with its size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversize_search_draws_the_line_at_the_limit() {
+    let Some(stack) = common::stack() else { return };
+    let user = common::unique_user("d-larger");
+    let h = Harness::new(stack, &user, stack.imap_port, &Opts::default());
+    let mut imap = stack.imap(&user).await;
+    let limit = 4096u64;
+    let sized = |n: u64| {
+        let head = "Subject: padded\r\n\r\n";
+        format!("{head}{}", "x".repeat(n as usize - head.len())).into_bytes()
+    };
+    for n in [limit - 1, limit, limit + 1, 3 * limit] {
+        imap.append("INBOX", &sized(n)).await;
+    }
+    let mb = &h.settings().mailboxes[0];
+    let mut s = leje::imap::session::Session::open(mb).await.expect("open");
+    s.select("INBOX").await.expect("select");
+    let all = s.uids_since(None).await.expect("search");
+    assert_eq!(all.len(), 4);
+    let big = s.oversize(&all, limit).await.expect("oversize");
+    assert_eq!(big, vec![(all[2], limit + 1), (all[3], 3 * limit)]);
+    // Only what was asked about.
+    let big = s.oversize(&all[..3], limit).await.expect("oversize");
+    assert_eq!(big, vec![(all[2], limit + 1)]);
+    // No limit a 32-bit size can pass.
+    assert!(s
+        .oversize(&all, u64::from(u32::MAX))
+        .await
+        .unwrap()
+        .is_empty());
+    s.logout().await;
+    imap.logout().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversize_message_is_recorded_and_moved_aside_unfetched() {
     let Some(stack) = common::stack() else { return };
@@ -497,11 +534,13 @@ async fn oversize_message_is_recorded_and_moved_aside_unfetched() {
         skipped[0].message_id.as_deref(),
         Some(big.message_id.as_str())
     );
-    assert!(skipped[0]
-        .reason
-        .as_deref()
-        .unwrap_or("")
-        .contains("max_message_size"));
+    let reason = skipped[0].reason.as_deref().unwrap_or("");
+    assert!(reason.contains("max_message_size"), "{reason}");
+    // The size is the server's, asked for this message alone.
+    assert!(
+        reason.contains(&format!("message is {} bytes", big.raw.len())),
+        "{reason}"
+    );
     let (_, cases, _) = totals(&store).await;
     assert_eq!(
         cases, 2,

@@ -177,13 +177,13 @@ pub async fn run_batch(
     let t0 = std::time::Instant::now();
     let mut t_read = std::time::Duration::ZERO;
     let mut t_parse = std::time::Duration::ZERO;
-    let sizes = s.sizes(uids).await?;
-    let max = mb.max_message_size;
-    let mut big: VecDeque<(u32, u64)> = sizes.iter().copied().filter(|&(_, n)| n > max).collect();
-    let small: Vec<u32> = sizes
+    let mut big: VecDeque<(u32, u64)> = s.oversize(uids, mb.max_message_size).await?.into();
+    // NOTE: everything else is fetched, including a UID expunged since the search:
+    // the server then leaves it out of the answer, which is checked below.
+    let small: Vec<u32> = uids
         .iter()
-        .filter(|&&(_, n)| n <= max)
-        .map(|&(u, _)| u)
+        .copied()
+        .filter(|u| big.binary_search_by_key(u, |&(b, _)| b).is_err())
         .collect();
     let mut big_headers = Vec::with_capacity(big.len());
     for &(uid, _) in &big {

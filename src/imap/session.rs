@@ -304,8 +304,36 @@ impl Session {
         }
     }
 
-    /// RFC822.SIZE of each UID, so oversize messages are never fetched whole.
-    pub async fn sizes(&mut self, uids: &[u32]) -> Result<Vec<(u32, u64)>, ImapError> {
+    /// The UIDs among `uids` whose RFC822.SIZE is over `max`, with that size, so
+    /// they are never fetched whole.
+    ///
+    /// NOTE: `SEARCH LARGER` first, then the sizes of only what it found. Asking
+    /// every message's RFC822.SIZE made the server write, and leje parse, a response
+    /// per message before the first body: on Dovecot, 30 ms per 5,000 messages
+    /// against 2.5 ms for the search, at the start of every FETCH of a backlog.
+    pub async fn oversize(&mut self, uids: &[u32], max: u64) -> Result<Vec<(u32, u64)>, ImapError> {
+        // RFC822.SIZE is a 32-bit number: nothing is over a limit at or above it.
+        let Ok(max) = u32::try_from(max) else {
+            return Ok(Vec::new());
+        };
+        if uids.is_empty() || max == u32::MAX {
+            return Ok(Vec::new());
+        }
+        let mut big = self
+            .uid_search(&format!("UID {} LARGER {max}", uid_set(uids)))
+            .await?;
+        big.retain(|u| uids.binary_search(u).is_ok());
+        if big.is_empty() {
+            return Ok(Vec::new());
+        }
+        // A server that answers LARGER loosely is checked against the sizes.
+        let mut sized = self.sizes(&big).await?;
+        sized.retain(|&(_, n)| n > u64::from(max));
+        Ok(sized)
+    }
+
+    /// RFC822.SIZE of each UID.
+    async fn sizes(&mut self, uids: &[u32]) -> Result<Vec<(u32, u64)>, ImapError> {
         if uids.is_empty() {
             return Ok(Vec::new());
         }
