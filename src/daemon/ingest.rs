@@ -1,6 +1,6 @@
-//! One batch of messages: sizes first, bodies streamed one at a time, each parsed and
-//! committed to the store (with the checkpoint, in the same transaction), then the
-//! after-processing actions grouped by outcome.
+//! One batch of messages: the oversize ones found first, the other bodies streamed
+//! one at a time, each parsed and committed to the store (with the checkpoint, in the
+//! same transaction), then the after-processing actions grouped by outcome.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -134,9 +134,16 @@ fn parser_threads() -> usize {
 }
 
 /// Messages handed to the parser threads at once, at most (and at most
-/// [`INFLIGHT_BYTES`] of them): two per thread, so none idles between messages.
+/// [`INFLIGHT_BYTES`] of them): sixteen per thread, so none runs dry while the
+/// reader waits on the server.
+// NOTE: at two per thread, a thread often emptied its queue and went to sleep,
+// and the reader woke it for the next message: a wake-up across cores per
+// message, costly on a virtual machine. In the ingest benchmark (10,000
+// messages, six alternating rounds) 8 per thread cut leje's CPU per message
+// from 90 to 76 µs and 16 to 66 µs, and raised throughput by 17 and 28 %;
+// 32 and 128 were no better. Peak memory rose by about 1 MB.
 fn max_inflight() -> usize {
-    parser_threads() * 2
+    parser_threads() * 16
 }
 
 /// Raw bytes handed to parser threads at once; one bigger message still goes alone.

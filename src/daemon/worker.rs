@@ -15,8 +15,8 @@ use crate::imap::{ImapError, Session, Wake};
 /// Messages asked for in one `UID FETCH` of a backlog (at least `batch_size`).
 /// Bodies stream in one at a time, so this costs no memory.
 // NOTE: the pipeline drains at the end of each FETCH (the last commit is waited
-// for, then sizes are asked for the next one), and the parser and the writer
-// idle in turn meanwhile. At 1,000 that bubble cost a tenth of a 10,000-message
+// for, then the next chunk's oversize messages are searched for), and the parser
+// and the writer idle in turn meanwhile. At 1,000 that bubble cost a tenth of a 10,000-message
 // backlog's time; at 5,000 a backlog commits in larger groups too.
 const FETCH_AT_ONCE: usize = 5000;
 
