@@ -58,6 +58,18 @@ pub(crate) async fn open(url: &str, shown: &str, target: Option<i64>) -> Result<
     if let Some(path) = &path {
         create_private_file(path)?;
     }
+    // NOTE: sqlx takes no lock around SQLite migrations, so two processes
+    // opening a new store at once (the daemon starting while an operator runs
+    // `leje cases list`) would both try to create the tables. An exclusive
+    // flock on a sidecar file serialises them; it is released when dropped.
+    // It is taken before the first connection, not just around the migrations:
+    // connecting switches a new file to WAL, and a process doing that while
+    // another was connecting or migrating got `database is locked` at once,
+    // busy_timeout notwithstanding (about one fresh-store race in ten under load).
+    let _open_lock = match &path {
+        Some(p) => Some(lock_for_open(p).await?),
+        None => None,
+    };
     let opts = SqliteConnectOptions::from_str(url)
         .map_err(|source| StoreError::Open {
             url: shown.to_owned(),
@@ -108,14 +120,6 @@ pub(crate) async fn open(url: &str, shown: &str, target: Option<i64>) -> Result<
             }
         }
     }
-    // NOTE: sqlx takes no lock around SQLite migrations, so two processes
-    // opening a new store at once (the daemon starting while an operator runs
-    // `leje cases list`) would both try to create the tables. An exclusive
-    // flock on a sidecar file serialises them; it is released when dropped.
-    let _migration_lock = match &path {
-        Some(p) => Some(lock_for_migration(p).await?),
-        None => None,
-    };
     let applied = applied_max(&write).await?;
     let migrator = plan(&SQLITE_MIGRATIONS, applied, shown, target)?;
     migrator
@@ -129,11 +133,11 @@ pub(crate) async fn open(url: &str, shown: &str, target: Option<i64>) -> Result<
 }
 
 /// Takes an exclusive lock on `<db>.lock` (created 0600), waiting for another
-/// process that is migrating the same store.
+/// process that is opening (connecting to, migrating) the same store.
 ///
 /// NOTE: not a lock on the database file itself: SQLite uses POSIX record
 /// locks, which the process loses when any descriptor of that file is closed.
-async fn lock_for_migration(db: &Path) -> Result<std::fs::File, StoreError> {
+async fn lock_for_open(db: &Path) -> Result<std::fs::File, StoreError> {
     use std::os::unix::fs::OpenOptionsExt;
     let mut name = db.as_os_str().to_owned();
     name.push(".lock");
