@@ -63,15 +63,15 @@ pub(super) async fn approved(
         Stage::NeedsReview => None,
         _ => renewal_of(tx, &l.case, p).await?,
     };
-    if let Some(previous) = renewal {
+    if let Some(r) = renewal {
         if conflicts.is_empty() {
-            return renew(tx, &l, msg, &contacts, pm, previous, at).await;
+            return renew(tx, &l, msg, &contacts, pm, r, at).await;
         }
         // A renewal that disagrees with the case (another name, contact or
         // directorate): a person decides, and keeping the new values renews it
         // (`Store::resolve_review`).
-        let new = notice_time(p).map(|t| format!("the notice of {}", t.date_naive()));
-        conflicts.push(("renewal", Some(previous), new));
+        let new = format!("the notice of {}", r.notice);
+        conflicts.push(("renewal", Some(r.previous), Some(new)));
     } else if l.case.stage == Stage::Rejected {
         conflicts.push(("stage", Some("rejected".into()), Some("approved".into())));
     }
@@ -242,8 +242,17 @@ fn instructions(case_id: i64, msg: &Incoming<'_>) -> NewOutbox {
     }
 }
 
-/// What this approval renews (`the notice of YYYY-MM-DD`, the case's latest),
-/// when it was sent at least [`RENEWAL_AFTER_DAYS`] after that. A notice whose date could not be read is
+/// An approval found to be a renewal.
+struct Renewal {
+    /// The day the office sent this approval.
+    notice: chrono::NaiveDate,
+    /// What it renews: `the notice of YYYY-MM-DD` (the case's latest), or the
+    /// undated case's creation day.
+    previous: String,
+}
+
+/// This approval as a renewal, when it was sent at least [`RENEWAL_AFTER_DAYS`]
+/// after the case's latest notice. A notice whose date could not be read is
 /// never taken for a renewal (nothing is sent twice on a guess).
 ///
 /// NOTE: where none of the case's notices has a date (stored before schema 7, or
@@ -253,7 +262,7 @@ async fn renewal_of(
     tx: &mut Tx,
     case: &Case,
     p: &ParsedMessage,
-) -> Result<Option<String>, StoreError> {
+) -> Result<Option<Renewal>, StoreError> {
     let Some(new) = notice_time(p) else {
         return Ok(None);
     };
@@ -272,8 +281,12 @@ async fn renewal_of(
         Some(t) => (t, "the notice of"),
         None => (case.created_at, "the case, undated, created on"),
     };
-    Ok((new - at >= Duration::days(RENEWAL_AFTER_DAYS))
-        .then(|| format!("{what} {}", at.date_naive())))
+    Ok(
+        (new - at >= Duration::days(RENEWAL_AFTER_DAYS)).then(|| Renewal {
+            notice: new.date_naive(),
+            previous: format!("{what} {}", at.date_naive()),
+        }),
+    )
 }
 
 /// Starts the case over at `approved`, from whatever stage its last cycle
@@ -285,14 +298,16 @@ async fn renew(
     msg: &Incoming<'_>,
     contacts: &[String],
     pm: i64,
-    previous: String,
+    r: Renewal,
     at: DateTime<Utc>,
 ) -> Result<Decision, StoreError> {
     let p = msg.parsed;
     let id = l.case.id;
     fill_missing(tx, &l.case, p, contacts, at).await?;
-    let new = notice_time(p).map_or_else(String::new, |t| t.date_naive().to_string());
-    let detail = format!("renewal approved: notice of {new}, renewing {previous}");
+    let detail = format!(
+        "renewal approved: notice of {}, renewing {}",
+        r.notice, r.previous
+    );
     let ob = restart(tx, id, l.case.stage, pm, &detail, instructions(id, msg), at).await?;
     let mut d = Decision::new(Outcome::CaseUpdated, Some(detail), Some(id));
     d.outbox_ids.push(ob);
