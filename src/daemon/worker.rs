@@ -16,8 +16,8 @@ use crate::imap::{ImapError, Session, Wake};
 /// Bodies stream in one at a time, so this costs no memory.
 // NOTE: the pipeline drains at the end of each FETCH (the last commit is waited
 // for, then the next chunk's oversize messages are searched for), and the parser
-// and the writer idle in turn meanwhile. At 1,000 that bubble cost a tenth of a 10,000-message
-// backlog's time; at 5,000 a backlog commits in larger groups too.
+// and the writer idle in turn meanwhile. At 1,000 that bubble cost a tenth of a
+// 10,000-message backlog's time; at 5,000 a backlog commits in larger groups too.
 const FETCH_AT_ONCE: usize = 5000;
 
 /// Why a mailbox session ended.

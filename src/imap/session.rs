@@ -313,19 +313,14 @@ impl Session {
     /// against 2.5 ms for the search, at the start of every FETCH of a backlog.
     pub async fn oversize(&mut self, uids: &[u32], max: u64) -> Result<Vec<(u32, u64)>, ImapError> {
         // RFC822.SIZE is a 32-bit number: nothing is over a limit at or above it.
-        let Ok(max) = u32::try_from(max) else {
-            return Ok(Vec::new());
+        let max = match u32::try_from(max) {
+            Ok(m) if m < u32::MAX && !uids.is_empty() => m,
+            _ => return Ok(Vec::new()),
         };
-        if uids.is_empty() || max == u32::MAX {
-            return Ok(Vec::new());
-        }
         let mut big = self
             .uid_search(&format!("UID {} LARGER {max}", uid_set(uids)))
             .await?;
         big.retain(|u| uids.binary_search(u).is_ok());
-        if big.is_empty() {
-            return Ok(Vec::new());
-        }
         // A server that answers LARGER loosely is checked against the sizes.
         let mut sized = self.sizes(&big).await?;
         sized.retain(|&(_, n)| n > u64::from(max));
