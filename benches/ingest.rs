@@ -1,4 +1,9 @@
-//! Ingest benchmark (issue 6), each figure beside its baseline from the same run:
+//! Ingest benchmark (issue 6), each figure beside its baseline from the same run.
+//!
+//! Figures 1–3 and 5 are measured in rounds (`LEJE_BENCH_ROUNDS`, default 3): each
+//! round seeds a fresh mailbox and measures (1) and then (2) on it, back to back, so
+//! every leje run has its own baseline from the same minute. The headline ratio is
+//! the median of the rounds' ratios, printed with their range.
 //!
 //! 1. Raw fetch rate of a 10,000-message backlog of realistic mail (≈70 % notifications,
 //!    most with a PDF waybill): one `UID FETCH 1:* BODY.PEEK[]` on a bare TCP socket,
@@ -46,7 +51,7 @@
 //!    the pipeline costs, apart from how busy the shared machine was.
 //!
 //! Run: `cargo bench --bench ingest` (needs the local mail stack, like the tests;
-//! `LEJE_BENCH_MESSAGES` and `LEJE_BENCH_LATENCY` change the sizes,
+//! `LEJE_BENCH_MESSAGES`, `LEJE_BENCH_ROUNDS` and `LEJE_BENCH_LATENCY` change the sizes,
 //! `LEJE_BENCH_BATCH` the mailbox's `batch_size`, default 500 as in leje;
 //! `LEJE_BENCH_LOG=debug` keeps leje's log, `trace` with every module's debug
 //! lines). Never gates CI.
@@ -57,6 +62,9 @@ mod common;
 mod mail;
 #[path = "../tests/daemon/support.rs"]
 mod support;
+
+#[path = "ingest/latency.rs"]
+mod latency;
 
 use std::time::{Duration, Instant};
 
@@ -87,12 +95,161 @@ async fn run(smoke: bool) {
         return;
     };
     let n = env_num("LEJE_BENCH_MESSAGES", if smoke { 200 } else { 10_000 });
+    let rounds = env_num("LEJE_BENCH_ROUNDS", if smoke { 1 } else { 3 }).max(1);
     let lat_n = env_num("LEJE_BENCH_LATENCY", if smoke { 5 } else { 200 });
     let salt = fastrand::u32(..);
 
+    let mut all = Vec::new();
+    for r in 1..=rounds {
+        let round = throughput_round(stack, n, salt.wrapping_add(r as u32)).await;
+        round.print(r, n);
+        all.push(round);
+    }
+    summarize(&all);
+
+    if lat_n > 0 {
+        latency::run(stack, salt, lat_n).await;
+    }
+}
+
+/// What one round measured: the raw fetch and leje on the same fresh mailbox.
+struct Round {
+    /// Best of three raw fetches, msg/s.
+    raw: f64,
+    /// Seconds from exec until every message was committed.
+    committed: f64,
+    /// Seconds from exec until every after-processing action reached the server.
+    settled: f64,
+    /// Seconds until the first commit, and how many messages it held.
+    first: Option<(f64, u64)>,
+    hwm_kb: u64,
+    /// leje's user + system CPU seconds until all was committed.
+    cpu: Option<f64>,
+    n: u64,
+    seeded_mb: f64,
+    notifications: u64,
+    left_in_inbox: u64,
+}
+
+impl Round {
+    fn leje(&self) -> f64 {
+        self.n as f64 / self.committed
+    }
+
+    fn ratio(&self) -> f64 {
+        100.0 * self.leje() / self.raw
+    }
+
+    /// leje's rate from its first commit to its last, as a share of the raw fetch.
+    // NOTE: a second view, not the target's: the raw fetch is timed after its
+    // login and EXAMINE, so this leaves leje's start-up (exec, store, login,
+    // SELECT, the first group) out too. The headline keeps it in.
+    fn steady_ratio(&self) -> Option<f64> {
+        let (first, done) = self.first?;
+        (first < self.committed && done < self.n)
+            .then(|| 100.0 * ((self.n - done) as f64 / (self.committed - first)) / self.raw)
+    }
+
+    fn cpu_us(&self) -> Option<f64> {
+        Some(self.cpu? * 1e6 / self.n as f64)
+    }
+
+    fn print(&self, r: u64, n: u64) {
+        println!(
+            "round {r}: seeded {n} messages ({:.1} MB, {} notifications); raw UID FETCH 1:* BODY.PEEK[] {:.0} msg/s (best of 3)",
+            self.seeded_mb, self.notifications, self.raw
+        );
+        println!(
+            "round {r}: leje all committed in {:.2}s = {:.0} msg/s = {:.1} % of the raw fetch; INBOX settled (MOVEs and STOREs applied, {} ignored left there, all \\Seen) in {:.2}s",
+            self.committed,
+            self.leje(),
+            self.ratio(),
+            self.left_in_inbox,
+            self.settled
+        );
+        let first = self
+            .first
+            .map_or("-".to_owned(), |(s, _)| format!("{:.0} ms", s * 1e3));
+        let steady = self
+            .steady_ratio()
+            .map_or("-".to_owned(), |v| format!("{v:.1} %"));
+        let cpu = self
+            .cpu_us()
+            .map_or("-".to_owned(), |v| format!("{v:.0} µs per message"));
+        println!(
+            "round {r}: start-up to the first commit {first}; after it {steady} of the raw fetch; peak RSS {:.1} MB; CPU {cpu} ({:.0} % of one core)",
+            self.hwm_kb as f64 / 1024.0,
+            self.cpu.map_or(0.0, |c| 100.0 * c / self.committed)
+        );
+    }
+}
+
+/// The median of a sample (the mean of the middle two for an even count).
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let k = v.len();
+    if k % 2 == 1 {
+        v[k / 2]
+    } else {
+        (v[k / 2 - 1] + v[k / 2]) / 2.0
+    }
+}
+
+/// The figures over all rounds: medians with their range, and the peak memory of
+/// the worst round.
+fn summarize(all: &[Round]) {
+    let k = all.len();
+    let range = |v: Vec<f64>| {
+        let lo = v.iter().copied().fold(f64::MAX, f64::min);
+        let hi = v.iter().copied().fold(f64::MIN, f64::max);
+        (median(v), lo, hi)
+    };
+    let (raw, raw_lo, raw_hi) = range(all.iter().map(|r| r.raw).collect());
+    let (leje, leje_lo, leje_hi) = range(all.iter().map(Round::leje).collect());
+    let (ratio, lo, hi) = range(all.iter().map(Round::ratio).collect());
+    println!("raw UID FETCH 1:* BODY.PEEK[], median of {k} rounds: {raw:.0} msg/s ({raw_lo:.0}–{raw_hi:.0})");
+    println!("leje run end to end, all committed, median of {k} rounds: {leje:.0} msg/s ({leje_lo:.0}–{leje_hi:.0})");
+    println!(
+        "ratio leje (all committed) / raw fetch of the same round, median of {k}: {ratio:.1} % (range {lo:.1}–{hi:.1} %; target >= 25 %)"
+    );
+    let firsts: Vec<f64> = all
+        .iter()
+        .filter_map(|r| r.first)
+        .map(|f| f.0 * 1e3)
+        .collect();
+    if !firsts.is_empty() {
+        println!(
+            "of which start-up, until the first message was committed, median: {:.0} ms (polled every 20 ms)",
+            median(firsts)
+        );
+    }
+    let steady: Vec<f64> = all.iter().filter_map(Round::steady_ratio).collect();
+    if !steady.is_empty() {
+        let (s, lo, hi) = range(steady);
+        println!(
+            "leje after its first commit, median: {s:.1} % of the raw fetch ({lo:.1}–{hi:.1} %; start-up left out as the raw fetch's login and EXAMINE are)"
+        );
+    }
+    let hwm = all.iter().map(|r| r.hwm_kb).max().unwrap_or(0);
+    println!(
+        "peak RSS (VmHWM) of leje run, highest of {k} rounds: {:.1} MB (target < 25 MB)",
+        hwm as f64 / 1024.0
+    );
+    let cpu: Vec<f64> = all.iter().filter_map(Round::cpu_us).collect();
+    if !cpu.is_empty() {
+        let (c, lo, hi) = range(cpu);
+        println!(
+            "leje's CPU time until all committed, median: {c:.0} µs per message ({lo:.0}–{hi:.0})"
+        );
+    }
+}
+
+/// Seeds a fresh mailbox of `n` realistic messages, times the raw fetch on it (best
+/// of three), then runs leje on it until everything is committed and every
+/// after-processing action has reached the server.
+async fn throughput_round(stack: &common::MailStack, n: u64, salt: u32) -> Round {
     // --- seed -------------------------------------------------------------------------
     let user = common::unique_user("bench-ingest");
-    let t = Instant::now();
     let mut bytes = 0usize;
     let mut notifications = 0u64;
     let msgs = (0..n).map(|i| {
@@ -102,11 +259,6 @@ async fn run(smoke: bool) {
         m.raw
     });
     support::seed_maildir(stack, &user, msgs, None).await;
-    println!(
-        "seeded {n} messages ({:.1} MB, {notifications} notifications) in {:.1}s",
-        bytes as f64 / 1e6,
-        t.elapsed().as_secs_f64()
-    );
     // Let Dovecot assign UIDs and build its index once, outside both measurements.
     let mut imap = stack.imap(&user).await;
     assert_eq!(imap.count("INBOX").await as u64, n);
@@ -114,17 +266,11 @@ async fn run(smoke: bool) {
 
     // --- baseline: raw fetch ------------------------------------------------------------
     let mut raw_best = f64::MAX;
-    let mut raw_bytes = 0;
     for _ in 0..3 {
-        let (secs, b) = raw_fetch(stack, &user).await;
+        let (secs, _) = raw_fetch(stack, &user).await;
         raw_best = raw_best.min(secs);
-        raw_bytes = b;
     }
-    let raw_rate = n as f64 / raw_best;
-    println!(
-        "raw UID FETCH 1:* BODY.PEEK[]: {n} messages, {:.1} MB in {raw_best:.2}s = {raw_rate:.0} msg/s (best of 3)",
-        raw_bytes as f64 / 1e6
-    );
+    let raw = n as f64 / raw_best;
 
     // --- leje end to end ---------------------------------------------------------------
     // LEJE_BENCH_LOG=debug keeps leje's log (one "batch done" line per FETCH, saying
@@ -217,332 +363,20 @@ async fn run(smoke: bool) {
             h.log(),
         );
     }
-    let leje_rate = n as f64 / leje_secs;
     let (rows, cases, outbox) = support::totals(&store).await;
     assert_eq!((rows, cases, outbox), (n, notifications, notifications));
-    println!(
-        "leje run end to end: {n} messages all committed in {leje_secs:.2}s = {leje_rate:.0} msg/s"
-    );
-    println!(
-        "leje run end to end: INBOX settled (after-processing MOVEs and STOREs applied; {left_in_inbox} ignored left there, all \\Seen) in {settled_secs:.2}s = {:.0} msg/s",
-        n as f64 / settled_secs
-    );
-    println!(
-        "ratio leje (all committed) / raw fetch: {:.1} % (target >= 25 %)",
-        100.0 * leje_rate / raw_rate
-    );
-    if let Some((first, first_done)) = first {
-        println!(
-            "of which start-up, until the first message was committed: {:.0} ms (polled every 20 ms)",
-            first * 1e3
-        );
-        // NOTE: a second view, not the target's: the raw fetch is timed after its
-        // login and EXAMINE, so this leaves leje's start-up (exec, store, login,
-        // SELECT, the first group) out too. The headline above keeps it in.
-        if first < leje_secs && first_done < n {
-            let steady = (n - first_done) as f64 / (leje_secs - first);
-            println!(
-                "leje after its first commit: {} messages in {:.2}s = {steady:.0} msg/s ({:.1} % of the raw fetch; start-up left out as the raw fetch's login and EXAMINE are)",
-                n - first_done,
-                leje_secs - first,
-                100.0 * steady / raw_rate
-            );
-        }
-    }
-    println!(
-        "peak RSS (VmHWM) of leje run: {:.1} MB (target < 25 MB)",
-        hwm_kb as f64 / 1024.0
-    );
-    if let Some(cpu) = cpu_at_commit {
-        println!(
-            "leje's CPU time until all committed: {cpu:.2}s user+sys = {:.0} µs per message ({:.0} % of one core over {leje_secs:.2}s)",
-            cpu * 1e6 / n as f64,
-            100.0 * cpu / leje_secs
-        );
-    }
     let _ = watch.logout().await;
-
-    // --- latency with IDLE, beside the server's floor ---------------------------------
-    let user = common::unique_user("bench-latency");
-    let opts = support::Opts {
-        idle: true,
-        poll: "60s",
-        ..Default::default()
-    };
-    let h = support::Harness::new(stack, &user, stack.imap_port, &opts);
-    let store = h.store().await;
-    let mut imap = stack.imap(&user).await;
-    let _ = imap.count("INBOX").await;
-    let mut floor_client = IdleWatch::start(stack, &user).await;
-    let mut child = h.spawn_binary();
-    // Wait until it is connected and idling: the first checkpoint-less check is silent,
-    // so use a first message as the "ready" signal.
-    let warm = mail::notification(salt, 1_000_000, false, false, true);
-    imap.append("INBOX", &warm.raw).await;
-    support::wait_until(Duration::from_secs(30), "warm-up message", || async {
-        (support::count_processed(&store).await == 1).then_some(())
-    })
-    .await;
-    // leje may have found (and moved) the warm-up message before any IDLE notification,
-    // so the bare client may never announce it: let every notification about it arrive.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    floor_client.drain();
-    let mut floor = Vec::with_capacity(lat_n as usize);
-    let mut lat = Vec::with_capacity(lat_n as usize);
-    let mut share = Vec::with_capacity(lat_n as usize);
-    // leje's latency for every message, announced to the bare client or not.
-    let mut lat_all = Vec::with_capacity(lat_n as usize);
-    let mut unannounced = 0u64;
-    for i in 0..lat_n {
-        // Dovecot arms its 500 ms notification delay on the first change after the last
-        // notification and does not re-arm it for later ones. The bare client idles
-        // throughout, so leje's MOVE of the previous message arms its delay; an APPEND
-        // in that window would be announced early (seen: ~400 ms) while leje still
-        // waits the full 500 ms. So wait until that MOVE has been announced, then a
-        // random gap, then APPEND into a quiet mailbox.
-        floor_client
-            .wait_empty(&format!("before message {i}"))
-            .await;
-        tokio::time::sleep(Duration::from_millis(fastrand::u64(50..=300))).await;
-        floor_client.expect_quiet(i);
-        let m = mail::notification(salt, 2_000_000 + i, i % 3 == 0, i % 2 == 0, true);
-        let doc = m.doc.clone().unwrap();
-        imap.append("INBOX", &m.raw).await;
-        let arrived = Instant::now();
-        loop {
-            if store.case_by_document(&doc).await.unwrap().is_some() {
-                break;
-            }
-            if arrived.elapsed() > Duration::from_secs(30) {
-                panic!("message {i} not processed within 30 s:\n{}", h.log());
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-        let leje_ms = arrived.elapsed().as_secs_f64() * 1e3;
-        lat_all.push(leje_ms);
-        // Not seen by the bare session's sync and moved away by leje before its next
-        // one: never announced (neither EXISTS nor EXPUNGE). Left out of all three.
-        let Some(seen) = floor_client.next_exists(Duration::from_secs(5)).await else {
-            unannounced += 1;
-            continue;
-        };
-        let floor_ms = seen.saturating_duration_since(arrived).as_secs_f64() * 1e3;
-        floor.push(floor_ms);
-        lat.push(leje_ms);
-        share.push(leje_ms - floor_ms);
-    }
-    sigterm(child.id());
-    let _ = child.wait();
-    floor_client.stop().await;
-    imap.logout().await;
-    let k = lat.len();
-    if k == 0 {
-        println!("latency with IDLE: none of {lat_n} messages announced to the bare IDLE client; no figures");
-        return;
-    }
-    let (f, l, o) = (Pctl::of(floor), Pctl::of(lat), Pctl::of(share));
-    if unannounced > 0 {
-        println!(
-            "{unannounced} of {lat_n} messages never announced to the bare IDLE client (leje moved them out before its sync saw them); left out below"
-        );
-    }
-    println!(
-        "IDLE floor over {k} messages (APPEND done -> a bare client idling on INBOX reads `* N EXISTS`): median {:.0} ms, p99 {:.0} ms, max {:.0} ms (Dovecot 2.3 holds every IDLE notification back 500 ms; no IDLE client can be faster)",
-        f.median, f.p99, f.max
-    );
-    println!(
-        "arrival-to-case latency with IDLE over the same {k} messages: median {:.0} ms, p99 {:.0} ms, max {:.0} ms (target p99 < 500 ms; below the floor above, so out of reach with Dovecot IDLE)",
-        l.median, l.p99, l.max
-    );
-    println!(
-        "leje's own share (arrival-to-case minus floor, per message): median {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        o.median, o.p99, o.max
-    );
-    // NOTE: the figures above leave out what the bare client never saw; this one
-    // does not, so a message leje was slow on cannot hide among those.
-    let a = Pctl::of(lat_all);
-    println!(
-        "arrival-to-case latency with IDLE over all {lat_n} messages: median {:.0} ms, p99 {:.0} ms, max {:.0} ms",
-        a.median, a.p99, a.max
-    );
-}
-
-/// Median, p99 and maximum of a sample, in the sample's unit.
-struct Pctl {
-    median: f64,
-    p99: f64,
-    max: f64,
-}
-
-impl Pctl {
-    fn of(mut v: Vec<f64>) -> Pctl {
-        assert!(!v.is_empty(), "no samples");
-        v.sort_by(f64::total_cmp);
-        let at = |p: f64| v[((v.len() as f64 - 1.0) * p).round() as usize];
-        Pctl {
-            median: at(0.5),
-            p99: at(0.99),
-            max: v[v.len() - 1],
-        }
-    }
-}
-
-/// A bare-socket IMAP session that stays in one IDLE on INBOX for the whole latency
-/// run and reports every untagged `* N EXISTS` / `* N EXPUNGE` with the time it read
-/// the line. Its EXISTS timing is the server's floor for any IDLE client.
-struct IdleWatch {
-    wr: tokio::net::tcp::OwnedWriteHalf,
-    /// (when the line was read, messages in INBOX after it, how many it added)
-    events: tokio::sync::mpsc::UnboundedReceiver<(Instant, u32, u32)>,
-    reader: tokio::task::JoinHandle<()>,
-    /// Messages in INBOX as far as the events received so far tell.
-    exists: u32,
-}
-
-impl IdleWatch {
-    /// LOGIN, SELECT INBOX, IDLE; returns once the server answered `+ idling`.
-    async fn start(stack: &common::MailStack, user: &str) -> IdleWatch {
-        let tcp = tokio::net::TcpStream::connect((stack.imap_host.as_str(), stack.imap_port))
-            .await
-            .expect("connect");
-        tcp.set_nodelay(true).ok();
-        let (rd, mut wr) = tcp.into_split();
-        let mut rd = BufReader::new(rd);
-        let mut exists = 0u32;
-        let mut line = Vec::new();
-        rd.read_until(b'\n', &mut line).await.unwrap();
-        let login = format!("a LOGIN \"{user}\" \"{}\"\r\n", stack.password);
-        for (cmd, done) in [
-            (login.as_str(), &b"a "[..]),
-            ("b SELECT INBOX\r\n", b"b "),
-            ("c IDLE\r\n", b"+"),
-        ] {
-            wr.write_all(cmd.as_bytes()).await.unwrap();
-            loop {
-                line.clear();
-                let k = rd.read_until(b'\n', &mut line).await.unwrap();
-                assert!(k > 0, "bare IDLE client: connection closed");
-                if line.starts_with(done) {
-                    assert!(
-                        done == b"+" || line[done.len()..].starts_with(b"OK"),
-                        "bare IDLE client: {}",
-                        String::from_utf8_lossy(&line)
-                    );
-                    break;
-                }
-                let _ = track_exists(&line, &mut exists);
-            }
-        }
-        let start = exists;
-        let (tx, events) = tokio::sync::mpsc::unbounded_channel();
-        let reader = tokio::spawn(async move {
-            let mut line = Vec::new();
-            loop {
-                line.clear();
-                match rd.read_until(b'\n', &mut line).await {
-                    Ok(0) | Err(_) => return,
-                    Ok(_) => {}
-                }
-                let at = Instant::now();
-                // `* OK Still here`, `* N FETCH (FLAGS …)`, `* N RECENT` and, after
-                // DONE, the tagged answers are no events.
-                if let Some(new) = track_exists(&line, &mut exists) {
-                    if tx.send((at, exists, new)).is_err() {
-                        return;
-                    }
-                }
-            }
-        });
-        IdleWatch {
-            wr,
-            events,
-            reader,
-            exists: start,
-        }
-    }
-
-    /// The next event before `deadline`, if any.
-    async fn event(&mut self, deadline: Instant) -> Option<(Instant, u32)> {
-        match tokio::time::timeout_at(deadline.into(), self.events.recv()).await {
-            Ok(Some((at, exists, new))) => {
-                self.exists = exists;
-                Some((at, new))
-            }
-            Ok(None) => panic!("bare IDLE client: connection closed"),
-            Err(_) => None,
-        }
-    }
-
-    /// When the EXISTS for the one message just appended was read; None if none came
-    /// within `wait`.
-    async fn next_exists(&mut self, wait: Duration) -> Option<Instant> {
-        let deadline = Instant::now() + wait;
-        loop {
-            match self.event(deadline).await? {
-                (at, 1) => return Some(at),
-                (_, 0) => continue,
-                (_, new) => panic!("bare IDLE client: {new} messages announced at once"),
-            }
-        }
-    }
-
-    /// Waits until every message seen in INBOX has been announced gone.
-    async fn wait_empty(&mut self, what: &str) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while self.exists > 0 {
-            if self.event(deadline).await.is_none() {
-                panic!(
-                    "bare IDLE client: INBOX still holds {} message(s) after 30 s, {what}",
-                    self.exists
-                );
-            }
-        }
-    }
-
-    /// Takes in whatever has been announced so far.
-    fn drain(&mut self) {
-        while let Ok((_, exists, _)) = self.events.try_recv() {
-            self.exists = exists;
-        }
-    }
-
-    /// No message announced between messages: each EXISTS belongs to one APPEND.
-    fn expect_quiet(&mut self, i: u64) {
-        while let Ok((_, exists, new)) = self.events.try_recv() {
-            self.exists = exists;
-            assert_eq!(
-                new, 0,
-                "bare IDLE client: unexpected new mail before message {i}"
-            );
-        }
-    }
-
-    async fn stop(mut self) {
-        let _ = self.wr.write_all(b"DONE\r\nd LOGOUT\r\n").await;
-        if tokio::time::timeout(Duration::from_secs(5), &mut self.reader)
-            .await
-            .is_err()
-        {
-            self.reader.abort();
-        }
-    }
-}
-
-/// Follows the message count through untagged `* N EXISTS` / `* N EXPUNGE`; for those
-/// two, returns how many messages the line added (0 for EXPUNGE).
-fn track_exists(line: &[u8], exists: &mut u32) -> Option<u32> {
-    let s = std::str::from_utf8(line).ok()?.trim_end();
-    let (num, word) = s.strip_prefix("* ")?.split_once(' ')?;
-    let num: u32 = num.parse().ok()?;
-    if word.eq_ignore_ascii_case("EXPUNGE") {
-        *exists = exists.saturating_sub(1);
-        Some(0)
-    } else if word.eq_ignore_ascii_case("EXISTS") {
-        let new = num.saturating_sub(*exists);
-        *exists = num;
-        Some(new)
-    } else {
-        None
+    Round {
+        raw,
+        committed: leje_secs,
+        settled: settled_secs,
+        first,
+        hwm_kb,
+        cpu: cpu_at_commit,
+        n,
+        seeded_mb: bytes as f64 / 1e6,
+        notifications,
+        left_in_inbox,
     }
 }
 
