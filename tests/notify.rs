@@ -186,7 +186,10 @@ async fn one_threaded_email_with_waybill_and_office_in_the_applicants_mailbox() 
     let msgs = exactly(stack, &applicant, 1).await;
     let m = &msgs[0];
     let fwd_id = p.message_id.as_deref().unwrap();
-    assert_eq!(m.header("Message-ID"), Some(format!("<{}>", r.message_id)));
+    // The store's ID, under `smtp.from`'s domain (permits@leje.test).
+    let sent_id = format!("<{}>", sent_message_id(&r.message_id));
+    assert!(sent_id.ends_with("@leje.test>"), "{sent_id}");
+    assert_eq!(m.header("Message-ID"), Some(sent_id.clone()));
     assert_eq!(m.header("In-Reply-To"), Some(format!("<{fwd_id}>")));
     let refs = m.header("References").unwrap();
     assert!(
@@ -232,10 +235,16 @@ async fn one_threaded_email_with_waybill_and_office_in_the_applicants_mailbox() 
     assert_eq!(rep, SendReport::default());
     exactly(stack, &applicant, 1).await;
     let c = exactly(stack, &agency, 1).await;
-    assert_eq!(
-        c[0].header("Message-ID"),
-        Some(format!("<{}>", r.message_id))
-    );
+    assert_eq!(c[0].header("Message-ID"), Some(sent_id));
+}
+
+/// What a stored outbox Message-ID becomes on the wire with this fixture's
+/// `smtp.from` (`permits@leje.test`).
+fn sent_message_id(stored: &str) -> String {
+    let local = stored
+        .strip_suffix("@leje.invalid")
+        .expect("the store mints its IDs under leje.invalid");
+    format!("{local}@leje.test")
 }
 
 /// A renewal a year later: the applicant's second instructions email carries
@@ -256,6 +265,22 @@ async fn renewal_instructions_carry_only_the_new_waybill() {
             .unwrap();
     }
     assert_eq!(send(&f, Days::zero()).await.sent, 1, "the card-ready email");
+    // The follow-up threads under the instructions email as it was sent.
+    let sent = exactly(stack, &applicant, 2).await;
+    let kind = |k: &str| {
+        sent.iter()
+            .find(|m| m.header("X-Leje-Kind").as_deref() == Some(k))
+            .unwrap_or_else(|| panic!("no {k} email"))
+    };
+    let instructions_id = kind("instructions").header("Message-ID").unwrap();
+    assert!(
+        instructions_id.ends_with("@leje.test>"),
+        "{instructions_id}"
+    );
+    assert_eq!(
+        kind("card_ready").header("In-Reply-To"),
+        Some(instructions_id)
+    );
 
     let new_pdf = b"%PDF-1.4\n% mandatpagese 2027, 5700 Lek\n%%EOF\n";
     let mut renewal = approval(&d, &applicant, Some(&applicant), Language::En);
@@ -270,7 +295,7 @@ async fn renewal_instructions_carry_only_the_new_waybill() {
     let msgs = exactly(stack, &applicant, 3).await;
     let m = msgs
         .iter()
-        .find(|m| m.header("Message-ID") == Some(format!("<{}>", r.message_id)))
+        .find(|m| m.header("Message-ID") == Some(format!("<{}>", sent_message_id(&r.message_id))))
         .expect("the renewal's instructions");
     let fwd_id = renewal.message_id.as_deref().unwrap();
     assert_eq!(m.header("In-Reply-To"), Some(format!("<{fwd_id}>")));
@@ -311,7 +336,7 @@ async fn smtp_down_when_due_then_up_delivers_exactly_once() {
     let msgs = exactly(stack, &applicant, 1).await;
     assert_eq!(
         msgs[0].header("Message-ID"),
-        Some(format!("<{}>", r.message_id))
+        Some(format!("<{}>", sent_message_id(&r.message_id)))
     );
     assert_eq!(send(&f, Days::hours(4)).await.sent, 0);
     exactly(stack, &applicant, 1).await;
@@ -495,7 +520,10 @@ async fn dry_run_writes_eml_files_and_leaves_rows_pending() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
     let parsed = mail_parser::MessageParser::default().parse(&raw).unwrap();
-    assert_eq!(parsed.message_id(), Some(r.message_id.as_str()));
+    assert_eq!(
+        parsed.message_id(),
+        Some(sent_message_id(&r.message_id).as_str())
+    );
     assert_eq!(parsed.attachment_count(), 1);
     assert!(parsed
         .body_text(0)
@@ -511,7 +539,7 @@ async fn dry_run_writes_eml_files_and_leaves_rows_pending() {
     let got = exactly(stack, &applicant, 1).await;
     assert_eq!(
         got[0].header("Message-ID"),
-        Some(format!("<{}>", r.message_id))
+        Some(format!("<{}>", sent_message_id(&r.message_id)))
     );
 }
 
@@ -876,7 +904,7 @@ async fn smtp_with_starttls_implicit_tls_and_auth() {
         let got = exactly(stack, &applicant, 1).await;
         assert_eq!(
             got[0].header("Message-ID"),
-            Some(format!("<{}>", r.message_id)),
+            Some(format!("<{}>", sent_message_id(&r.message_id))),
             "{tls:?}"
         );
     }

@@ -63,6 +63,27 @@ fn angle(id: &str) -> String {
     format!("<{clean}>")
 }
 
+/// `id` as the world sees it: a Message-ID the store minted (`…@leje.invalid`)
+/// takes the sender's domain, as RFC 5322 §3.6.4 asks of an ID's right-hand side;
+/// any other (the applicant's, the office's) is left as it is.
+///
+/// NOTE: done here, where every header that names one of leje's IDs is written
+/// (Message-ID, In-Reply-To, References), so a follow-up threads under the email
+/// that was actually sent, and a retried send keeps its ID. A non-ASCII domain
+/// keeps the placeholder rather than be mangled by [`angle`].
+fn public_id(id: &str, domain: &str) -> String {
+    let minted = id
+        .strip_suffix(crate::store::MINTED_DOMAIN)
+        .and_then(|s| s.strip_suffix('@'))
+        .filter(|local| local.starts_with("leje-"));
+    match minted {
+        Some(local) if !domain.is_empty() && domain.chars().all(|c| c.is_ascii_graphic()) => {
+            format!("{local}@{domain}")
+        }
+        _ => id.to_owned(),
+    }
+}
+
 /// The declared type, unless it says nothing useful and the bytes are a PDF.
 pub fn effective_content_type(declared: &str, data: &[u8]) -> String {
     let d = declared.trim().to_ascii_lowercase();
@@ -91,10 +112,12 @@ pub fn build(
     body: &Rendered,
     attachments: &[AttachmentFile],
 ) -> Result<Message, BuildError> {
+    let from = mailbox(&env.from)?;
+    let id = |s: &str| angle(&public_id(s, from.email.domain()));
     let mut b = Message::builder()
-        .from(mailbox(&env.from)?)
+        .from(from.clone())
         .subject(body.subject.clone())
-        .message_id(Some(angle(&env.message_id)))
+        .message_id(Some(id(&env.message_id)))
         .date_now()
         // NOTE: RFC 3834 §5: an automatic response says so, so that well-behaved
         // autoresponders (and leje's own parser) never answer it.
@@ -110,11 +133,11 @@ pub fn build(
         b = b.cc(mailbox(cc)?);
     }
     if let Some(irt) = &env.in_reply_to {
-        b = b.in_reply_to(angle(irt));
+        b = b.in_reply_to(id(irt));
     }
-    let mut refs: Vec<String> = env.references.iter().map(|r| angle(r)).collect();
+    let mut refs: Vec<String> = env.references.iter().map(|r| id(r)).collect();
     if let Some(irt) = &env.in_reply_to {
-        let irt = angle(irt);
+        let irt = id(irt);
         if !refs.contains(&irt) {
             refs.push(irt);
         }
@@ -197,6 +220,44 @@ mod tests {
             case_id: 7,
             kind: "instructions",
         }
+    }
+
+    /// The store's IDs leave under the sender's domain, in all three headers that
+    /// can name them; the applicant's and the office's IDs are untouched.
+    #[test]
+    fn minted_ids_take_the_senders_domain() {
+        let mut e = env();
+        e.message_id = "leje-0192a1b2c3d4e5f60718293a4b5c@leje.invalid".into();
+        e.in_reply_to = Some("leje-00aa@leje.invalid".into());
+        e.references = vec!["orig@asp.gov.al".into(), "leje-00aa@leje.invalid".into()];
+        let m = build(&e, &rendered(false), &[]).unwrap();
+        let raw = String::from_utf8(m.formatted()).unwrap();
+        for h in [
+            "Message-ID: <leje-0192a1b2c3d4e5f60718293a4b5c@example.al>",
+            "In-Reply-To: <leje-00aa@example.al>",
+            "References: <orig@asp.gov.al> <leje-00aa@example.al>",
+        ] {
+            assert!(raw.contains(h), "missing {h:?} in\n{raw}");
+        }
+        assert!(!raw.contains("leje.invalid"), "{raw}");
+
+        // Only IDs of the store's own shape; a non-ASCII domain keeps the placeholder.
+        assert_eq!(
+            public_id("x-1@leje.invalid", "example.al"),
+            "x-1@leje.invalid"
+        );
+        assert_eq!(
+            public_id("leje-1@leje.invalid.al", "example.al"),
+            "leje-1@leje.invalid.al"
+        );
+        assert_eq!(
+            public_id("leje-1@leje.invalid", "shqipëri.al"),
+            "leje-1@leje.invalid"
+        );
+        assert_eq!(
+            public_id("leje-1@leje.invalid", "Example.AL"),
+            "leje-1@Example.AL"
+        );
     }
 
     #[test]

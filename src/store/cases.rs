@@ -118,10 +118,15 @@ pub(crate) struct NewOutbox {
 pub(crate) fn new_message_id() -> String {
     let ms = chrono::Utc::now().timestamp_millis().max(0);
     format!(
-        "leje-{ms:012x}{:020x}@leje.invalid",
+        "leje-{ms:012x}{:020x}@{MINTED_DOMAIN}",
         fastrand::u128(..) >> 48
     )
 }
+
+/// The domain of every Message-ID the store mints. The store does not know the
+/// sender's address; the notifier gives each such ID `smtp.from`'s domain as the
+/// email leaves ([`crate::notify::message::build`]), threading included.
+pub(crate) const MINTED_DOMAIN: &str = "leje.invalid";
 
 pub(crate) async fn insert_outbox(
     tx: &mut Tx,

@@ -18,6 +18,7 @@
 mod actions;
 mod attachments;
 pub(crate) use attachments::write_private;
+pub(crate) use cases::MINTED_DOMAIN;
 mod bulk;
 mod cases;
 pub mod cli;
