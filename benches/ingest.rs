@@ -11,7 +11,8 @@
 //!    The backlog is old mail: written into the Maildir's `cur/` under the names
 //!    Dovecot gives its own deliveries (with their sizes), as if another client had
 //!    seen it.
-//! 2. leje's end-to-end rate on the same mailbox: the real `leje run` binary with a
+//! 2. leje's end-to-end rate on the same mailbox: the real `leje run` binary, logging
+//!    at its default level (`info`) to a file, with a
 //!    SQLite store, with two stopping points on one clock:
 //!    - "all committed": every message has a processed row in the store (parse, case,
 //!      outbox, checkpoint), seen by reading the checkpoint every 20 ms. Printed as
@@ -53,7 +54,8 @@
 //! Run: `cargo bench --bench ingest` (needs the local mail stack, like the tests;
 //! `LEJE_BENCH_MESSAGES`, `LEJE_BENCH_ROUNDS` and `LEJE_BENCH_LATENCY` change the sizes,
 //! `LEJE_BENCH_BATCH` the mailbox's `batch_size`, default 500 as in leje;
-//! `LEJE_BENCH_LOG=debug` keeps leje's log, `trace` with every module's debug
+//! `LEJE_BENCH_LOG=debug` keeps leje's log (at its default level, `info`, plus each
+//! batch's timings), `trace` with every module's debug, `warn` without the info
 //! lines). Never gates CI.
 
 #[path = "../tests/common/mod.rs"]
@@ -273,12 +275,16 @@ async fn throughput_round(stack: &common::MailStack, n: u64, salt: u32) -> Round
     let raw = n as f64 / raw_best;
 
     // --- leje end to end ---------------------------------------------------------------
-    // LEJE_BENCH_LOG=debug keeps leje's log (one "batch done" line per FETCH, saying
-    // where its time went) in target/bench-ingest-leje.log.
+    // leje logs at its default level, `info`, as a user runs it. LEJE_BENCH_LOG=debug
+    // adds one "batch done" line per FETCH, saying where its time went, `trace` every
+    // module's debug lines, `warn` leaves out the info lines; with any of them, the
+    // log is kept in target/bench-ingest-leje.log.
+    let keep_log = std::env::var("LEJE_BENCH_LOG").is_ok();
     let level = match std::env::var("LEJE_BENCH_LOG").as_deref() {
-        Ok("debug") => "warn,leje::daemon=debug",
-        Ok("trace") => "warn,leje=debug,async_imap=debug",
-        _ => "warn",
+        Ok("debug") => "info,leje::daemon=debug",
+        Ok("trace") => "info,leje=debug,async_imap=debug",
+        Ok("warn") => "warn",
+        _ => "info",
     };
     let opts = support::Opts {
         batch: env_num("LEJE_BENCH_BATCH", 500) as u32,
@@ -357,7 +363,7 @@ async fn throughput_round(stack: &common::MailStack, n: u64, salt: u32) -> Round
     hwm_kb = hwm_kb.max(vm_hwm_kb(pid).unwrap_or(0));
     sigterm(pid);
     let _ = child.wait();
-    if level != "warn" {
+    if keep_log {
         let _ = std::fs::write(
             concat!(env!("CARGO_MANIFEST_DIR"), "/target/bench-ingest-leje.log"),
             h.log(),

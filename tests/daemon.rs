@@ -568,12 +568,14 @@ async fn ten_thousand_messages_on_first_start() {
     assert_eq!(seeded as u64, n);
     let opts = Opts {
         batch: 100,
+        level: "info",
         ..Default::default()
     };
     let h = Harness::new(stack, &user, stack.imap_port, &opts);
     let store = h.store().await;
     let t = std::time::Instant::now();
-    let daemon = h.start();
+    // The real binary, for its log (at the default level, `info`).
+    let mut daemon = h.spawn_binary();
     wait_until(Duration::from_secs(900), "10,000 messages", || async {
         (count_processed(&store).await == n as usize).then_some(())
     })
@@ -608,7 +610,10 @@ async fn ten_thousand_messages_on_first_start() {
         notifications,
         "every notification moved out"
     );
-    daemon.stop().await;
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &daemon.id().to_string()])
+        .status();
+    assert!(daemon.wait().unwrap().success(), "{}", h.log());
     eprintln!(
         "10,000 messages in {:.1}s ({:.0}/s, debug build)",
         took.as_secs_f64(),
@@ -637,6 +642,31 @@ async fn ten_thousand_messages_on_first_start() {
         groups.len() < n as usize / 4,
         "{} transactions for {n} messages: commits are not grouped",
         groups.len()
+    );
+    // At the default level the backlog is logged a group at a time, and every
+    // message is accounted for: in a group's line, or on its own (small groups).
+    let log = h.log();
+    let one_by_one = log.matches(" message processed").count();
+    let in_groups: usize = log
+        .lines()
+        .filter(|l| l.contains(" messages processed"))
+        .map(|l| {
+            let k = l.split(" messages=").nth(1).expect("a count");
+            k.split(' ')
+                .next()
+                .unwrap()
+                .parse::<usize>()
+                .expect("a number")
+        })
+        .sum();
+    assert_eq!(
+        one_by_one + in_groups,
+        n as usize,
+        "log lines account for every message"
+    );
+    assert!(
+        one_by_one < n as usize / 10,
+        "{one_by_one} per-message lines for a backlog of {n}"
     );
 }
 
