@@ -64,7 +64,7 @@ fn angle(id: &str) -> String {
 }
 
 /// `id` as the world sees it: a Message-ID the store minted (`…@leje.invalid`)
-/// takes the sender's domain, as RFC 5322 §3.6.4 asks of an ID's right-hand side;
+/// takes the sender's domain, as RFC 5322 §3.6.4 recommends for an ID's right-hand side;
 /// any other (the applicant's, the office's) is left as it is.
 ///
 /// NOTE: done here, where every header that names one of leje's IDs is written

@@ -187,7 +187,9 @@ impl Group {
         for (p, r) in todo.iter().zip(&results) {
             ctx.health.ingested(&batch.mailbox, r.outcome.as_str());
             kick |= !r.outbox_ids.is_empty();
-            counts[r.outcome as usize] += 1;
+            if let Some(i) = Outcome::ALL.iter().position(|&o| o == r.outcome) {
+                counts[i] += 1;
+            }
             // NOTE: a macro, as `tracing::event!` takes its level as a constant.
             macro_rules! processed {
                 ($level:expr) => {
