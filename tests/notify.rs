@@ -242,8 +242,8 @@ async fn one_threaded_email_with_waybill_and_office_in_the_applicants_mailbox() 
 /// `smtp.from` (`permits@leje.test`).
 fn sent_message_id(stored: &str) -> String {
     let local = stored
-        .strip_suffix("@leje.invalid")
-        .expect("the store mints its IDs under leje.invalid");
+        .strip_suffix("@sender.leje.invalid")
+        .expect("the store mints its IDs under sender.leje.invalid");
     format!("{local}@leje.test")
 }
 

@@ -63,9 +63,10 @@ fn angle(id: &str) -> String {
     format!("<{clean}>")
 }
 
-/// `id` as the world sees it: a Message-ID the store minted (`…@leje.invalid`)
+/// `id` as the world sees it: a Message-ID the store minted (`…@sender.leje.invalid`)
 /// takes the sender's domain, as RFC 5322 §3.6.4 recommends for an ID's right-hand side;
-/// any other (the applicant's, the office's) is left as it is.
+/// any other (the applicant's, the office's, or one minted before this rewrite
+/// existed, which went out as `…@leje.invalid`) is left as it is.
 ///
 /// NOTE: done here, where every header that names one of leje's IDs is written
 /// (Message-ID, In-Reply-To, References), so a follow-up threads under the email
@@ -227,9 +228,12 @@ mod tests {
     #[test]
     fn minted_ids_take_the_senders_domain() {
         let mut e = env();
-        e.message_id = "leje-0192a1b2c3d4e5f60718293a4b5c@leje.invalid".into();
-        e.in_reply_to = Some("leje-00aa@leje.invalid".into());
-        e.references = vec!["orig@asp.gov.al".into(), "leje-00aa@leje.invalid".into()];
+        e.message_id = "leje-0192a1b2c3d4e5f60718293a4b5c@sender.leje.invalid".into();
+        e.in_reply_to = Some("leje-00aa@sender.leje.invalid".into());
+        e.references = vec![
+            "orig@asp.gov.al".into(),
+            "leje-00aa@sender.leje.invalid".into(),
+        ];
         let m = build(&e, &rendered(false), &[]).unwrap();
         let raw = String::from_utf8(m.formatted()).unwrap();
         for h in [
@@ -241,21 +245,28 @@ mod tests {
         }
         assert!(!raw.contains("leje.invalid"), "{raw}");
 
-        // Only IDs of the store's own shape; a non-ASCII domain keeps the placeholder.
+        // An ID minted before the rewrite existed went out as it is: it stays so,
+        // and a follow-up threads under the email actually sent then.
         assert_eq!(
-            public_id("x-1@leje.invalid", "example.al"),
-            "x-1@leje.invalid"
-        );
-        assert_eq!(
-            public_id("leje-1@leje.invalid.al", "example.al"),
-            "leje-1@leje.invalid.al"
-        );
-        assert_eq!(
-            public_id("leje-1@leje.invalid", "shqipëri.al"),
+            public_id("leje-1@leje.invalid", "example.al"),
             "leje-1@leje.invalid"
         );
+
+        // Only IDs of the store's own shape; a non-ASCII domain keeps the placeholder.
         assert_eq!(
-            public_id("leje-1@leje.invalid", "Example.AL"),
+            public_id("x-1@sender.leje.invalid", "example.al"),
+            "x-1@sender.leje.invalid"
+        );
+        assert_eq!(
+            public_id("leje-1@sender.leje.invalid.al", "example.al"),
+            "leje-1@sender.leje.invalid.al"
+        );
+        assert_eq!(
+            public_id("leje-1@sender.leje.invalid", "shqipëri.al"),
+            "leje-1@sender.leje.invalid"
+        );
+        assert_eq!(
+            public_id("leje-1@sender.leje.invalid", "Example.AL"),
             "leje-1@Example.AL"
         );
     }

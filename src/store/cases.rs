@@ -126,7 +126,10 @@ pub(crate) fn new_message_id() -> String {
 /// The domain of every Message-ID the store mints. The store does not know the
 /// sender's address; the notifier gives each such ID `smtp.from`'s domain as the
 /// email leaves ([`crate::notify::message::build`]), threading included.
-pub(crate) const MINTED_DOMAIN: &str = "leje.invalid";
+// NOTE: not `leje.invalid`, the domain IDs were minted and sent under before:
+// those keep it, so a follow-up to an email sent then still names the ID that
+// email went out with.
+pub(crate) const MINTED_DOMAIN: &str = "sender.leje.invalid";
 
 pub(crate) async fn insert_outbox(
     tx: &mut Tx,

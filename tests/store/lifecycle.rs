@@ -80,7 +80,7 @@ async fn approval_creates_case_waybill_and_outbox(env: Env) {
         )
     );
     assert!(
-        o.message_id.starts_with("leje-") && o.message_id.ends_with("@leje.invalid"),
+        o.message_id.starts_with("leje-") && o.message_id.ends_with("@sender.leje.invalid"),
         "{}",
         o.message_id
     );
