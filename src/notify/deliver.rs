@@ -27,6 +27,7 @@ fn template_kind(k: OutboxKind) -> TemplateKind {
         OutboxKind::Instructions => TemplateKind::Instructions,
         OutboxKind::CardReady => TemplateKind::CardReady,
         OutboxKind::NidPending => TemplateKind::NidPending,
+        OutboxKind::Citizenship => TemplateKind::Citizenship,
     }
 }
 
@@ -111,6 +112,10 @@ impl Pass<'_> {
             missing_applicant_address: rcpt.missing_applicant_address,
             agency_name: self.settings.notify.agency_name.clone(),
             retry_from: case.next_due.map(|d| d.date_naive()),
+            citizenship: match row.kind {
+                OutboxKind::Citizenship => self.store.citizenship_notice(row.id).await?,
+                _ => None,
+            },
         };
         let rendered = match render(
             self.templates,

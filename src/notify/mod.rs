@@ -16,7 +16,9 @@
 //! - [`worker`]: the sending pass ([`send_due_once`]) and the daemon's loop ([`run_outbox`]);
 //!   `deliver` handles one row.
 //! - [`cli`]: `leje outbox list|retry|send`.
+//! - `citizenship`: what the citizenship email's templates see (issue 21).
 
+mod citizenship;
 pub mod cli;
 mod deliver;
 pub mod message;

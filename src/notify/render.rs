@@ -48,6 +48,8 @@ pub struct Facts {
     pub agency_name: Option<String>,
     /// For nid_pending: from when to try again (the case's next due date).
     pub retry_from: Option<NaiveDate>,
+    /// For citizenship: the route that opens, and when.
+    pub citizenship: Option<crate::store::CitizenshipNotice>,
 }
 
 /// Everything a template can use. Every field is always present (`none` when unknown),
@@ -74,6 +76,8 @@ pub struct EmailContext {
     pub agency_name: Option<String>,
     /// Formatted date from when to retry (nid_pending), e.g. `7 December 2026` / `7 dhjetor 2026`.
     pub retry_from: Option<String>,
+    /// For citizenship: the route that opens (see `notify/citizenship.rs`).
+    pub citizenship: Option<super::citizenship::CitizenshipView>,
 }
 
 impl EmailContext {
@@ -94,6 +98,10 @@ impl EmailContext {
             missing_applicant_address: f.missing_applicant_address,
             agency_name: f.agency_name.clone().filter(|n| !n.trim().is_empty()),
             retry_from: f.retry_from.map(|d| format_date(d, f.language)),
+            citizenship: f
+                .citizenship
+                .as_ref()
+                .map(|n| super::citizenship::view(n, f.language)),
         }
     }
 }
@@ -154,6 +162,7 @@ pub fn check_templates(dir: &std::path::Path) -> Result<usize, TemplateError> {
         missing_applicant_address: true,
         agency_name: Some("Example Relocation".into()),
         retry_from: NaiveDate::from_ymd_opt(2026, 12, 7),
+        citizenship: None,
     };
     let sparse = Facts {
         name: None,
@@ -174,7 +183,9 @@ pub fn check_templates(dir: &std::path::Path) -> Result<usize, TemplateError> {
                 ..facts.clone()
             });
             for kind in TemplateKind::ALL {
-                render(&templates, lang, kind, &ctx, true)?;
+                for ctx in super::citizenship::samples(&ctx, lang) {
+                    render(&templates, lang, kind, &ctx, true)?;
+                }
             }
         }
     }
@@ -302,6 +313,7 @@ mod tests {
             missing_applicant_address: false,
             agency_name: None,
             retry_from: None,
+            citizenship: None,
         };
         let c = EmailContext::new(&f);
         assert_eq!((c.fee_lek, c.fee_from_waybill), (6200, true));

@@ -22,14 +22,17 @@ pub enum TemplateKind {
     CardReady,
     /// The ID number (NID) was not generated yet: retry in one to two weeks.
     NidPending,
+    /// A route to Albanian citizenship opens (issue 21).
+    Citizenship,
 }
 
 impl TemplateKind {
     /// All kinds, for validation and tests.
-    pub const ALL: [TemplateKind; 3] = [
+    pub const ALL: [TemplateKind; 4] = [
         TemplateKind::Instructions,
         TemplateKind::CardReady,
         TemplateKind::NidPending,
+        TemplateKind::Citizenship,
     ];
 
     /// The file stem used in template names.
@@ -38,6 +41,7 @@ impl TemplateKind {
             TemplateKind::Instructions => "instructions",
             TemplateKind::CardReady => "card_ready",
             TemplateKind::NidPending => "nid_pending",
+            TemplateKind::Citizenship => "citizenship",
         }
     }
 }
@@ -101,6 +105,12 @@ pub const EMBEDDED: &[(&str, &str)] = embed!(
     "sq/nid_pending.subject.j2",
     "sq/nid_pending.txt.j2",
     "sq/nid_pending.html.j2",
+    "en/citizenship.subject.j2",
+    "en/citizenship.txt.j2",
+    "en/citizenship.html.j2",
+    "sq/citizenship.subject.j2",
+    "sq/citizenship.txt.j2",
+    "sq/citizenship.html.j2",
 );
 
 /// Why the templates could not be loaded or rendered.

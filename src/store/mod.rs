@@ -10,7 +10,7 @@
 //! Files: `types.rs` (data types), `ingest.rs` (the ingest transaction),
 //! `notice.rs` (what a notification does to its case: create, update, renew,
 //! flag), `bulk.rs` (a backlog's new cases in multi-row statements),
-//! `cases.rs` (stage changes, listing), `review.rs` (conflicts), `outbox.rs`,
+//! `cases.rs` (stage changes, listing), `citizenship.rs` (facts for the citizenship clock), `review.rs` (conflicts), `outbox.rs`,
 //! `lease.rs` (leases and checkpoints), `actions.rs` (after-processing actions
 //! still to apply), `attachments.rs` (private files, waybill files of schema < 5),
 //! `sqlite.rs`/`postgres.rs` (opening), `cli.rs`/`output.rs`/`import.rs` (commands).
@@ -21,6 +21,7 @@ pub(crate) use attachments::write_private;
 pub(crate) use cases::MINTED_DOMAIN;
 mod bulk;
 mod cases;
+mod citizenship;
 pub mod cli;
 pub mod import;
 mod ingest;
@@ -44,6 +45,10 @@ pub use types::{
     parse_directorate, Advanced, Case, CaseEvent, CaseFilter, Cause, Checkpoint, Conflict,
     Incoming, Ingested, Keep, MessageRecord, Origin, OutboxKind, OutboxRow, OutboxStatus, Outcome,
     Stage, Stats, StoredWaybill,
+};
+
+pub use citizenship::{
+    CitizenshipFacts, CitizenshipNotice, CitizenshipRecord, FactsChange, Marriage, ResidencePeriod,
 };
 
 use query::Pool;
@@ -116,6 +121,9 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// A citizenship fact or residence period that cannot be right (an end before its start).
+    #[error("{0}")]
+    CitizenshipInput(String),
     /// A value in the database that this leje cannot read.
     #[error("unreadable value in the store: {0}")]
     Corrupt(String),

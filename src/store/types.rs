@@ -191,12 +191,15 @@ pub enum OutboxKind {
     CardReady,
     /// The NID was not generated yet: retry in one to two weeks.
     NidPending,
+    /// A route to Albanian citizenship opens (or will open soon): issue 21.
+    Citizenship,
 }
 
 string_enum!(OutboxKind, "outbox kind", {
     Instructions => "instructions",
     CardReady => "card_ready",
     NidPending => "nid_pending",
+    Citizenship => "citizenship",
 });
 
 /// Delivery state of an outbox row.
