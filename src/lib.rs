@@ -27,8 +27,12 @@
 //!   each message is recorded in the same transaction and applied later.
 //! - [`imap`]: connection, IDLE/polling, batched fetch, after-processing actions.
 //! - [`notify`]: renders the next-step email and sends the outbox over SMTP.
+//! - [`citizenship`]: the citizenship clock (issue 21): pure rules of Law No. 8389
+//!   (facts and `today` in, each route's opening day and why out) and the periodic
+//!   pass that queues each route's eligibility email once.
 //! - [`daemon`]: runs the mailboxes and the outbox sender until shutdown.
 
+pub mod citizenship;
 pub mod cli;
 pub mod config;
 pub mod daemon;

@@ -8,6 +8,7 @@
 //! - [`secret`]: where passwords and tokens come from; resolved at connect time.
 //! - [`units`]: durations and sizes.
 
+pub mod citizenship;
 pub mod cli;
 pub mod file;
 pub mod secret;
@@ -18,6 +19,7 @@ pub mod validate;
 
 use std::path::{Path, PathBuf};
 
+pub use citizenship::CitizenshipSettings;
 pub use secret::Secret;
 pub use settings::{
     Action, Actions, Auth, HttpSettings, LogSettings, MailboxSettings, NotifySettings, OfficeInfo,

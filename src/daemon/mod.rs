@@ -100,6 +100,15 @@ pub async fn run_with(
             async move { worker::stopped(&mut rx).await },
         )));
     }
+    if settings.citizenship.enabled {
+        let mut rx = stop_rx.clone();
+        aux.push(tokio::spawn(crate::citizenship::pass::run_loop(
+            store.clone(),
+            settings.citizenship.clone(),
+            outbox_kick.clone(),
+            async move { worker::stopped(&mut rx).await },
+        )));
+    }
     aux.push(spawn_outbox(
         &settings,
         &store,

@@ -40,7 +40,10 @@ pub(super) fn view(n: &CitizenshipNotice, lang: Language) -> CitizenshipView {
 pub(super) fn samples(ctx: &EmailContext, lang: Language) -> Vec<EmailContext> {
     let mut out = vec![ctx.clone()];
     let opens_on = NaiveDate::from_ymd_opt(2027, 3, 1).unwrap_or_default();
-    for (i, route) in ["general", "albanian_origin", "marriage"].iter().enumerate() {
+    for (i, route) in ["general", "albanian_origin", "marriage"]
+        .iter()
+        .enumerate()
+    {
         let n = CitizenshipNotice {
             case_id: 1,
             route: (*route).to_string(),

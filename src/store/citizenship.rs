@@ -125,7 +125,8 @@ fn facts_from_row(r: &Row) -> Result<CitizenshipFacts, StoreError> {
     })
 }
 
-const FACT_COLS: &str = "case_id, born, albanian_origin, stateless, married_albanian, married_since";
+const FACT_COLS: &str =
+    "case_id, born, albanian_origin, stateless, married_albanian, married_since";
 
 async fn load_facts(tx: &mut Tx, case_id: i64) -> Result<CitizenshipFacts, StoreError> {
     let r = tx
@@ -208,7 +209,12 @@ fn apply(f: &mut CitizenshipFacts, change: &FactsChange) -> Vec<String> {
 }
 
 /// Records a change that is not a stage move: an event from the stage to itself.
-async fn fact_event(tx: &mut Tx, l: &Loaded, detail: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+async fn fact_event(
+    tx: &mut Tx,
+    l: &Loaded,
+    detail: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
     insert_event(
         tx,
         l.case.id,
@@ -298,10 +304,12 @@ impl Store {
         // same case does not. `first_message` is the message that brought it.
         let approvals = tx
             .fetch_all(
-                q("SELECT n.case_id, COALESCE(n.notified_at, n.at) AS t FROM notifications n \
+                q(
+                    "SELECT n.case_id, COALESCE(n.notified_at, n.at) AS t FROM notifications n \
                    JOIN processed_messages m ON m.id = n.first_message \
                    WHERE n.case_id IS NOT NULL AND ($1 IS NULL OR n.case_id = $1) \
-                   AND m.kind = 'permit_approved'")
+                   AND m.kind = 'permit_approved'",
+                )
                 .bind(case_id),
             )
             .await?;
@@ -355,12 +363,14 @@ impl Store {
             return Ok((f, lines));
         }
         tx.execute(
-            q("INSERT INTO citizenship_facts (case_id, born, albanian_origin, stateless, \
+            q(
+                "INSERT INTO citizenship_facts (case_id, born, albanian_origin, stateless, \
                married_albanian, married_since, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
                ON CONFLICT (case_id) DO UPDATE SET born = excluded.born, \
                albanian_origin = excluded.albanian_origin, stateless = excluded.stateless, \
                married_albanian = excluded.married_albanian, \
-               married_since = excluded.married_since, updated_at = excluded.updated_at")
+               married_since = excluded.married_since, updated_at = excluded.updated_at",
+            )
             .bind(l.case.id)
             .bind(f.born.map(date_text))
             .bind(yes_no(f.albanian_origin))
@@ -395,16 +405,20 @@ impl Store {
         let mut tx = self.pool().write().await?;
         let l = case_for_doc(&mut tx, doc).await?;
         tx.execute(
-            q("INSERT INTO residence_periods (case_id, from_date, to_date, created_at) \
+            q(
+                "INSERT INTO residence_periods (case_id, from_date, to_date, created_at) \
                VALUES ($1, $2, $3, $4) ON CONFLICT (case_id, from_date) DO UPDATE \
-               SET to_date = excluded.to_date")
+               SET to_date = excluded.to_date",
+            )
             .bind(l.case.id)
             .bind(date_text(from))
             .bind(to.map(date_text))
             .bind(at),
         )
         .await?;
-        let until = to.map(|t| format!("to {t}")).unwrap_or_else(|| "ongoing".into());
+        let until = to
+            .map(|t| format!("to {t}"))
+            .unwrap_or_else(|| "ongoing".into());
         let detail = format!("citizenship: residence period from {from} {until} added by {actor}");
         fact_event(&mut tx, &l, &detail, at).await?;
         tx.commit().await
@@ -479,8 +493,10 @@ impl Store {
         // to whom the office wrote), but not threaded under it: a new subject.
         let prev = tx
             .fetch_optional(
-                q("SELECT forwarded_by, forwarder_is_staff, original_to FROM outbox \
-                   WHERE case_id = $1 AND kind = 'instructions' ORDER BY id DESC LIMIT 1")
+                q(
+                    "SELECT forwarded_by, forwarder_is_staff, original_to FROM outbox \
+                   WHERE case_id = $1 AND kind = 'instructions' ORDER BY id DESC LIMIT 1",
+                )
                 .bind(case_id),
             )
             .await?;
@@ -537,8 +553,10 @@ impl Store {
         let mut tx = self.pool().read().await?;
         let r = tx
             .fetch_optional(
-                q("SELECT case_id, route, opens_on, early, stateless FROM citizenship_notices \
-                   WHERE outbox_id = $1")
+                q(
+                    "SELECT case_id, route, opens_on, early, stateless FROM citizenship_notices \
+                   WHERE outbox_id = $1",
+                )
                 .bind(outbox_id),
             )
             .await?;
@@ -577,7 +595,10 @@ mod tests {
                 "married to an Albanian citizen unknown → no"
             ]
         );
-        assert!(apply(&mut f, &change).is_empty(), "the same change again changes nothing");
+        assert!(
+            apply(&mut f, &change).is_empty(),
+            "the same change again changes nothing"
+        );
         let lines = apply(
             &mut f,
             &FactsChange {
