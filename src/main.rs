@@ -34,6 +34,8 @@ enum Command {
     /// Outgoing emails.
     #[command(subcommand)]
     Outbox(leje::notify::cli::OutboxCmd),
+    /// When each case may apply for Albanian citizenship (Law No. 8389), and why.
+    Citizenship(leje::citizenship::cli::CitizenshipArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
                     Command::Cases(c) => leje::store::cli::cases(c, g).await,
                     Command::Messages(c) => leje::store::cli::messages(c, g).await,
                     Command::Outbox(c) => leje::notify::cli::outbox(c, g).await,
+                    Command::Citizenship(a) => leje::citizenship::cli::run(a, g).await,
                     Command::Parse(_) | Command::CheckConfig(_) => unreachable!("handled above"),
                 }
             })

@@ -58,3 +58,73 @@ pub(super) fn samples(ctx: &EmailContext, lang: Language) -> Vec<EmailContext> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::render::{render, Facts, Payment};
+    use crate::notify::templates::{TemplateKind, Templates};
+    use crate::parse::Directorate;
+
+    fn email(lang: Language, route: &str, early: bool, stateless: bool) -> (String, String, String) {
+        let f = Facts {
+            language: lang,
+            name: Some("Ana <b>".into()),
+            directorate: Some(Directorate::Tirane),
+            office: None,
+            waybill_amounts: Vec::new(),
+            attachments: Vec::new(),
+            fee_default_lek: 5700,
+            payment: Payment::Bank,
+            missing_applicant_address: false,
+            agency_name: None,
+            retry_from: None,
+            citizenship: Some(CitizenshipNotice {
+                case_id: 1,
+                route: route.into(),
+                opens_on: NaiveDate::from_ymd_opt(2026, 3, 10).unwrap(),
+                early,
+                stateless,
+            }),
+        };
+        let r = render(
+            &Templates::embedded(),
+            lang,
+            TemplateKind::Citizenship,
+            &EmailContext::new(&f),
+            true,
+        )
+        .unwrap();
+        (r.subject, r.text, r.html.unwrap())
+    }
+
+    #[test]
+    fn each_route_names_its_article_conditions_and_procedure() {
+        let (subject, text, html) = email(Language::En, "general", false, false);
+        if std::env::var_os("LEJE_PRINT").is_some() {
+            println!("{subject}\n\n{text}");
+        }
+        assert_eq!(subject, "You may now apply for Albanian citizenship (Ana <b>)");
+        assert!(text.contains("Since 10 March 2026 you may apply"), "{text}");
+        assert!(text.contains("article 9") && text.contains("five consecutive"));
+        assert!(text.contains("elementary Albanian") && text.contains("18 years old"));
+        assert!(text.contains("article 17") && text.contains("oath (article 23)") || text.contains("the oath"));
+        assert!(html.contains("Ana &lt;b&gt;"), "the name is escaped in HTML");
+
+        let (subject, text, _) = email(Language::En, "marriage", true, false);
+        assert!(subject.starts_with("From 10 March 2026 you may apply"), "{subject}");
+        assert!(text.contains("article 10") && !text.contains("elementary Albanian"), "{text}");
+        assert!(text.contains("marriage certificate"));
+
+        let (_, text, _) = email(Language::En, "albanian_origin", false, true);
+        assert!(text.contains("Albanian origin") && text.contains("three consecutive"));
+        assert!(text.contains("stateless") && !text.contains("18 years old"), "{text}");
+
+        let (subject, text, _) = email(Language::Sq, "general", false, false);
+        if std::env::var_os("LEJE_PRINT").is_some() {
+            println!("{subject}\n\n{text}");
+        }
+        assert!(subject.starts_with("Tani mund të aplikoni"), "{subject}");
+        assert!(text.contains("10 mars 2026") && text.contains("neni 9") && text.contains("neni 17"));
+    }
+}

@@ -86,6 +86,10 @@ pub enum CasesCmd {
         #[arg(long)]
         note: Option<String>,
     },
+    /// Set the facts the citizenship clock needs (date of birth, origin, statelessness, marriage).
+    Set(crate::citizenship::cli::SetArgs),
+    /// Add or remove a period of lawful residence (citizenship clock).
+    Residence(crate::citizenship::cli::ResidenceArgs),
     /// Export every case.
     Export {
         /// CSV with a header line (the only format).
@@ -127,6 +131,7 @@ struct Target {
     state_dir: PathBuf,
     staff_addresses: Vec<String>,
     staff_domains: Vec<String>,
+    citizenship: crate::config::CitizenshipSettings,
 }
 
 fn target(globals: &crate::cli::Globals) -> anyhow::Result<Target> {
@@ -149,6 +154,7 @@ fn target(globals: &crate::cli::Globals) -> anyhow::Result<Target> {
         state_dir,
         staff_addresses: settings.notify.staff_addresses,
         staff_domains: settings.notify.staff_domains,
+        citizenship: settings.citizenship,
     })
 }
 
@@ -250,7 +256,8 @@ pub async fn cases(cmd: &CasesCmd, globals: &crate::cli::Globals) -> anyhow::Res
         }
         CasesCmd::Show { doc, json } => {
             let case = case_for(&store, doc).await?;
-            show(&store, &mut out, &case, *json).await?;
+            let clock = crate::citizenship::cli::of_case(&store, &t.citizenship, &case).await?;
+            show(&store, &mut out, &case, *json, &clock).await?;
         }
         CasesCmd::Waybill {
             doc,
@@ -309,8 +316,11 @@ pub async fn cases(cmd: &CasesCmd, globals: &crate::cli::Globals) -> anyhow::Res
         }
         CasesCmd::Export { .. } => {
             let list = store.cases(CaseFilter::default()).await?;
-            export_csv(&mut out, &list)?;
+            let clocks = crate::citizenship::cli::all(&store, &t.citizenship).await?;
+            export_csv(&mut out, &list, &clocks)?;
         }
+        CasesCmd::Set(a) => crate::citizenship::cli::set(&store, a, &mut out).await?,
+        CasesCmd::Residence(a) => crate::citizenship::cli::residence(&store, a, &mut out).await?,
     }
     drop(out);
     store.close().await;

@@ -82,6 +82,7 @@ pub(super) async fn show(
     out: &mut impl Write,
     c: &Case,
     json: bool,
+    citizenship: &crate::citizenship::Listed,
 ) -> anyhow::Result<()> {
     let events = store.case_events(c.id).await?;
     let waybills = store.case_waybills(c.id).await?;
@@ -95,7 +96,7 @@ pub(super) async fn show(
     if json {
         let v = serde_json::json!({
             "case": c, "events": events, "waybills": waybills,
-            "conflicts": conflicts, "emails": emails,
+            "conflicts": conflicts, "emails": emails, "citizenship": citizenship,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
         return Ok(());
@@ -169,6 +170,7 @@ pub(super) async fn show(
             )?;
         }
     }
+    crate::citizenship::cli::print_case(out, citizenship)?;
     if !emails.is_empty() {
         writeln!(out, "Emails:")?;
         for o in &emails {
@@ -251,10 +253,15 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-pub(super) fn export_csv(out: &mut impl Write, list: &[Case]) -> std::io::Result<()> {
+pub(super) fn export_csv(
+    out: &mut impl Write,
+    list: &[Case],
+    citizenship: &std::collections::HashMap<i64, crate::citizenship::Listed>,
+) -> std::io::Result<()> {
     writeln!(
         out,
-        "travel_document,name,nationality,directorate,stage,contacts,language,next_due,created_at,updated_at"
+        "travel_document,name,nationality,directorate,stage,contacts,language,next_due,created_at,updated_at,{}",
+        crate::citizenship::cli::CSV_HEAD
     )?;
     for c in list {
         let cells = [
@@ -273,7 +280,9 @@ pub(super) fn export_csv(out: &mut impl Write, list: &[Case]) -> std::io::Result
             c.created_at.to_rfc3339(),
             c.updated_at.to_rfc3339(),
         ];
-        let line: Vec<String> = cells.iter().map(|s| csv_field(s)).collect();
+        let mut line: Vec<String> = cells.iter().map(|s| csv_field(s)).collect();
+        let cz = crate::citizenship::cli::csv_cells(citizenship.get(&c.id));
+        line.extend(cz.iter().map(|s| csv_field(s)));
         writeln!(out, "{}", line.join(","))?;
     }
     Ok(())

@@ -1,0 +1,461 @@
+//! The citizenship clock (issue 21) against real parts: the store half on SQLite
+//! and PostgreSQL (a fresh database on the local mail stack's server), and the
+//! eligibility email end to end through OpenSMTPD into the applicant's Dovecot
+//! mailbox. Time is an input: each pass is given its `now`.
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use leje::citizenship::pass::run_once;
+use leje::config::{CitizenshipSettings, Settings, SmtpSettings, TlsMode};
+use leje::notify::{send_due_once, SendOptions};
+use leje::parse::{Directorate, Kind, Language, ParsedMessage};
+use leje::store::{
+    Cause, FactsChange, Incoming, Marriage, OutboxKind, Origin, Stage, Store, StoreError,
+};
+use sha2::{Digest, Sha256};
+
+/// A store in a fresh place.
+struct Env {
+    store: Store,
+    url: String,
+    state: tempfile::TempDir,
+    _db: Option<common::TestDb>,
+}
+
+async fn env(postgres: bool) -> Option<Env> {
+    let state = tempfile::tempdir().unwrap();
+    let (url, db) = if postgres {
+        let db = common::stack()?.fresh_postgres().await;
+        (db.url.clone(), Some(db))
+    } else {
+        (
+            format!("sqlite:{}", state.path().join("leje.db").display()),
+            None,
+        )
+    };
+    let store = Store::open(&url, state.path()).await.expect("open store");
+    Some(Env {
+        store,
+        url,
+        state,
+        _db: db,
+    })
+}
+
+macro_rules! both {
+    ($($name:ident;)+) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::env(false).await.unwrap()).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(env) = super::env(true).await {
+                        super::$name(env).await;
+                    }
+                }
+            )+
+        }
+    };
+}
+
+both! {
+    facts_are_kept_and_each_change_is_an_event;
+    residence_periods_are_added_changed_and_removed;
+    concurrent_claims_queue_one_email_per_route;
+    the_pass_emails_each_open_route_once_and_never_a_closed_case;
+}
+
+fn d(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+}
+
+fn doc() -> String {
+    format!("CZ{:07}", fastrand::u32(..10_000_000))
+}
+
+/// An approval of `doc` sent by the office at `notified_at`, forwarded by the applicant.
+fn approval(doc: &str, applicant: &str, notified_at: &str) -> ParsedMessage {
+    let mid = format!("{}@mail.leje.test", common::unique_name("fwd"));
+    ParsedMessage {
+        kind: Kind::PermitApproved,
+        reason: None,
+        language: Some(Language::En),
+        name: Some("Marco Rossi".into()),
+        travel_document: Some(doc.into()),
+        nationality: Some("Italian".into()),
+        directorate: Some(Directorate::Tirane),
+        original_from: Some("lejeqendrimi@mb.gov.al".into()),
+        forwarded_by: Some(applicant.into()),
+        notified_at: Some(notified_at.into()),
+        waybills: Vec::new(),
+        message_id: Some(mid.clone()),
+        references: vec![mid],
+        subject: Some("Fwd: Leje qendrimi".into()),
+        original_to: Some(applicant.into()),
+        reply_to: None,
+    }
+}
+
+async fn ingest(store: &Store, p: &ParsedMessage) -> i64 {
+    let path = format!("/test/{}.eml", common::unique_name("in"));
+    let raw = hex::encode(Sha256::digest(path.as_bytes()));
+    let r = store
+        .ingest(&Incoming {
+            origin: Origin::File { path: &path },
+            raw_sha256: &raw,
+            size: 1000,
+            parsed: p,
+            forwarder_is_staff: false,
+        })
+        .await
+        .expect("ingest");
+    r.case_id.expect("a case")
+}
+
+fn at(y: i32, m: u32, day: u32, h: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, day, h, 0, 0).unwrap()
+}
+
+async fn facts_are_kept_and_each_change_is_an_event(env: Env) {
+    let s = &env.store;
+    let doc = doc();
+    let id = ingest(s, &approval(&doc, "marco@example.com", "2021-03-10T23:30:00+00:00")).await;
+    let change = FactsChange {
+        born: Some(Some(d("1984-07-02"))),
+        albanian_origin: Some(Some(false)),
+        stateless: Some(Some(false)),
+        marriage: Some(Marriage::Since(d("2020-09-12"))),
+    };
+    let (f, lines) = s.citizenship_set(&doc.to_lowercase(), &change, "cli (ana)").await.unwrap();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    assert_eq!(f.married_since, Some(d("2020-09-12")));
+    // The same change again: nothing changes, no event.
+    let (_, again) = s.citizenship_set(&doc, &change, "cli (ana)").await.unwrap();
+    assert!(again.is_empty());
+    // Back to unknown.
+    let (f, _) = s
+        .citizenship_set(
+            &doc,
+            &FactsChange {
+                born: Some(None),
+                marriage: Some(Marriage::No),
+                ..Default::default()
+            },
+            "console (ben)",
+        )
+        .await
+        .unwrap();
+    assert_eq!((f.born, f.married_albanian, f.married_since), (None, Some(false), None));
+
+    let recs = s.citizenship_records(Some(id)).await.unwrap();
+    assert_eq!(recs.len(), 1);
+    let r = &recs[0];
+    assert_eq!(r.facts, f);
+    assert_eq!(r.facts.albanian_origin, Some(false));
+    // The approval's time, as the office sent it (23:30 UTC: 11 March in Tirana).
+    assert_eq!(r.approvals, vec![at(2021, 3, 10, 23) + chrono::Duration::minutes(30)]);
+    assert_eq!(
+        leje::citizenship::tirane_date(r.approvals[0]),
+        d("2021-03-11")
+    );
+
+    let events = s.case_events(id).await.unwrap();
+    let facts: Vec<_> = events
+        .iter()
+        .filter_map(|e| e.detail.as_deref())
+        .filter(|d| d.starts_with("citizenship facts"))
+        .collect();
+    assert_eq!(facts.len(), 2, "{events:?}");
+    assert!(facts[0].contains("by cli (ana)") && facts[0].contains("1984-07-02"), "{}", facts[0]);
+    assert!(facts[1].contains("by console (ben)"), "{}", facts[1]);
+    // The stage is untouched and the history still agrees with it (advance checks).
+    let a = s.advance(&doc, Stage::FeePaid, Cause::Cli, None).await.unwrap();
+    assert_eq!(a.from, Stage::Approved);
+
+    let err = s
+        .citizenship_set("NOSUCH1", &change, "cli")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err}");
+}
+
+async fn residence_periods_are_added_changed_and_removed(env: Env) {
+    let s = &env.store;
+    let doc = doc();
+    let id = ingest(s, &approval(&doc, "r@example.com", "2022-01-10T10:00:00+01:00")).await;
+    s.residence_add(&doc, d("2015-02-01"), Some(d("2017-06-01")), "cli")
+        .await
+        .unwrap();
+    s.residence_add(&doc, d("2017-07-01"), None, "cli").await.unwrap();
+    // The same start again changes that period's end.
+    s.residence_add(&doc, d("2017-07-01"), Some(d("2021-12-31")), "cli")
+        .await
+        .unwrap();
+    let r = &s.citizenship_records(Some(id)).await.unwrap()[0];
+    assert_eq!(r.periods.len(), 2);
+    assert_eq!(r.periods[1].to, Some(d("2021-12-31")));
+    // 2015-02-01 .. 2017-06-01, a 30-day gap (within the tolerance), then on to the approval.
+    let today = d("2022-06-01");
+    let c = leje::citizenship::clock_of(r, &CitizenshipSettings::default(), today);
+    assert_eq!(c.residence_since, Some(d("2015-02-01")), "{:?}", c.notes);
+
+    let err = s
+        .residence_add(&doc, d("2020-01-01"), Some(d("2019-01-01")), "cli")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::CitizenshipInput(_)), "{err}");
+    s.residence_remove(&doc, d("2015-02-01"), "cli").await.unwrap();
+    let err = s.residence_remove(&doc, d("2015-02-01"), "cli").await.unwrap_err();
+    assert!(matches!(err, StoreError::NotFound(_)), "{err}");
+    let r = &s.citizenship_records(Some(id)).await.unwrap()[0];
+    assert_eq!(r.periods.len(), 1);
+    let c = leje::citizenship::clock_of(r, &CitizenshipSettings::default(), today);
+    assert_eq!(c.residence_since, Some(d("2017-07-01")));
+    let n = s
+        .case_events(id)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.detail.as_deref().is_some_and(|d| d.contains("residence period")))
+        .count();
+    assert_eq!(n, 4, "three adds and one removal");
+}
+
+async fn concurrent_claims_queue_one_email_per_route(env: Env) {
+    let doc = doc();
+    let id = ingest(&env.store, &approval(&doc, "c@example.com", "2019-01-10T10:00:00+01:00")).await;
+    let mut tasks = Vec::new();
+    for _ in 0..6 {
+        let s = env.store.clone();
+        tasks.push(tokio::spawn(async move {
+            s.citizenship_enqueue(id, "general", d("2024-01-10"), false, false, Utc::now())
+                .await
+        }));
+    }
+    let mut queued = Vec::new();
+    for t in tasks {
+        if let Some(row) = t.await.unwrap().expect("enqueue") {
+            queued.push(row);
+        }
+    }
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    // A second process on the same store sees the claim too.
+    let other = Store::open(&env.url, env.state.path()).await.unwrap();
+    let again = other
+        .citizenship_enqueue(id, "general", d("2024-01-10"), false, false, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(again, None);
+    // Another route is its own email.
+    let m = other
+        .citizenship_enqueue(id, "marriage", d("2023-01-10"), false, false, Utc::now())
+        .await
+        .unwrap();
+    assert!(m.is_some());
+    let rows: Vec<_> = other
+        .outbox_list(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.case_id == id && o.kind == OutboxKind::Citizenship)
+        .collect();
+    assert_eq!(rows.len(), 2);
+    let n = other.citizenship_notice(queued[0]).await.unwrap().unwrap();
+    assert_eq!((n.route.as_str(), n.opens_on), ("general", d("2024-01-10")));
+    // Addressed like the instructions email: to the applicant who forwarded it.
+    assert_eq!(rows[0].forwarded_by.as_deref(), Some("c@example.com"));
+    other.close().await;
+}
+
+async fn the_pass_emails_each_open_route_once_and_never_a_closed_case(env: Env) {
+    let s = &env.store;
+    let open = doc();
+    let closed = doc();
+    let unknown = doc();
+    for doc in [&open, &closed, &unknown] {
+        ingest(s, &approval(doc, "p@example.com", "2020-05-04T10:00:00+02:00")).await;
+    }
+    let born = FactsChange {
+        born: Some(Some(d("1980-01-01"))),
+        ..Default::default()
+    };
+    s.citizenship_set(&open, &born, "cli").await.unwrap();
+    s.citizenship_set(&closed, &born, "cli").await.unwrap();
+    s.advance(&closed, Stage::Closed, Cause::Cli, None).await.unwrap();
+    // `unknown` has no date of birth: its date is unknown, so no email, ever.
+    let settings = CitizenshipSettings {
+        notify_days_before: 7,
+        ..Default::default()
+    };
+    let kinds = |s: &Store| {
+        let s = s.clone();
+        async move {
+            s.outbox_list(None)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|o| o.kind == OutboxKind::Citizenship)
+                .count()
+        }
+    };
+    // Eight days before the fifth anniversary (4 May 2025): nothing yet.
+    let r = run_once(s, &settings, at(2025, 4, 26, 12)).await.unwrap();
+    assert_eq!((r.cases, r.queued.len()), (2, 0), "{r:?}");
+    // Seven days before: queued, ahead of time.
+    let r = run_once(s, &settings, at(2025, 4, 27, 12)).await.unwrap();
+    assert_eq!(r.queued.len(), 1, "{r:?}");
+    let n = s.citizenship_notice(r.queued[0]).await.unwrap().unwrap();
+    assert!(n.early && n.opens_on == d("2025-05-04"), "{n:?}");
+    // Later passes, and two at once, queue nothing more.
+    let (a, b) = tokio::join!(
+        run_once(s, &settings, at(2025, 5, 4, 12)),
+        run_once(s, &settings, at(2026, 1, 1, 12))
+    );
+    assert!(a.unwrap().queued.is_empty() && b.unwrap().queued.is_empty());
+    assert_eq!(kinds(s).await, 1);
+    // Turned off: nothing, even for a newly eligible case.
+    s.citizenship_set(&unknown, &born, "cli").await.unwrap();
+    let off = CitizenshipSettings {
+        notify: false,
+        ..Default::default()
+    };
+    assert!(run_once(s, &off, at(2026, 1, 1, 12)).await.unwrap().queued.is_empty());
+    let r = run_once(s, &settings, at(2026, 1, 1, 12)).await.unwrap();
+    assert_eq!(r.queued.len(), 1, "the case whose date of birth is now known");
+    assert_eq!(kinds(s).await, 2);
+}
+
+// ---- the eligibility email over the real mail system ----
+
+async fn mail_fixture(stack: &common::MailStack) -> (tempfile::TempDir, Store, Settings) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = leje::config::load(None).expect("embedded defaults");
+    settings.state_dir = dir.path().to_path_buf();
+    settings.store_url = format!("sqlite:{}", dir.path().join("leje.db").display());
+    settings.instance = common::unique_name("citizenship-test");
+    settings.smtp = Some(SmtpSettings {
+        host: stack.smtp_host.clone(),
+        port: stack.smtp_port,
+        tls: TlsMode::None,
+        ca_file: None,
+        username: None,
+        password: None,
+        from: "leje <permits@leje.test>".into(),
+        cc: Vec::new(),
+        retry_for: Duration::from_secs(2 * 86400),
+        max_per_recipient_per_day: 5,
+        timeout: Duration::from_secs(10),
+    });
+    let store = Store::open(&settings.store_url, &settings.state_dir)
+        .await
+        .expect("open store");
+    (dir, store, settings)
+}
+
+/// `user`'s INBOX holds exactly `n` messages, and still does a moment later.
+async fn exactly(stack: &common::MailStack, user: &str, n: usize) -> Vec<common::TestMessage> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut imap = stack.imap(user).await;
+        let c = imap.count("INBOX").await as usize;
+        imap.logout().await;
+        if c >= n || std::time::Instant::now() >= deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut imap = stack.imap(user).await;
+    let msgs = imap.messages("INBOX").await;
+    imap.logout().await;
+    assert_eq!(msgs.len(), n, "{user}: expected exactly {n} message(s)");
+    msgs
+}
+
+async fn send(store: &Store, settings: &Settings) -> u32 {
+    let r = send_due_once(
+        store,
+        settings,
+        &SendOptions {
+            now: Some(Utc::now()),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("send pass");
+    assert_eq!((r.retried, r.failed), (0, 0), "{r:?}");
+    r.sent
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_fifth_anniversary_exactly_one_email_arrives() {
+    let Some(stack) = common::stack() else { return };
+    let (_dir, store, settings) = mail_fixture(stack).await;
+    let applicant = common::unique_user("citizen");
+    let doc = doc();
+    ingest(&store, &approval(&doc, &applicant, "2021-03-10T10:00:00+01:00")).await;
+    store
+        .citizenship_set(
+            &doc,
+            &FactsChange {
+                born: Some(Some(d("1990-04-12"))),
+                ..Default::default()
+            },
+            "cli",
+        )
+        .await
+        .unwrap();
+    // The instructions email first.
+    assert_eq!(send(&store, &settings).await, 1);
+    exactly(stack, &applicant, 1).await;
+
+    let cz = &settings.citizenship;
+    // The day before the fifth anniversary, late in the evening in Tirana.
+    let r = run_once(&store, cz, at(2026, 3, 9, 22)).await.unwrap();
+    assert!(r.queued.is_empty(), "{r:?}");
+    assert_eq!(send(&store, &settings).await, 0);
+    // The clock jumps past it.
+    let r = run_once(&store, cz, at(2026, 3, 10, 8)).await.unwrap();
+    assert_eq!(r.queued.len(), 1, "{r:?}");
+    assert_eq!(send(&store, &settings).await, 1);
+    let msgs = exactly(stack, &applicant, 2).await;
+    let m = msgs
+        .iter()
+        .find(|m| m.header("X-Leje-Kind").as_deref() == Some("citizenship"))
+        .expect("the citizenship email");
+    let parsed = mail_parser::MessageParser::default().parse(&m.raw).unwrap();
+    let subject = parsed.subject().unwrap();
+    assert!(subject.starts_with("You may now apply for Albanian citizenship"), "{subject}");
+    let text = parsed.body_text(0).unwrap();
+    for want in [
+        "Since 10 March 2026",
+        "five consecutive",
+        "article 9",
+        "article 17",
+        "Tirana",
+        "six months",
+        "three months",
+        "oath",
+    ] {
+        assert!(text.contains(want), "`{want}` missing in:\n{text}");
+    }
+    assert!(!m.text().contains(&doc), "the travel document is not in the email");
+
+    // A second pass, and a pass after a restart, send nothing more.
+    assert!(run_once(&store, cz, at(2026, 3, 11, 8)).await.unwrap().queued.is_empty());
+    store.close().await;
+    let store = Store::open(&settings.store_url, &settings.state_dir).await.unwrap();
+    assert!(run_once(&store, cz, at(2026, 6, 1, 8)).await.unwrap().queued.is_empty());
+    assert_eq!(send(&store, &settings).await, 0);
+    exactly(stack, &applicant, 2).await;
+}
