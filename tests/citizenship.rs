@@ -13,7 +13,8 @@ use leje::config::{CitizenshipSettings, Settings, SmtpSettings, TlsMode};
 use leje::notify::{send_due_once, SendOptions};
 use leje::parse::{Directorate, Kind, Language, ParsedMessage};
 use leje::store::{
-    Cause, FactsChange, Incoming, Marriage, OutboxKind, Origin, Stage, Store, StoreError,
+    Cause, CitizenshipNotice, FactsChange, Incoming, Marriage, Origin, OutboxKind, Stage, Store,
+    StoreError,
 };
 use sha2::{Digest, Sha256};
 
@@ -122,6 +123,18 @@ async fn ingest(store: &Store, p: &ParsedMessage) -> i64 {
     r.case_id.expect("a case")
 }
 
+fn notice(case_id: i64, route: &str, opens_on: &str) -> CitizenshipNotice {
+    CitizenshipNotice {
+        case_id,
+        route: route.into(),
+        opens_on: d(opens_on),
+        early: false,
+        stateless: false,
+        residence_years: 5,
+        marriage_years: None,
+    }
+}
+
 fn at(y: i32, m: u32, day: u32, h: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, day, h, 0, 0).unwrap()
 }
@@ -129,14 +142,21 @@ fn at(y: i32, m: u32, day: u32, h: u32) -> DateTime<Utc> {
 async fn facts_are_kept_and_each_change_is_an_event(env: Env) {
     let s = &env.store;
     let doc = doc();
-    let id = ingest(s, &approval(&doc, "marco@example.com", "2021-03-10T23:30:00+00:00")).await;
+    let id = ingest(
+        s,
+        &approval(&doc, "marco@example.com", "2021-03-10T23:30:00+00:00"),
+    )
+    .await;
     let change = FactsChange {
         born: Some(Some(d("1984-07-02"))),
         albanian_origin: Some(Some(false)),
         stateless: Some(Some(false)),
         marriage: Some(Marriage::Since(d("2020-09-12"))),
     };
-    let (f, lines) = s.citizenship_set(&doc.to_lowercase(), &change, "cli (ana)").await.unwrap();
+    let (f, lines) = s
+        .citizenship_set(&doc.to_lowercase(), &change, "cli (ana)")
+        .await
+        .unwrap();
     assert_eq!(lines.len(), 4, "{lines:?}");
     assert_eq!(f.married_since, Some(d("2020-09-12")));
     // The same change again: nothing changes, no event.
@@ -155,7 +175,10 @@ async fn facts_are_kept_and_each_change_is_an_event(env: Env) {
         )
         .await
         .unwrap();
-    assert_eq!((f.born, f.married_albanian, f.married_since), (None, Some(false), None));
+    assert_eq!(
+        (f.born, f.married_albanian, f.married_since),
+        (None, Some(false), None)
+    );
 
     let recs = s.citizenship_records(Some(id)).await.unwrap();
     assert_eq!(recs.len(), 1);
@@ -163,7 +186,10 @@ async fn facts_are_kept_and_each_change_is_an_event(env: Env) {
     assert_eq!(r.facts, f);
     assert_eq!(r.facts.albanian_origin, Some(false));
     // The approval's time, as the office sent it (23:30 UTC: 11 March in Tirana).
-    assert_eq!(r.approvals, vec![at(2021, 3, 10, 23) + chrono::Duration::minutes(30)]);
+    assert_eq!(
+        r.approvals,
+        vec![at(2021, 3, 10, 23) + chrono::Duration::minutes(30)]
+    );
     assert_eq!(
         leje::citizenship::tirane_date(r.approvals[0]),
         d("2021-03-11")
@@ -176,10 +202,17 @@ async fn facts_are_kept_and_each_change_is_an_event(env: Env) {
         .filter(|d| d.starts_with("citizenship facts"))
         .collect();
     assert_eq!(facts.len(), 2, "{events:?}");
-    assert!(facts[0].contains("by cli (ana)") && facts[0].contains("1984-07-02"), "{}", facts[0]);
+    assert!(
+        facts[0].contains("by cli (ana)") && facts[0].contains("1984-07-02"),
+        "{}",
+        facts[0]
+    );
     assert!(facts[1].contains("by console (ben)"), "{}", facts[1]);
     // The stage is untouched and the history still agrees with it (advance checks).
-    let a = s.advance(&doc, Stage::FeePaid, Cause::Cli, None).await.unwrap();
+    let a = s
+        .advance(&doc, Stage::FeePaid, Cause::Cli, None)
+        .await
+        .unwrap();
     assert_eq!(a.from, Stage::Approved);
 
     let err = s
@@ -192,11 +225,17 @@ async fn facts_are_kept_and_each_change_is_an_event(env: Env) {
 async fn residence_periods_are_added_changed_and_removed(env: Env) {
     let s = &env.store;
     let doc = doc();
-    let id = ingest(s, &approval(&doc, "r@example.com", "2022-01-10T10:00:00+01:00")).await;
+    let id = ingest(
+        s,
+        &approval(&doc, "r@example.com", "2022-01-10T10:00:00+01:00"),
+    )
+    .await;
     s.residence_add(&doc, d("2015-02-01"), Some(d("2017-06-01")), "cli")
         .await
         .unwrap();
-    s.residence_add(&doc, d("2017-07-01"), None, "cli").await.unwrap();
+    s.residence_add(&doc, d("2017-07-01"), None, "cli")
+        .await
+        .unwrap();
     // The same start again changes that period's end.
     s.residence_add(&doc, d("2017-07-01"), Some(d("2021-12-31")), "cli")
         .await
@@ -214,8 +253,13 @@ async fn residence_periods_are_added_changed_and_removed(env: Env) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::CitizenshipInput(_)), "{err}");
-    s.residence_remove(&doc, d("2015-02-01"), "cli").await.unwrap();
-    let err = s.residence_remove(&doc, d("2015-02-01"), "cli").await.unwrap_err();
+    s.residence_remove(&doc, d("2015-02-01"), "cli")
+        .await
+        .unwrap();
+    let err = s
+        .residence_remove(&doc, d("2015-02-01"), "cli")
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)), "{err}");
     let r = &s.citizenship_records(Some(id)).await.unwrap()[0];
     assert_eq!(r.periods.len(), 1);
@@ -226,19 +270,27 @@ async fn residence_periods_are_added_changed_and_removed(env: Env) {
         .await
         .unwrap()
         .iter()
-        .filter(|e| e.detail.as_deref().is_some_and(|d| d.contains("residence period")))
+        .filter(|e| {
+            e.detail
+                .as_deref()
+                .is_some_and(|d| d.contains("residence period"))
+        })
         .count();
     assert_eq!(n, 4, "three adds and one removal");
 }
 
 async fn concurrent_claims_queue_one_email_per_route(env: Env) {
     let doc = doc();
-    let id = ingest(&env.store, &approval(&doc, "c@example.com", "2019-01-10T10:00:00+01:00")).await;
+    let id = ingest(
+        &env.store,
+        &approval(&doc, "c@example.com", "2019-01-10T10:00:00+01:00"),
+    )
+    .await;
     let mut tasks = Vec::new();
     for _ in 0..6 {
         let s = env.store.clone();
         tasks.push(tokio::spawn(async move {
-            s.citizenship_enqueue(id, "general", d("2024-01-10"), false, false, Utc::now())
+            s.citizenship_enqueue(&notice(id, "general", "2024-01-10"), Utc::now())
                 .await
         }));
     }
@@ -252,13 +304,13 @@ async fn concurrent_claims_queue_one_email_per_route(env: Env) {
     // A second process on the same store sees the claim too.
     let other = Store::open(&env.url, env.state.path()).await.unwrap();
     let again = other
-        .citizenship_enqueue(id, "general", d("2024-01-10"), false, false, Utc::now())
+        .citizenship_enqueue(&notice(id, "general", "2024-01-10"), Utc::now())
         .await
         .unwrap();
     assert_eq!(again, None);
     // Another route is its own email.
     let m = other
-        .citizenship_enqueue(id, "marriage", d("2023-01-10"), false, false, Utc::now())
+        .citizenship_enqueue(&notice(id, "marriage", "2023-01-10"), Utc::now())
         .await
         .unwrap();
     assert!(m.is_some());
@@ -283,7 +335,11 @@ async fn the_pass_emails_each_open_route_once_and_never_a_closed_case(env: Env) 
     let closed = doc();
     let unknown = doc();
     for doc in [&open, &closed, &unknown] {
-        ingest(s, &approval(doc, "p@example.com", "2020-05-04T10:00:00+02:00")).await;
+        ingest(
+            s,
+            &approval(doc, "p@example.com", "2020-05-04T10:00:00+02:00"),
+        )
+        .await;
     }
     let born = FactsChange {
         born: Some(Some(d("1980-01-01"))),
@@ -291,7 +347,9 @@ async fn the_pass_emails_each_open_route_once_and_never_a_closed_case(env: Env) 
     };
     s.citizenship_set(&open, &born, "cli").await.unwrap();
     s.citizenship_set(&closed, &born, "cli").await.unwrap();
-    s.advance(&closed, Stage::Closed, Cause::Cli, None).await.unwrap();
+    s.advance(&closed, Stage::Closed, Cause::Cli, None)
+        .await
+        .unwrap();
     // `unknown` has no date of birth: its date is unknown, so no email, ever.
     let settings = CitizenshipSettings {
         notify_days_before: 7,
@@ -329,9 +387,17 @@ async fn the_pass_emails_each_open_route_once_and_never_a_closed_case(env: Env) 
         notify: false,
         ..Default::default()
     };
-    assert!(run_once(s, &off, at(2026, 1, 1, 12)).await.unwrap().queued.is_empty());
+    assert!(run_once(s, &off, at(2026, 1, 1, 12))
+        .await
+        .unwrap()
+        .queued
+        .is_empty());
     let r = run_once(s, &settings, at(2026, 1, 1, 12)).await.unwrap();
-    assert_eq!(r.queued.len(), 1, "the case whose date of birth is now known");
+    assert_eq!(
+        r.queued.len(),
+        1,
+        "the case whose date of birth is now known"
+    );
     assert_eq!(kinds(s).await, 2);
 }
 
@@ -403,7 +469,11 @@ async fn past_the_fifth_anniversary_exactly_one_email_arrives() {
     let (_dir, store, settings) = mail_fixture(stack).await;
     let applicant = common::unique_user("citizen");
     let doc = doc();
-    ingest(&store, &approval(&doc, &applicant, "2021-03-10T10:00:00+01:00")).await;
+    ingest(
+        &store,
+        &approval(&doc, &applicant, "2021-03-10T10:00:00+01:00"),
+    )
+    .await;
     store
         .citizenship_set(
             &doc,
@@ -435,11 +505,14 @@ async fn past_the_fifth_anniversary_exactly_one_email_arrives() {
         .expect("the citizenship email");
     let parsed = mail_parser::MessageParser::default().parse(&m.raw).unwrap();
     let subject = parsed.subject().unwrap();
-    assert!(subject.starts_with("You may now apply for Albanian citizenship"), "{subject}");
+    assert!(
+        subject.starts_with("You may now apply for Albanian citizenship"),
+        "{subject}"
+    );
     let text = parsed.body_text(0).unwrap();
     for want in [
         "Since 10 March 2026",
-        "five consecutive",
+        "5 consecutive years",
         "article 9",
         "article 17",
         "Tirana",
@@ -449,13 +522,26 @@ async fn past_the_fifth_anniversary_exactly_one_email_arrives() {
     ] {
         assert!(text.contains(want), "`{want}` missing in:\n{text}");
     }
-    assert!(!m.text().contains(&doc), "the travel document is not in the email");
+    assert!(
+        !m.text().contains(&doc),
+        "the travel document is not in the email"
+    );
 
     // A second pass, and a pass after a restart, send nothing more.
-    assert!(run_once(&store, cz, at(2026, 3, 11, 8)).await.unwrap().queued.is_empty());
+    assert!(run_once(&store, cz, at(2026, 3, 11, 8))
+        .await
+        .unwrap()
+        .queued
+        .is_empty());
     store.close().await;
-    let store = Store::open(&settings.store_url, &settings.state_dir).await.unwrap();
-    assert!(run_once(&store, cz, at(2026, 6, 1, 8)).await.unwrap().queued.is_empty());
+    let store = Store::open(&settings.store_url, &settings.state_dir)
+        .await
+        .unwrap();
+    assert!(run_once(&store, cz, at(2026, 6, 1, 8))
+        .await
+        .unwrap()
+        .queued
+        .is_empty());
     assert_eq!(send(&store, &settings).await, 0);
     exactly(stack, &applicant, 2).await;
 }

@@ -727,6 +727,7 @@ fn sent_mail_parses_as_own_mail() {
         missing_applicant_address: false,
         agency_name: None,
         retry_from: None,
+        citizenship: None,
     };
     let r = leje::notify::render(
         &leje::notify::Templates::embedded(),

@@ -31,6 +31,9 @@ CREATE TABLE citizenship_notices (
     opens_on  TEXT NOT NULL,
     early     BOOLEAN NOT NULL,
     stateless BOOLEAN NOT NULL,
+    -- The periods that applied when it was decided, for the email's wording.
+    residence_years  INTEGER NOT NULL,
+    marriage_years   INTEGER,
     outbox_id INTEGER REFERENCES outbox (id),
     at        TEXT NOT NULL,
     PRIMARY KEY (case_id, route)

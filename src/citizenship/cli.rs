@@ -133,10 +133,16 @@ pub async fn set(store: &Store, a: &SetArgs, out: &mut impl Write) -> anyhow::Re
 }
 
 /// `cases residence`.
-pub async fn residence(store: &Store, a: &ResidenceArgs, out: &mut impl Write) -> anyhow::Result<()> {
+pub async fn residence(
+    store: &Store,
+    a: &ResidenceArgs,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     if a.action == "add" {
         store.residence_add(&a.doc, a.from, a.to, &actor()).await?;
-        let until = a.to.map(|t| t.to_string()).unwrap_or_else(|| "ongoing".into());
+        let until =
+            a.to.map(|t| t.to_string())
+                .unwrap_or_else(|| "ongoing".into());
         writeln!(out, "residence period {} – {until} added", a.from)?;
     } else {
         if a.to.is_some() {
@@ -187,7 +193,13 @@ pub fn csv_cells(l: Option<&Listed>) -> [String; 5] {
         return Default::default();
     };
     let route = |i: usize| d(l.routes.get(i).and_then(|r| r.opens_on));
-    [d(l.residence_since), route(0), route(1), route(2), d(l.earliest)]
+    [
+        d(l.residence_since),
+        route(0),
+        route(1),
+        route(2),
+        d(l.earliest),
+    ]
 }
 
 fn date(d: Option<NaiveDate>) -> String {

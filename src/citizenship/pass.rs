@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 
-use super::{clock_of, tirane_date, Status};
+use super::{clock_of, tirane_date, Route, Status};
 use crate::config::CitizenshipSettings;
-use crate::store::{Stage, Store, StoreError};
+use crate::store::{CitizenshipNotice, Stage, Store, StoreError};
 
 /// What one pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -51,17 +51,21 @@ pub async fn run_once(
             {
                 continue;
             }
-            let stateless = rec.facts.stateless == Some(true);
-            let queued = store
-                .citizenship_enqueue(
-                    rec.case.id,
-                    r.route.as_str(),
-                    on,
-                    on > today,
-                    stateless,
-                    now,
-                )
-                .await?;
+            let law = &settings.law;
+            let notice = CitizenshipNotice {
+                case_id: rec.case.id,
+                route: r.route.as_str().to_string(),
+                opens_on: on,
+                early: on > today,
+                stateless: rec.facts.stateless == Some(true),
+                residence_years: match r.route {
+                    Route::General => law.general_years,
+                    Route::AlbanianOrigin => law.albanian_origin_years,
+                    Route::Marriage => law.marriage_residence_years,
+                },
+                marriage_years: (r.route == Route::Marriage).then_some(law.marriage_years),
+            };
+            let queued = store.citizenship_enqueue(&notice, now).await?;
             if let Some(id) = queued {
                 tracing::info!(
                     case = rec.case.id,

@@ -23,6 +23,10 @@ pub struct CitizenshipView {
     pub early: bool,
     /// Stateless: the age, dwelling/income, sentence and language conditions are not considered (art. 9).
     pub stateless: bool,
+    /// Years of residence the route asks for (5, 3 or 1 under Law No. 8389).
+    pub residence_years: u32,
+    /// Years of marriage (marriage route; 3 under Law No. 8389), else none.
+    pub marriage_years: Option<u32>,
 }
 
 pub(super) fn view(n: &CitizenshipNotice, lang: Language) -> CitizenshipView {
@@ -32,6 +36,8 @@ pub(super) fn view(n: &CitizenshipNotice, lang: Language) -> CitizenshipView {
         opens_on_iso: n.opens_on.format("%Y-%m-%d").to_string(),
         early: n.early,
         stateless: n.stateless,
+        residence_years: n.residence_years,
+        marriage_years: n.marriage_years,
     }
 }
 
@@ -50,6 +56,8 @@ pub(super) fn samples(ctx: &EmailContext, lang: Language) -> Vec<EmailContext> {
             opens_on,
             early: i % 2 == 0,
             stateless: i == 1,
+            residence_years: [5, 3, 1][i],
+            marriage_years: (i == 2).then_some(3),
         };
         out.push(EmailContext {
             citizenship: Some(view(&n, lang)),
@@ -66,7 +74,12 @@ mod tests {
     use crate::notify::templates::{TemplateKind, Templates};
     use crate::parse::Directorate;
 
-    fn email(lang: Language, route: &str, early: bool, stateless: bool) -> (String, String, String) {
+    fn email(
+        lang: Language,
+        route: &str,
+        early: bool,
+        stateless: bool,
+    ) -> (String, String, String) {
         let f = Facts {
             language: lang,
             name: Some("Ana <b>".into()),
@@ -85,6 +98,12 @@ mod tests {
                 opens_on: NaiveDate::from_ymd_opt(2026, 3, 10).unwrap(),
                 early,
                 stateless,
+                residence_years: match route {
+                    "general" => 5,
+                    "albanian_origin" => 3,
+                    _ => 1,
+                },
+                marriage_years: (route == "marriage").then_some(3),
             }),
         };
         let r = render(
@@ -104,27 +123,58 @@ mod tests {
         if std::env::var_os("LEJE_PRINT").is_some() {
             println!("{subject}\n\n{text}");
         }
-        assert_eq!(subject, "You may now apply for Albanian citizenship (Ana <b>)");
+        assert_eq!(
+            subject,
+            "You may now apply for Albanian citizenship (Ana <b>)"
+        );
         assert!(text.contains("Since 10 March 2026 you may apply"), "{text}");
-        assert!(text.contains("article 9") && text.contains("five consecutive"));
+        assert!(
+            text.contains("article 9") && text.contains("5 consecutive years"),
+            "{text}"
+        );
         assert!(text.contains("elementary Albanian") && text.contains("18 years old"));
-        assert!(text.contains("article 17") && text.contains("oath (article 23)") || text.contains("the oath"));
-        assert!(html.contains("Ana &lt;b&gt;"), "the name is escaped in HTML");
+        assert!(
+            text.contains("article 17") && text.contains("the oath (article 23)"),
+            "{text}"
+        );
+        assert!(
+            html.contains("Ana &lt;b&gt;"),
+            "the name is escaped in HTML"
+        );
 
         let (subject, text, _) = email(Language::En, "marriage", true, false);
-        assert!(subject.starts_with("From 10 March 2026 you may apply"), "{subject}");
-        assert!(text.contains("article 10") && !text.contains("elementary Albanian"), "{text}");
+        assert!(
+            subject.starts_with("From 10 March 2026 you may apply"),
+            "{subject}"
+        );
+        assert!(
+            text.contains("article 10") && !text.contains("elementary Albanian"),
+            "{text}"
+        );
+        assert!(
+            text.contains("married to an Albanian citizen for 3 years")
+                && text.contains("at least 1 year\n"),
+            "{text}"
+        );
         assert!(text.contains("marriage certificate"));
 
         let (_, text, _) = email(Language::En, "albanian_origin", false, true);
-        assert!(text.contains("Albanian origin") && text.contains("three consecutive"));
-        assert!(text.contains("stateless") && !text.contains("18 years old"), "{text}");
+        assert!(
+            text.contains("Albanian origin") && text.contains("3 consecutive years"),
+            "{text}"
+        );
+        assert!(
+            text.contains("stateless") && !text.contains("18 years old"),
+            "{text}"
+        );
 
         let (subject, text, _) = email(Language::Sq, "general", false, false);
         if std::env::var_os("LEJE_PRINT").is_some() {
             println!("{subject}\n\n{text}");
         }
         assert!(subject.starts_with("Tani mund të aplikoni"), "{subject}");
-        assert!(text.contains("10 mars 2026") && text.contains("neni 9") && text.contains("neni 17"));
+        assert!(
+            text.contains("10 mars 2026") && text.contains("neni 9") && text.contains("neni 17")
+        );
     }
 }

@@ -9,19 +9,18 @@
 //! Every change of a fact is an event in the case's history, with the actor.
 //! [`Store::citizenship_enqueue`] queues the eligibility email of one route in the
 //! same transaction as the row that claims it, whose primary key (case, route)
-//! makes it exactly-once even for two passes running at once.
+//! makes it exactly-once even for two passes running at once (`citizenship/notices.rs`).
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
+
+mod notices;
 use serde::Serialize;
 
-use super::cases::{
-    case_from_row, insert_event, insert_outbox, load_by_doc, load_by_id, normalise_doc, Loaded,
-    NewOutbox, CASE_COLS,
-};
+use super::cases::{case_from_row, insert_event, load_by_doc, normalise_doc, Loaded, CASE_COLS};
 use super::query::{now, q, Row, Tx};
-use super::{redact_doc, Case, Cause, OutboxKind, Stage, Store, StoreError};
+use super::{redact_doc, Case, Cause, Store, StoreError};
 
 /// What is known about a case for the citizenship rules; `None` = unknown.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -85,6 +84,10 @@ pub struct CitizenshipNotice {
     /// Queued before `opens_on` (the configured days ahead).
     pub early: bool,
     pub stateless: bool,
+    /// The years of residence the route asked for when it was decided.
+    pub residence_years: u32,
+    /// For the marriage route: the years of marriage it asked for.
+    pub marriage_years: Option<u32>,
 }
 
 /// How a fact is kept: `yes`/`no`/NULL, dates as `YYYY-MM-DD`.
@@ -451,126 +454,6 @@ impl Store {
         let detail = format!("citizenship: residence period from {from} removed by {actor}");
         fact_event(&mut tx, &l, &detail, at).await?;
         tx.commit().await
-    }
-
-    /// Queues the eligibility email of `route` for a case, once: `Some(outbox id)`
-    /// when this call queued it; `None` when it was queued before (by this or
-    /// another process) or the case is closed or rejected. The claim and the
-    /// email are one transaction.
-    pub async fn citizenship_enqueue(
-        &self,
-        case_id: i64,
-        route: &str,
-        opens_on: NaiveDate,
-        early: bool,
-        stateless: bool,
-        at: DateTime<Utc>,
-    ) -> Result<Option<i64>, StoreError> {
-        let at = super::query::trunc(at);
-        let mut tx = self.pool().write().await?;
-        let Some(l) = load_by_id(&mut tx, case_id).await? else {
-            return Err(StoreError::NotFound(format!("no case with id {case_id}")));
-        };
-        if matches!(l.case.stage, Stage::Closed | Stage::Rejected) {
-            return Ok(None);
-        }
-        let claimed = tx
-            .fetch_optional(
-                q("INSERT INTO citizenship_notices (case_id, route, opens_on, early, stateless, at) \
-                   VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING case_id")
-                .bind(case_id)
-                .bind(route)
-                .bind(date_text(opens_on))
-                .bind(early)
-                .bind(stateless)
-                .bind(at),
-            )
-            .await?;
-        if claimed.is_none() {
-            return Ok(None);
-        }
-        // Addressed like the case's latest instructions email (who forwarded it,
-        // to whom the office wrote), but not threaded under it: a new subject.
-        let prev = tx
-            .fetch_optional(
-                q(
-                    "SELECT forwarded_by, forwarder_is_staff, original_to FROM outbox \
-                   WHERE case_id = $1 AND kind = 'instructions' ORDER BY id DESC LIMIT 1",
-                )
-                .bind(case_id),
-            )
-            .await?;
-        let (forwarded_by, forwarder_is_staff, original_to) = match prev {
-            Some(r) => (
-                r.get("forwarded_by")?,
-                r.get("forwarder_is_staff")?,
-                r.get("original_to")?,
-            ),
-            None => (None, false, None),
-        };
-        let id = insert_outbox(
-            &mut tx,
-            NewOutbox {
-                case_id,
-                kind: OutboxKind::Citizenship,
-                in_reply_to: None,
-                references: Vec::new(),
-                forwarded_by,
-                forwarder_is_staff,
-                original_to,
-            },
-            at,
-        )
-        .await?;
-        tx.execute(
-            q("UPDATE citizenship_notices SET outbox_id = $1 WHERE case_id = $2 AND route = $3")
-                .bind(id)
-                .bind(case_id)
-                .bind(route),
-        )
-        .await?;
-        let detail = format!("citizenship: the {route} route opens on {opens_on}; email queued");
-        insert_event(
-            &mut tx,
-            case_id,
-            at,
-            Some(l.case.stage),
-            l.case.stage,
-            Cause::Reminder,
-            Some(&detail),
-            None,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Some(id))
-    }
-
-    /// The eligibility email an outbox row carries, if it is one.
-    pub async fn citizenship_notice(
-        &self,
-        outbox_id: i64,
-    ) -> Result<Option<CitizenshipNotice>, StoreError> {
-        let mut tx = self.pool().read().await?;
-        let r = tx
-            .fetch_optional(
-                q(
-                    "SELECT case_id, route, opens_on, early, stateless FROM citizenship_notices \
-                   WHERE outbox_id = $1",
-                )
-                .bind(outbox_id),
-            )
-            .await?;
-        r.map(|r| {
-            Ok(CitizenshipNotice {
-                case_id: r.get("case_id")?,
-                route: r.get("route")?,
-                opens_on: read_date(&r, "opens_on")?
-                    .ok_or_else(|| StoreError::Corrupt("a notice without a date".into()))?,
-                early: r.get("early")?,
-                stateless: r.get("stateless")?,
-            })
-        })
-        .transpose()
     }
 }
 
