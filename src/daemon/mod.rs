@@ -276,6 +276,9 @@ fn changed_fields_needing_restart(old: &Settings, new: &Settings) -> Vec<&'stati
     if old.log.format != new.log.format {
         v.push("log.format");
     }
+    if old.citizenship != new.citizenship {
+        v.push("citizenship");
+    }
     v
 }
 

@@ -79,3 +79,60 @@ pub(super) fn citizenship(cx: &mut Ctx<'_>, f: Option<&CitizenshipFile>) -> Citi
         check_interval,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    fn load(text: &str) -> Result<crate::config::Settings, Vec<String>> {
+        crate::config::load_str(Path::new("/etc/leje/leje.toml"), text)
+            .map_err(|e| e.iter().map(|e| e.to_string()).collect())
+    }
+
+    #[test]
+    fn defaults_are_law_8389_and_overrides_apply() {
+        let s = load("").unwrap();
+        assert_eq!(s.citizenship, Default::default());
+        assert_eq!(s.citizenship.law.general_years, 5);
+        let s = load(
+            "[citizenship]\ngeneral_years = 10\nnotify_days_before = 14\n\
+             gap_tolerance_days = 0\nnotify = false\ncheck_interval = \"6h\"\n",
+        )
+        .unwrap();
+        let c = &s.citizenship;
+        assert_eq!(
+            (
+                c.law.general_years,
+                c.law.marriage_years,
+                c.notify_days_before
+            ),
+            (10, 3, 14)
+        );
+        assert_eq!((c.gap_tolerance_days, c.notify), (0, false));
+        assert_eq!(c.check_interval.as_secs(), 6 * 3600);
+    }
+
+    #[test]
+    fn every_bad_value_is_reported_with_file_and_key() {
+        let errs = load(
+            "[citizenship]\ngeneral_years = 0\nadult_age = 99\nnotify_days_before = -1\n\
+             check_interval = \"10s\"\nnotify = \"yes\"\n",
+        )
+        .unwrap_err();
+        for key in [
+            "citizenship.general_years",
+            "citizenship.adult_age",
+            "citizenship.notify_days_before",
+            "citizenship.check_interval",
+            "citizenship.notify",
+        ] {
+            assert!(
+                errs.iter()
+                    .any(|e| e.starts_with("/etc/leje/leje.toml:") && e.contains(key)),
+                "{key} missing in {errs:#?}"
+            );
+        }
+        let errs = load("[citizenship]\nperiod = 5\n").unwrap_err();
+        assert!(errs[0].contains("unknown key `period`"), "{errs:?}");
+    }
+}
