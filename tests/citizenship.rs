@@ -70,6 +70,7 @@ macro_rules! both {
 }
 
 both! {
+    the_cli_sets_facts_and_lists_the_clock;
     facts_are_kept_and_each_change_is_an_event;
     residence_periods_are_added_changed_and_removed;
     concurrent_claims_queue_one_email_per_route;
@@ -399,6 +400,161 @@ async fn the_pass_emails_each_open_route_once_and_never_a_closed_case(env: Env) 
         "the case whose date of birth is now known"
     );
     assert_eq!(kinds(s).await, 2);
+}
+
+// ---- the command line ----
+
+fn leje(env: &Env, args: &[&str]) -> std::process::Output {
+    let cfg = env.state.path().join("empty.toml");
+    std::fs::write(&cfg, "").unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_leje"))
+        .args(args)
+        .args(["--store", &env.url])
+        .env_remove("LEJE_STORE")
+        .env("STATE_DIRECTORY", env.state.path())
+        .env("RUST_LOG", "warn")
+        .env("LEJE_CONFIG", cfg)
+        .output()
+        .unwrap()
+}
+
+fn ok(out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+async fn the_cli_sets_facts_and_lists_the_clock(env: Env) {
+    let marco = doc();
+    let other = doc();
+    ingest(
+        &env.store,
+        &approval(&marco, "m@example.com", "2021-03-10T10:00:00+01:00"),
+    )
+    .await;
+    ingest(
+        &env.store,
+        &approval(&other, "o@example.com", "2024-01-10T10:00:00+01:00"),
+    )
+    .await;
+    let out = ok(leje(
+        &env,
+        &[
+            "cases",
+            "set",
+            &marco.to_lowercase(),
+            "--born",
+            "1990-04-12",
+            "--albanian-origin",
+            "yes",
+            "--stateless",
+            "no",
+            "--married-albanian-since",
+            "no",
+        ],
+    ));
+    assert!(out.contains("date of birth unknown → 1990-04-12"), "{out}");
+    ok(leje(
+        &env,
+        &[
+            "cases",
+            "residence",
+            &marco,
+            "add",
+            "2016-01-01",
+            "2018-01-01",
+        ],
+    ));
+    ok(leje(
+        &env,
+        &["cases", "residence", &marco, "add", "2018-01-15"],
+    ));
+    ok(leje(
+        &env,
+        &["cases", "residence", &marco, "remove", "2016-01-01"],
+    ));
+    // Bad input: a clear message, nothing changed.
+    let bad = leje(&env, &["cases", "set", &marco, "--born", "1990-13-01"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("YYYY-MM-DD"));
+    let bad = leje(
+        &env,
+        &[
+            "cases",
+            "residence",
+            &marco,
+            "add",
+            "2020-01-01",
+            "2019-01-01",
+        ],
+    );
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("before it starts"));
+
+    let json = ok(leje(
+        &env,
+        &["citizenship", "--json", "--today", "2022-06-01"],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let list = v.as_array().unwrap();
+    assert_eq!(list.len(), 2, "{json}");
+    let m = list
+        .iter()
+        .find(|c| c["travel_document"] == marco.as_str())
+        .unwrap();
+    assert_eq!(m["name"], "Marco Rossi");
+    // The staff period from 2018-01-15 goes on into the approval of 2021.
+    assert_eq!(m["residence_since"], "2018-01-15");
+    let routes = m["routes"].as_array().unwrap();
+    let route = |r: &str| routes.iter().find(|x| x["route"] == r).unwrap().clone();
+    assert_eq!(route("general")["opens_on"], "2023-01-15");
+    assert_eq!(route("albanian_origin")["opens_on"], "2021-01-15");
+    assert_eq!(route("albanian_origin")["status"], "open");
+    assert_eq!(route("marriage")["opens_on"], serde_json::Value::Null);
+    assert_eq!(route("marriage")["status"], "not_applicable");
+    assert_eq!(m["earliest"], "2021-01-15");
+    // The other case: no date of birth, so no date and the fact named.
+    let o = list
+        .iter()
+        .find(|c| c["travel_document"] == other.as_str())
+        .unwrap();
+    assert_eq!(o["residence_since"], "2024-01-10");
+    assert_eq!(o["earliest"], serde_json::Value::Null);
+    let general = o["routes"].as_array().unwrap()[0].clone();
+    assert_eq!(general["missing"], serde_json::json!(["date_of_birth"]));
+
+    let by = ok(leje(
+        &env,
+        &["citizenship", "--json", "--eligible-by", "2021-12-31"],
+    ));
+    let by: serde_json::Value = serde_json::from_str(&by).unwrap();
+    assert_eq!(by.as_array().unwrap().len(), 1);
+    let table = ok(leje(&env, &["citizenship", "--today", "2022-06-01"]));
+    assert!(
+        table.contains("2021-01-15 (open)") && table.contains("unknown"),
+        "{table}"
+    );
+
+    let show = ok(leje(&env, &["cases", "show", &marco, "--json"]));
+    let show: serde_json::Value = serde_json::from_str(&show).unwrap();
+    assert_eq!(show["citizenship"]["residence_since"], "2018-01-15");
+    let events = show["events"].as_array().unwrap();
+    assert!(events.iter().any(|e| e["detail"]
+        .as_str()
+        .is_some_and(|d| d.contains("residence period from 2016-01-01 removed by cli"))));
+    let text = ok(leje(&env, &["cases", "show", &marco]));
+    assert!(text.contains("Citizenship (Law No. 8389"), "{text}");
+    let csv = ok(leje(&env, &["cases", "export", "--csv"]));
+    let head = csv.lines().next().unwrap();
+    assert!(head.ends_with(",residence_since,general_opens_on,albanian_origin_opens_on,marriage_opens_on,citizenship_earliest"), "{head}");
+    let row = csv.lines().find(|l| l.starts_with(&marco)).unwrap();
+    assert!(
+        row.ends_with(",2018-01-15,2023-01-15,2021-01-15,,2021-01-15"),
+        "{row}"
+    );
 }
 
 // ---- the eligibility email over the real mail system ----

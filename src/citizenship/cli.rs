@@ -32,17 +32,22 @@ pub struct SetArgs {
     pub doc: String,
     /// Date of birth (YYYY-MM-DD), or `unknown`.
     #[arg(long, value_parser = parse_opt_date)]
-    pub born: Option<Option<NaiveDate>>,
+    pub born: Option<Known<NaiveDate>>,
     /// Married to an Albanian citizen since (YYYY-MM-DD), `no`, or `unknown`.
     #[arg(long, value_parser = parse_marriage)]
     pub married_albanian_since: Option<Marriage>,
     /// Of Albanian origin up to the second degree: `yes`, `no` or `unknown`.
     #[arg(long, value_parser = parse_yes_no)]
-    pub albanian_origin: Option<Option<bool>>,
+    pub albanian_origin: Option<Known<bool>>,
     /// Stateless: `yes`, `no` or `unknown`.
     #[arg(long, value_parser = parse_yes_no)]
-    pub stateless: Option<Option<bool>>,
+    pub stateless: Option<Known<bool>>,
 }
+
+/// A fact as given on the command line: a value, or `unknown` (`None`).
+// NOTE: not `Option<Option<T>>`, which clap reads as a flag with an optional value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Known<T>(pub Option<T>);
 
 /// `leje cases residence DOC add|remove FROM [TO]`
 #[derive(Debug, clap::Args)]
@@ -66,18 +71,18 @@ fn parse_date(s: &str) -> Result<NaiveDate, String> {
         .map_err(|_| format!("`{s}` is not a date written YYYY-MM-DD"))
 }
 
-fn parse_opt_date(s: &str) -> Result<Option<NaiveDate>, String> {
+fn parse_opt_date(s: &str) -> Result<Known<NaiveDate>, String> {
     match s.trim() {
-        "unknown" => Ok(None),
-        _ => parse_date(s).map(Some),
+        "unknown" => Ok(Known(None)),
+        _ => parse_date(s).map(|d| Known(Some(d))),
     }
 }
 
-fn parse_yes_no(s: &str) -> Result<Option<bool>, String> {
+fn parse_yes_no(s: &str) -> Result<Known<bool>, String> {
     match s.trim().to_lowercase().as_str() {
-        "yes" => Ok(Some(true)),
-        "no" => Ok(Some(false)),
-        "unknown" => Ok(None),
+        "yes" => Ok(Known(Some(true))),
+        "no" => Ok(Known(Some(false))),
+        "unknown" => Ok(Known(None)),
         _ => Err(format!("`{s}` is not one of `yes`, `no`, `unknown`")),
     }
 }
@@ -112,9 +117,9 @@ pub fn today() -> NaiveDate {
 /// `cases set`.
 pub async fn set(store: &Store, a: &SetArgs, out: &mut impl Write) -> anyhow::Result<()> {
     let change = FactsChange {
-        born: a.born,
-        albanian_origin: a.albanian_origin,
-        stateless: a.stateless,
+        born: a.born.map(|k| k.0),
+        albanian_origin: a.albanian_origin.map(|k| k.0),
+        stateless: a.stateless.map(|k| k.0),
         marriage: a.married_albanian_since,
     };
     if change == FactsChange::default() {
