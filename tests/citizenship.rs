@@ -254,11 +254,11 @@ async fn residence_periods_are_added_changed_and_removed(env: Env) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::CitizenshipInput(_)), "{err}");
-    s.residence_remove(&doc, d("2015-02-01"), "cli")
+    s.residence_remove(&doc, d("2015-02-01"), None, "cli")
         .await
         .unwrap();
     let err = s
-        .residence_remove(&doc, d("2015-02-01"), "cli")
+        .residence_remove(&doc, d("2015-02-01"), None, "cli")
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound(_)), "{err}");
@@ -278,6 +278,22 @@ async fn residence_periods_are_added_changed_and_removed(env: Env) {
         })
         .count();
     assert_eq!(n, 4, "three adds and one removal");
+
+    // An absence cuts even the approvals' run; adding the period back withdraws it.
+    s.residence_remove(&doc, d("2022-02-01"), Some(d("2022-04-30")), "cli")
+        .await
+        .unwrap();
+    let r = &s.citizenship_records(Some(id)).await.unwrap()[0];
+    assert_eq!(r.absences.len(), 1);
+    let c = leje::citizenship::clock_of(r, &CitizenshipSettings::default(), today);
+    assert_eq!(c.residence_since, Some(d("2022-05-01")), "{:?}", c.notes);
+    s.residence_add(&doc, d("2022-02-01"), Some(d("2022-04-30")), "cli")
+        .await
+        .unwrap();
+    let r = &s.citizenship_records(Some(id)).await.unwrap()[0];
+    assert!(r.absences.is_empty());
+    let c = leje::citizenship::clock_of(r, &CitizenshipSettings::default(), today);
+    assert_eq!(c.residence_since, Some(d("2017-07-01")));
 }
 
 async fn concurrent_claims_queue_one_email_per_route(env: Env) {

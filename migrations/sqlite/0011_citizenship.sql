@@ -1,8 +1,8 @@
 -- leje store, schema 11: the facts the citizenship clock needs (issue 21).
 -- Per case: date of birth, Albanian origin, stateless, marriage to an Albanian
 -- citizen ('yes'/'no' text, NULL = unknown; dates as YYYY-MM-DD, Europe/Tirane);
--- periods of lawful residence entered by staff (the approvals leje saw count
--- without a row here); and the eligibility emails queued, one per case and route:
+-- periods of lawful residence and absences entered by staff (the approvals
+-- leje saw count without a row here); and the eligibility emails queued, one per case and route:
 -- the primary key is what makes that email exactly-once, even for two passes
 -- running at the same time.
 
@@ -21,8 +21,10 @@ CREATE TABLE residence_periods (
     case_id    INTEGER NOT NULL REFERENCES cases (id),
     from_date  TEXT NOT NULL,
     to_date    TEXT,
+    -- An absence: not resident from from_date to to_date (cuts any period).
+    absent     BOOLEAN NOT NULL DEFAULT FALSE,
     created_at TEXT NOT NULL,
-    UNIQUE (case_id, from_date)
+    UNIQUE (case_id, from_date, absent)
 );
 
 CREATE TABLE citizenship_notices (

@@ -55,7 +55,8 @@ pub struct ResidenceArgs {
     /// Travel-document number (spaces and case ignored).
     pub doc: String,
     /// `add` a period of lawful residence (or change the end of the one starting
-    /// on FROM), or `remove` the one starting on FROM.
+    /// on FROM); `remove FROM` removes the period entered from FROM; `remove FROM TO`
+    /// records an absence (not resident from FROM to TO), which cuts any period.
     #[arg(value_parser = ["add", "remove"])]
     pub action: String,
     /// First day (YYYY-MM-DD).
@@ -150,11 +151,13 @@ pub async fn residence(
                 .unwrap_or_else(|| "ongoing".into());
         writeln!(out, "residence period {} – {until} added", a.from)?;
     } else {
-        if a.to.is_some() {
-            anyhow::bail!("`remove` takes only FROM, the first day of the period");
+        store
+            .residence_remove(&a.doc, a.from, a.to, &actor())
+            .await?;
+        match a.to {
+            None => writeln!(out, "residence period from {} removed", a.from)?,
+            Some(to) => writeln!(out, "not resident from {} to {to}: recorded", a.from)?,
         }
-        store.residence_remove(&a.doc, a.from, &actor()).await?;
-        writeln!(out, "residence period from {} removed", a.from)?;
     }
     Ok(())
 }

@@ -39,6 +39,7 @@ pub fn clock_of(
         &Input {
             facts: &rec.facts,
             periods: &rec.periods,
+            absences: &rec.absences,
             approvals: &approvals,
         },
         &settings.law,

@@ -97,6 +97,8 @@ pub struct Input<'a> {
     pub facts: &'a CitizenshipFacts,
     /// Periods staff entered.
     pub periods: &'a [ResidencePeriod],
+    /// Absences staff entered: not resident from `from` to `to` (inclusive).
+    pub absences: &'a [ResidencePeriod],
     /// The days (Europe/Tirane) of the approvals leje saw; the first starts a period
     /// of residence that each later one (a renewal) extends.
     pub approvals: &'a [NaiveDate],
@@ -139,22 +141,26 @@ fn residence(input: &Input<'_>, today: NaiveDate, tolerance_days: u32) -> Reside
             to: None,
         });
     }
+    let mut periods = cut(periods, input.absences);
     periods.sort_by_key(|p| p.from);
     let mut notes = Vec::new();
     let tol = chrono::Duration::days(i64::from(tolerance_days));
+    let day = chrono::Duration::days(1);
     let mut run: Option<(NaiveDate, Option<NaiveDate>)> = None;
     for p in periods {
         run = Some(match run {
             None => (p.from, p.to),
             Some((start, None)) => (start, None),
-            // A later period that starts within the tolerance continues the run.
-            Some((start, Some(end))) if p.from <= end + tol => (start, p.to.map(|t| t.max(end))),
+            // A later period whose gap (the days between) is within the tolerance continues the run.
+            Some((start, Some(end))) if p.from <= end + tol + day => {
+                (start, p.to.map(|t| t.max(end)))
+            }
             Some((_, Some(end))) => {
                 notes.push(format!(
-                    "art. 9: residence must be consecutive; the gap from {end} to {} ({} days) is \
-                     longer than the tolerance of {tolerance_days} days, so the count restarts on {}",
+                    "art. 9: residence must be consecutive; not resident for {} days between {end} \
+                     and {}, more than the tolerance of {tolerance_days} days, so the count restarts on {}",
+                    (p.from - end).num_days() - 1,
                     p.from,
-                    (p.from - end).num_days(),
                     p.from
                 ));
                 (p.from, p.to)
@@ -190,6 +196,36 @@ fn residence(input: &Input<'_>, today: NaiveDate, tolerance_days: u32) -> Reside
         current,
         notes,
     }
+}
+
+/// The periods with the absences cut out of them.
+fn cut(mut periods: Vec<ResidencePeriod>, absences: &[ResidencePeriod]) -> Vec<ResidencePeriod> {
+    let day = chrono::Duration::days(1);
+    for a in absences {
+        let a_to = a.to.unwrap_or(NaiveDate::MAX);
+        let mut out = Vec::with_capacity(periods.len() + 1);
+        for p in periods {
+            let p_to = p.to.unwrap_or(NaiveDate::MAX);
+            if a.from > p_to || a_to < p.from {
+                out.push(p);
+                continue;
+            }
+            if p.from < a.from {
+                out.push(ResidencePeriod {
+                    from: p.from,
+                    to: Some(a.from - day),
+                });
+            }
+            if a_to < p_to {
+                out.push(ResidencePeriod {
+                    from: a_to + day,
+                    to: p.to,
+                });
+            }
+        }
+        periods = out;
+    }
+    periods
 }
 
 /// What one route needs: `(years of residence, extra dated condition)`.

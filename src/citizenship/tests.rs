@@ -27,6 +27,7 @@ fn run(
         &Input {
             facts: f,
             periods,
+            absences: &[],
             approvals: &approvals,
         },
         &Law::default(),
@@ -143,7 +144,7 @@ fn a_gap_longer_than_the_tolerance_restarts_the_count() {
     assert!(
         c.notes
             .iter()
-            .any(|n| n.contains("214 days") && n.contains("restarts on 2018-01-01")),
+            .any(|n| n.contains("not resident for 213 days") && n.contains("restarts on 2018-01-01")),
         "{:?}",
         c.notes
     );
@@ -274,6 +275,7 @@ fn configured_periods_replace_the_law_s() {
         &Input {
             facts: &f,
             periods: &[],
+            absences: &[],
             approvals: &approvals,
         },
         &law,
@@ -297,4 +299,49 @@ fn a_minor_waits_for_the_eighteenth_birthday() {
         c.route(Route::General).unwrap().opens_on,
         Some(d("2028-07-20"))
     );
+}
+
+#[test]
+fn an_absence_cuts_the_approvals_run_and_restarts_the_count() {
+    let f = adult();
+    let approvals = [d("2016-05-01"), d("2018-05-01")];
+    let absent = |from: &str, to: &str| [period(from, Some(to))];
+    let with = |absences: &[ResidencePeriod]| {
+        clock(
+            &Input {
+                facts: &f,
+                periods: &[],
+                absences,
+                approvals: &approvals,
+            },
+            &Law::default(),
+            30,
+            d("2022-01-01"),
+        )
+    };
+    // Away for most of 2019: the five years count again from the return.
+    let c = with(&absent("2019-01-01", "2019-10-31"));
+    assert_eq!(c.residence_since, Some(d("2019-11-01")), "{:?}", c.notes);
+    assert_eq!(
+        c.route(Route::General).unwrap().opens_on,
+        Some(d("2024-11-01"))
+    );
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.contains("not resident for 304 days")),
+        "{:?}",
+        c.notes
+    );
+    // A holiday of 30 days is within the tolerance; 31 is not.
+    let c = with(&absent("2019-08-01", "2019-08-30"));
+    assert_eq!(c.residence_since, Some(d("2016-05-01")), "{:?}", c.notes);
+    let c = with(&absent("2019-08-01", "2019-08-31"));
+    assert_eq!(c.residence_since, Some(d("2019-09-01")), "{:?}", c.notes);
+    // Away since a day before today, with no return: not resident.
+    let c = with(&[ResidencePeriod {
+        from: d("2021-06-01"),
+        to: None,
+    }]);
+    assert_eq!(c.route(Route::General).unwrap().status, Status::NotResident);
 }

@@ -67,6 +67,9 @@ pub struct CitizenshipRecord {
     pub facts: CitizenshipFacts,
     /// Entered by staff, by start date.
     pub periods: Vec<ResidencePeriod>,
+    /// Absences entered by staff (`cases residence DOC remove FROM TO`): not
+    /// resident from `from` to `to`, whatever the periods say.
+    pub absences: Vec<ResidencePeriod>,
     /// When each approval of this case was sent by the office (when leje received
     /// it, if the notice had no readable date), oldest first.
     pub approvals: Vec<DateTime<Utc>>,
@@ -263,6 +266,7 @@ impl Store {
                 case,
                 facts: CitizenshipFacts::default(),
                 periods: Vec::new(),
+                absences: Vec::new(),
                 approvals: Vec::new(),
                 notified: Vec::new(),
             });
@@ -290,8 +294,10 @@ impl Store {
         }
         let periods = tx
             .fetch_all(
-                q("SELECT case_id, from_date, to_date FROM residence_periods \
-                   WHERE ($1 IS NULL OR case_id = $1) ORDER BY case_id, from_date")
+                q(
+                    "SELECT case_id, from_date, to_date, absent FROM residence_periods \
+                   WHERE ($1 IS NULL OR case_id = $1) ORDER BY case_id, from_date",
+                )
                 .bind(case_id),
             )
             .await?;
@@ -299,8 +305,14 @@ impl Store {
             let from = read_date(r, "from_date")?
                 .ok_or_else(|| StoreError::Corrupt("a residence period without a start".into()))?;
             let to = read_date(r, "to_date")?;
+            let absent: bool = r.get("absent")?;
             if let Some(rec) = each(&mut out, &index, r)? {
-                rec.periods.push(ResidencePeriod { from, to });
+                let list = if absent {
+                    &mut rec.absences
+                } else {
+                    &mut rec.periods
+                };
+                list.push(ResidencePeriod { from, to });
             }
         }
         // NOTE: only approvals start or extend residence; a rejection notice of the
@@ -390,7 +402,8 @@ impl Store {
     }
 
     /// Adds a period of lawful residence from `from` to `to` (`None`: still going on),
-    /// or replaces the end of the one starting on `from`.
+    /// or replaces the end of the one starting on `from`; an absence entered from
+    /// the same day is withdrawn.
     pub async fn residence_add(
         &self,
         doc: &str,
@@ -408,9 +421,15 @@ impl Store {
         let mut tx = self.pool().write().await?;
         let l = case_for_doc(&mut tx, doc).await?;
         tx.execute(
+            q("DELETE FROM residence_periods WHERE case_id = $1 AND from_date = $2 AND absent")
+                .bind(l.case.id)
+                .bind(date_text(from)),
+        )
+        .await?;
+        tx.execute(
             q(
-                "INSERT INTO residence_periods (case_id, from_date, to_date, created_at) \
-               VALUES ($1, $2, $3, $4) ON CONFLICT (case_id, from_date) DO UPDATE \
+                "INSERT INTO residence_periods (case_id, from_date, to_date, absent, created_at) \
+               VALUES ($1, $2, $3, FALSE, $4) ON CONFLICT (case_id, from_date, absent) DO UPDATE \
                SET to_date = excluded.to_date",
             )
             .bind(l.case.id)
@@ -427,31 +446,59 @@ impl Store {
         tx.commit().await
     }
 
-    /// Removes the residence period starting on `from` (entered by staff; the
-    /// approvals leje saw are not periods that can be removed).
+    /// `to: None`: removes the residence period entered from `from`. `to: Some`:
+    /// records that the person was not resident from `from` to `to`, which cuts
+    /// any period, those of the approvals leje saw included.
     pub async fn residence_remove(
         &self,
         doc: &str,
         from: NaiveDate,
+        to: Option<NaiveDate>,
         actor: &str,
     ) -> Result<(), StoreError> {
+        if let Some(to) = to.filter(|t| *t < from) {
+            return Err(StoreError::CitizenshipInput(format!(
+                "an absence cannot end ({to}) before it starts ({from})"
+            )));
+        }
         let at = now();
         let mut tx = self.pool().write().await?;
         let l = case_for_doc(&mut tx, doc).await?;
-        let n = tx
-            .execute(
-                q("DELETE FROM residence_periods WHERE case_id = $1 AND from_date = $2")
+        let detail = match to {
+            None => {
+                let n = tx
+                    .execute(
+                        q(
+                            "DELETE FROM residence_periods WHERE case_id = $1 AND from_date = $2 \
+                           AND NOT absent",
+                        )
+                        .bind(l.case.id)
+                        .bind(date_text(from)),
+                    )
+                    .await?;
+                if n == 0 {
+                    return Err(StoreError::NotFound(format!(
+                        "no residence period starting on {from} was entered for case `{}` \
+                         (to record an absence, give its last day too)",
+                        redact_doc(&l.case.travel_document)
+                    )));
+                }
+                format!("citizenship: residence period from {from} removed by {actor}")
+            }
+            Some(to) => {
+                tx.execute(
+                    q("INSERT INTO residence_periods (case_id, from_date, to_date, absent, \
+                       created_at) VALUES ($1, $2, $3, TRUE, $4) \
+                       ON CONFLICT (case_id, from_date, absent) DO UPDATE SET to_date = excluded.to_date")
                     .bind(l.case.id)
-                    .bind(date_text(from)),
-            )
-            .await?;
-        if n == 0 {
-            return Err(StoreError::NotFound(format!(
-                "no residence period starting on {from} was entered for case `{}`",
-                redact_doc(&l.case.travel_document)
-            )));
-        }
-        let detail = format!("citizenship: residence period from {from} removed by {actor}");
+                    .bind(date_text(from))
+                    .bind(date_text(to))
+                    .bind(at),
+                )
+                .await?;
+                format!("citizenship: not resident from {from} to {to}, entered by {actor}")
+            }
+        };
         fact_event(&mut tx, &l, &detail, at).await?;
         tx.commit().await
     }
