@@ -142,9 +142,9 @@ fn a_gap_longer_than_the_tolerance_restarts_the_count() {
         Some(d("2023-01-01"))
     );
     assert!(
-        c.notes
-            .iter()
-            .any(|n| n.contains("not resident for 213 days") && n.contains("restarts on 2018-01-01")),
+        c.notes.iter().any(
+            |n| n.contains("not resident for 213 days") && n.contains("restarts on 2018-01-01")
+        ),
         "{:?}",
         c.notes
     );
