@@ -717,3 +717,39 @@ async fn past_the_fifth_anniversary_exactly_one_email_arrives() {
     assert_eq!(send(&store, &settings).await, 0);
     exactly(stack, &applicant, 2).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_queued_before_the_case_closed_is_withdrawn_not_sent() {
+    let Some(stack) = common::stack() else { return };
+    let (_dir, store, settings) = mail_fixture(stack).await;
+    let applicant = common::unique_user("closed");
+    let doc = doc();
+    let id = ingest(
+        &store,
+        &approval(&doc, &applicant, "2019-03-10T10:00:00+01:00"),
+    )
+    .await;
+    assert_eq!(send(&store, &settings).await, 1, "the instructions");
+    let row = store
+        .citizenship_enqueue(&notice(id, "general", "2024-03-10"), Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .advance(&doc, Stage::Closed, Cause::Cli, None)
+        .await
+        .unwrap();
+    let r = send_due_once(&store, &settings, &SendOptions::default())
+        .await
+        .unwrap();
+    assert_eq!((r.sent, r.failed), (0, 1), "{r:?}");
+    let o = store.outbox_get(row).await.unwrap().unwrap();
+    assert_eq!(o.status, leje::store::OutboxStatus::Failed);
+    assert!(o
+        .last_error
+        .unwrap()
+        .contains("withdrawn: the case is closed"));
+    let case = store.case_by_id(id).await.unwrap().unwrap();
+    assert_eq!(case.stage, Stage::Closed, "the case stays closed");
+    exactly(stack, &applicant, 1).await;
+}

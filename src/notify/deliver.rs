@@ -14,7 +14,7 @@ use super::templates::{TemplateKind, Templates};
 use super::worker::{from_address, policy_for};
 use super::NotifyError;
 use crate::config::{PaymentRoute, Settings};
-use crate::store::{OutboxKind, OutboxRow, Store};
+use crate::store::{OutboxKind, OutboxRow, Stage, Store};
 
 /// Where a pass delivers to.
 pub(super) enum Mode {
@@ -57,6 +57,17 @@ impl Pass<'_> {
                 .await;
         };
         let doc = case.travel_document.clone();
+        if row.kind == OutboxKind::Citizenship
+            && matches!(case.stage, Stage::Closed | Stage::Rejected)
+        {
+            // Never for a closed or rejected case, even one closed after the email was queued.
+            let why = format!("the case is {}", case.stage);
+            if let Mode::Smtp(_) = self.mode {
+                self.store.citizenship_withdraw(row.id, &why).await?;
+            }
+            tracing::info!("citizenship email withdrawn: {why}");
+            return Ok(RowOutcome::Failed);
+        }
         let policy = policy_for(self.settings);
         let decided = policy.decide(&Parties {
             forwarded_by: row.forwarded_by.as_deref(),

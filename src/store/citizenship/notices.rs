@@ -135,3 +135,27 @@ impl Store {
         .transpose()
     }
 }
+
+impl Store {
+    /// Withdraws a pending eligibility email whose case was closed or rejected
+    /// after it was queued: the row is failed with the reason, the case's stage is
+    /// left alone, and the route stays claimed (it is not queued again).
+    pub async fn citizenship_withdraw(&self, outbox_id: i64, why: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool().write().await?;
+        let n = tx
+            .execute(
+                q("UPDATE outbox SET status = 'failed', last_error = $1 \
+                   WHERE id = $2 AND status = 'pending' AND kind = $3")
+                .bind(format!("withdrawn: {why}"))
+                .bind(outbox_id)
+                .bind(OutboxKind::Citizenship.as_str()),
+            )
+            .await?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!(
+                "no pending citizenship email {outbox_id}"
+            )));
+        }
+        tx.commit().await
+    }
+}
