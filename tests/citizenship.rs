@@ -753,3 +753,54 @@ async fn an_email_queued_before_the_case_closed_is_withdrawn_not_sent() {
     assert_eq!(case.stage, Stage::Closed, "the case stays closed");
     exactly(stack, &applicant, 1).await;
 }
+
+/// The daemon's loop: a pass at start on the system clock, the outbox woken, and
+/// a prompt stop.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_loop_queues_at_start_wakes_the_outbox_and_stops() {
+    let env = env(false).await.unwrap();
+    let doc = doc();
+    ingest(
+        &env.store,
+        &approval(&doc, "l@example.com", "2015-03-10T10:00:00+01:00"),
+    )
+    .await;
+    env.store
+        .citizenship_set(
+            &doc,
+            &FactsChange {
+                born: Some(Some(d("1980-01-01"))),
+                ..Default::default()
+            },
+            "cli",
+        )
+        .await
+        .unwrap();
+    let kick = std::sync::Arc::new(tokio::sync::Notify::new());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(leje::citizenship::pass::run_loop(
+        env.store.clone(),
+        CitizenshipSettings::default(),
+        kick.clone(),
+        async move {
+            let _ = stop_rx.await;
+        },
+    ));
+    tokio::time::timeout(Duration::from_secs(20), kick.notified())
+        .await
+        .expect("the outbox is woken after the first pass");
+    let rows: Vec<_> = env
+        .store
+        .outbox_list(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|o| o.kind == OutboxKind::Citizenship)
+        .collect();
+    assert_eq!(rows.len(), 1);
+    stop_tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("the loop stops")
+        .unwrap();
+}
