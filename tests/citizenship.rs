@@ -118,6 +118,15 @@ async fn facts_are_kept_and_each_change_is_an_event(env: Env) {
         .unwrap();
     assert_eq!(a.from, Stage::Approved);
 
+    let future = FactsChange {
+        born: Some(Some(d("2999-01-01"))),
+        ..Default::default()
+    };
+    let err = s.citizenship_set(&doc, &future, "cli").await.unwrap_err();
+    assert!(
+        matches!(&err, StoreError::CitizenshipInput(m) if m.contains("in the future")),
+        "{err}"
+    );
     let err = s
         .citizenship_set("NOSUCH1", &change, "cli")
         .await

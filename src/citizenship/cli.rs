@@ -236,7 +236,7 @@ pub fn print_case(out: &mut impl Write, l: &Listed) -> std::io::Result<()> {
         let missing = if r.missing.is_empty() {
             String::new()
         } else {
-            format!(", unknown: {}", r.missing.join(", "))
+            format!("; missing: {}", r.missing.join(", "))
         };
         let state = serde_json::to_value(r.status)
             .ok()

@@ -373,6 +373,23 @@ impl Store {
         let mut tx = self.pool().write().await?;
         let l = case_for_doc(&mut tx, doc).await?;
         let mut f = load_facts(&mut tx, l.case.id).await?;
+        // NOTE: a day of slack, so that a date entered in Tirana just after midnight
+        // is not "after today" in UTC.
+        let latest = at.date_naive() + chrono::Duration::days(1);
+        let marriage = match change.marriage {
+            Some(Marriage::Since(d)) => Some(d),
+            _ => None,
+        };
+        for (what, d) in [
+            ("date of birth", change.born.flatten()),
+            ("marriage date", marriage),
+        ] {
+            if let Some(d) = d.filter(|d| *d > latest) {
+                return Err(StoreError::CitizenshipInput(format!(
+                    "the {what} {d} is in the future"
+                )));
+            }
+        }
         let lines = apply(&mut f, change);
         if lines.is_empty() {
             return Ok((f, lines));
