@@ -34,6 +34,11 @@ enum Command {
     /// Outgoing emails.
     #[command(subcommand)]
     Outbox(leje::notify::cli::OutboxCmd),
+    /// Run one reminder pass now and exit (the daemon runs it on its own).
+    Remind(leje::followup::cli::RemindArgs),
+    /// Replies and Directorate mail waiting for an answer.
+    #[command(subcommand)]
+    Replies(leje::followup::cli::RepliesCmd),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +73,8 @@ fn main() -> ExitCode {
                     Command::Cases(c) => leje::store::cli::cases(c, g).await,
                     Command::Messages(c) => leje::store::cli::messages(c, g).await,
                     Command::Outbox(c) => leje::notify::cli::outbox(c, g).await,
+                    Command::Remind(a) => leje::followup::cli::remind(a, g).await,
+                    Command::Replies(c) => leje::followup::cli::replies(c, g).await,
                     Command::Parse(_) | Command::CheckConfig(_) => unreachable!("handled above"),
                 }
             })

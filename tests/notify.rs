@@ -98,6 +98,7 @@ fn approval(doc: &str, forwarder: &str, applicant: Option<&str>, lang: Language)
         subject: Some("Fwd: Leje qëndrimi".into()),
         original_to: applicant.map(str::to_string),
         reply_to: None,
+        followup: Default::default(),
     }
 }
 
@@ -727,6 +728,8 @@ fn sent_mail_parses_as_own_mail() {
         missing_applicant_address: false,
         agency_name: None,
         retry_from: None,
+        stage: None,
+        links: None,
     };
     let r = leje::notify::render(
         &leje::notify::Templates::embedded(),
@@ -746,6 +749,7 @@ fn sent_mail_parses_as_own_mail() {
             references: vec![],
             case_id: 1,
             kind: "instructions",
+            extra: Vec::new(),
         },
         &r,
         &[],

@@ -26,6 +26,8 @@ fn facts(lang: Language) -> Facts {
         missing_applicant_address: false,
         agency_name: Some("Tirana Relocation & Co".into()),
         retry_from: Some(NaiveDate::from_ymd_opt(2026, 12, 7).unwrap()),
+        stage: None,
+        links: None,
     }
 }
 

@@ -37,10 +37,12 @@ pub struct FileConfig {
     /// Address and opening hours per directorate (`[offices.tirane]`, …). Default: embedded names only.
     #[serde(default)]
     pub offices: BTreeMap<String, OfficeFile>,
+    /// Reminders, one-click links and replies (`[followup]`). Default: see its fields.
+    pub followup: Option<super::followup::FollowupFile>,
 }
 
 /// The top-level keys of [`FileConfig`], for error messages.
-pub const TOP_KEYS: [&str; 9] = [
+pub const TOP_KEYS: [&str; 10] = [
     "state_dir",
     "store",
     "instance",
@@ -50,6 +52,7 @@ pub const TOP_KEYS: [&str; 9] = [
     "smtp",
     "notify",
     "offices",
+    "followup",
 ];
 
 /// `[log]`

@@ -10,6 +10,7 @@
 
 pub mod cli;
 pub mod file;
+pub mod followup;
 pub mod secret;
 pub mod settings;
 mod source;

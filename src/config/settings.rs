@@ -35,6 +35,8 @@ pub struct Settings {
     pub notify: NotifySettings,
     /// All twelve directorates, with their embedded names and optional address/hours.
     pub offices: BTreeMap<Directorate, OfficeInfo>,
+    /// Reminders, one-click links and replies (issue 20).
+    pub followup: super::followup::FollowupSettings,
 }
 
 /// How and how much is logged.

@@ -27,6 +27,7 @@ fn template_kind(k: OutboxKind) -> TemplateKind {
         OutboxKind::Instructions => TemplateKind::Instructions,
         OutboxKind::CardReady => TemplateKind::CardReady,
         OutboxKind::NidPending => TemplateKind::NidPending,
+        OutboxKind::Reminder => TemplateKind::Reminder,
     }
 }
 
@@ -111,6 +112,8 @@ impl Pass<'_> {
             missing_applicant_address: rcpt.missing_applicant_address,
             agency_name: self.settings.notify.agency_name.clone(),
             retry_from: case.next_due.map(|d| d.date_naive()),
+            stage: Some(case.stage),
+            links: crate::followup::email::links(self.settings, &case, lang, self.now),
         };
         let rendered = match render(
             self.templates,
@@ -137,6 +140,7 @@ impl Pass<'_> {
             references: row.references.clone(),
             case_id: row.case_id,
             kind: kind.as_str(),
+            extra: crate::followup::email::headers(self.settings, &facts),
         };
         let msg = match message::build(&env, &rendered, &attachments) {
             Ok(m) => m,

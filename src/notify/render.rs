@@ -48,6 +48,10 @@ pub struct Facts {
     pub agency_name: Option<String>,
     /// For nid_pending: from when to try again (the case's next due date).
     pub retry_from: Option<NaiveDate>,
+    /// The case's stage when the email is rendered (reminders word themselves by it).
+    pub stage: Option<crate::store::Stage>,
+    /// Signed one-click links, when `followup.public_url` is set.
+    pub links: Option<crate::links::EmailLinks>,
 }
 
 /// Everything a template can use. Every field is always present (`none` when unknown),
@@ -74,6 +78,23 @@ pub struct EmailContext {
     pub agency_name: Option<String>,
     /// Formatted date from when to retry (nid_pending), e.g. `7 December 2026` / `7 dhjetor 2026`.
     pub retry_from: Option<String>,
+    /// The case's stage (`approved`, `fee_paid`, …), if known.
+    pub stage: Option<&'static str>,
+    /// The steps still open at that stage, in order, each with its one-click
+    /// link when links are configured.
+    pub steps: Vec<StepView>,
+    /// The one-click URL that stops reminders, when links are configured.
+    pub unsubscribe: Option<String>,
+}
+
+/// One open step in an email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepView {
+    /// `address`, `paid`, `applied`, `nid`, `collected`.
+    pub step: &'static str,
+    /// What the applicant says by clicking, in the email's language.
+    pub label: &'static str,
+    pub url: Option<String>,
 }
 
 impl EmailContext {
@@ -94,6 +115,21 @@ impl EmailContext {
             missing_applicant_address: f.missing_applicant_address,
             agency_name: f.agency_name.clone().filter(|n| !n.trim().is_empty()),
             retry_from: f.retry_from.map(|d| format_date(d, f.language)),
+            stage: f.stage.map(|s| s.as_str()),
+            steps: f
+                .stage
+                .map(crate::links::Step::open_at)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| StepView {
+                    step: s.as_str(),
+                    label: s.label(f.language),
+                    url: f.links.as_ref().and_then(|l| {
+                        l.steps.iter().find(|x| x.step == s.as_str()).map(|x| x.url.clone())
+                    }),
+                })
+                .collect(),
+            unsubscribe: f.links.as_ref().map(|l| l.unsubscribe.clone()),
         }
     }
 }
@@ -154,6 +190,16 @@ pub fn check_templates(dir: &std::path::Path) -> Result<usize, TemplateError> {
         missing_applicant_address: true,
         agency_name: Some("Example Relocation".into()),
         retry_from: NaiveDate::from_ymd_opt(2026, 12, 7),
+        stage: Some(crate::store::Stage::FeePaid),
+        links: Some(crate::links::EmailLinks {
+            stage: "fee_paid",
+            steps: vec![crate::links::StepLink {
+                step: "applied",
+                label: "I have applied",
+                url: "https://leje.example.al/l/1.applied.2.x".into(),
+            }],
+            unsubscribe: "https://leje.example.al/l/1.unsubscribe.2.x".into(),
+        }),
     };
     let sparse = Facts {
         name: None,
@@ -165,6 +211,8 @@ pub fn check_templates(dir: &std::path::Path) -> Result<usize, TemplateError> {
         missing_applicant_address: false,
         agency_name: None,
         retry_from: None,
+        stage: None,
+        links: None,
         ..full.clone()
     };
     for lang in [Language::En, Language::Sq] {
@@ -302,6 +350,8 @@ mod tests {
             missing_applicant_address: false,
             agency_name: None,
             retry_from: None,
+            stage: None,
+            links: None,
         };
         let c = EmailContext::new(&f);
         assert_eq!((c.fee_lek, c.fee_from_waybill), (6200, true));

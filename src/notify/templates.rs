@@ -22,14 +22,17 @@ pub enum TemplateKind {
     CardReady,
     /// The ID number (NID) was not generated yet: retry in one to two weeks.
     NidPending,
+    /// A reminder of the open step, worded by the case's stage (issue 20).
+    Reminder,
 }
 
 impl TemplateKind {
     /// All kinds, for validation and tests.
-    pub const ALL: [TemplateKind; 3] = [
+    pub const ALL: [TemplateKind; 4] = [
         TemplateKind::Instructions,
         TemplateKind::CardReady,
         TemplateKind::NidPending,
+        TemplateKind::Reminder,
     ];
 
     /// The file stem used in template names.
@@ -38,6 +41,7 @@ impl TemplateKind {
             TemplateKind::Instructions => "instructions",
             TemplateKind::CardReady => "card_ready",
             TemplateKind::NidPending => "nid_pending",
+            TemplateKind::Reminder => "reminder",
         }
     }
 }
@@ -101,6 +105,12 @@ pub const EMBEDDED: &[(&str, &str)] = embed!(
     "sq/nid_pending.subject.j2",
     "sq/nid_pending.txt.j2",
     "sq/nid_pending.html.j2",
+    "en/reminder.subject.j2",
+    "en/reminder.txt.j2",
+    "en/reminder.html.j2",
+    "sq/reminder.subject.j2",
+    "sq/reminder.txt.j2",
+    "sq/reminder.html.j2",
 );
 
 /// Why the templates could not be loaded or rendered.

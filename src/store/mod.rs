@@ -21,6 +21,8 @@ pub(crate) use attachments::write_private;
 pub(crate) use cases::MINTED_DOMAIN;
 mod bulk;
 mod cases;
+mod followup;
+mod replies;
 pub mod cli;
 pub mod import;
 mod ingest;
@@ -45,6 +47,9 @@ pub use types::{
     Incoming, Ingested, Keep, MessageRecord, Origin, OutboxKind, OutboxRow, OutboxStatus, Outcome,
     Stage, Stats, StoredWaybill,
 };
+
+pub use followup::{DueBatch, Followup, RemindState, Schedule, StepOutcome};
+pub use replies::{CaseMail, MailFile, MailKind};
 
 use query::Pool;
 

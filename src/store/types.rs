@@ -143,6 +143,8 @@ pub enum Cause {
     Outbox,
     /// An approval for a renewed permit: the case started over at `approved`.
     Renewal,
+    /// The applicant, through a signed one-click link (issue 20).
+    Applicant,
 }
 
 string_enum!(Cause, "cause", {
@@ -151,6 +153,7 @@ string_enum!(Cause, "cause", {
     Reminder => "reminder",
     Outbox => "outbox",
     Renewal => "renewal",
+    Applicant => "applicant",
 });
 
 /// What ingesting one message did.
@@ -191,12 +194,15 @@ pub enum OutboxKind {
     CardReady,
     /// The NID was not generated yet: retry in one to two weeks.
     NidPending,
+    /// A reminder of the case's open step (the reminder pass, issue 20).
+    Reminder,
 }
 
 string_enum!(OutboxKind, "outbox kind", {
     Instructions => "instructions",
     CardReady => "card_ready",
     NidPending => "nid_pending",
+    Reminder => "reminder",
 });
 
 /// Delivery state of an outbox row.
