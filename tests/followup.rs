@@ -170,14 +170,20 @@ async fn from_approval_to_collected_with_reminders_links_and_a_reply() {
     assert!(w.pass().await.reminded.is_empty());
     w.advance(days(5) + chrono::Duration::minutes(1));
     assert_eq!(w.pass().await.reminded.len(), 1);
-    assert!(w.pass().await.reminded.is_empty(), "the same instant again: nothing");
+    assert!(
+        w.pass().await.reminded.is_empty(),
+        "the same instant again: nothing"
+    );
     assert_eq!(w.send().await, 1);
     let msgs = exactly(stack, &applicant, 2).await;
     let reminder = msgs
         .iter()
         .find(|m| m.header("X-Leje-Kind").as_deref() == Some("reminder"))
         .expect("the reminder");
-    assert_eq!(reminder.header("In-Reply-To"), Some(instructions_id.clone()));
+    assert_eq!(
+        reminder.header("In-Reply-To"),
+        Some(instructions_id.clone())
+    );
     let text = body(reminder);
     let paid = link(&text, "I have paid");
     assert!(paid.starts_with(&w.base), "{paid}");
@@ -185,7 +191,10 @@ async fn from_approval_to_collected_with_reminders_links_and_a_reply() {
     // GET shows a confirmation and changes nothing; only the first name is shown.
     let (status, page) = http("GET", &paid, "").await;
     assert_eq!(status, 200, "{page}");
-    assert!(page.contains("<form method=\"post\"") && page.contains("I have paid"), "{page}");
+    assert!(
+        page.contains("<form method=\"post\"") && page.contains("I have paid"),
+        "{page}"
+    );
     assert!(page.contains("Maria") && !page.contains("Rossi") && !page.contains(&doc));
     assert_eq!(stage(&w.store, case).await, Stage::Approved);
     // A tampered link is refused, by GET and by POST.
@@ -210,14 +219,14 @@ async fn from_approval_to_collected_with_reminders_links_and_a_reply() {
     let clicked = w.clock.now();
     w.advance(days(9));
     assert!(w.pass().await.reminded.is_empty());
-    w.clock.set(clicked + days(10) + chrono::Duration::minutes(1));
+    w.clock
+        .set(clicked + days(10) + chrono::Duration::minutes(1));
     assert_eq!(w.pass().await.reminded.len(), 1);
     assert_eq!(w.send().await, 1);
     let msgs = exactly(stack, &applicant, 3).await;
     let second = msgs
         .iter()
-        .filter(|m| m.header("X-Leje-Kind").as_deref() == Some("reminder"))
-        .next_back()
+        .rfind(|m| m.header("X-Leje-Kind").as_deref() == Some("reminder"))
         .unwrap();
     let second_id = second.header("Message-ID").unwrap();
     let text2 = body(second);
@@ -235,10 +244,16 @@ async fn from_approval_to_collected_with_reminders_links_and_a_reply() {
          Content-Transfer-Encoding: base64\r\n\r\n/9j/4AAQSkZJRgABAQ==\r\n--b--\r\n",
         common::unique_name("reply")
     );
-    stack.smtp_send(&applicant, &[&inbox], reply.as_bytes()).await;
+    stack
+        .smtp_send(&applicant, &[&inbox], reply.as_bytes())
+        .await;
     let arrived = exactly(stack, &inbox, 1).await;
     let r = fc::ingest_raw(&w.store, &arrived[0].raw).await;
-    assert_eq!((r.outcome, r.case_id), (Outcome::CaseUpdated, Some(case)), "{r:?}");
+    assert_eq!(
+        (r.outcome, r.case_id),
+        (Outcome::CaseUpdated, Some(case)),
+        "{r:?}"
+    );
     let mail = w.store.case_mail(case).await.unwrap();
     assert_eq!(mail.len(), 1);
     assert_eq!(mail[0].kind, MailKind::Reply);
@@ -273,7 +288,10 @@ async fn one_click_unsubscribe_stops_the_reminders() {
     let inbox = common::unique_user("shared-inbox");
     let w = world(stack, &inbox).await;
     let doc = format!("EU{:07}", fastrand::u32(..10_000_000));
-    let case = ingest(&w.store, &approval(&doc, &applicant)).await.case_id.unwrap();
+    let case = ingest(&w.store, &approval(&doc, &applicant))
+        .await
+        .case_id
+        .unwrap();
     assert_eq!(w.send().await, 1);
     let msgs = exactly(stack, &applicant, 1).await;
     let url = msgs[0].header("List-Unsubscribe").unwrap();
@@ -306,9 +324,13 @@ async fn the_pass_waits_for_the_applicants_day() {
     let day = (Utc::now() + days(11)).date_naive();
     // 03:00 UTC = 04:00 or 05:00 in Tirana: outside 09:00-19:00; 10:00 UTC is inside.
     let night = day.and_hms_opt(3, 0, 0).unwrap().and_utc();
-    let r = leje::followup::run_pass(&store, &f, night, true).await.unwrap();
+    let r = leje::followup::run_pass(&store, &f, night, true)
+        .await
+        .unwrap();
     assert!(r.outside_window && r.reminded.is_empty(), "{r:?}");
     let morning = day.and_hms_opt(10, 0, 0).unwrap().and_utc();
-    let r = leje::followup::run_pass(&store, &f, morning, true).await.unwrap();
+    let r = leje::followup::run_pass(&store, &f, morning, true)
+        .await
+        .unwrap();
     assert_eq!(r.reminded.len(), 1, "{r:?}");
 }

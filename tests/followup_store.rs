@@ -50,7 +50,11 @@ async fn reminders_fall_due_once_per_interval_then_the_case_stalls(env: Env) {
     let t0 = Utc::now();
     let s = schedule();
     // Nine days: nothing due.
-    let b = env.store.remind_due(t0 + days(9), &s, 100, true).await.unwrap();
+    let b = env
+        .store
+        .remind_due(t0 + days(9), &s, 100, true)
+        .await
+        .unwrap();
     assert!(b.reminded.is_empty() && b.stalled.is_empty(), "{b:?}");
     // Ten days: one reminder, threaded under the instructions email.
     let t1 = t0 + days(10);
@@ -67,7 +71,10 @@ async fn reminders_fall_due_once_per_interval_then_the_case_stalls(env: Env) {
         .into_iter()
         .find(|o| o.case_id == case && o.kind == OutboxKind::Instructions)
         .unwrap();
-    assert_eq!(rows[0].in_reply_to.as_deref(), Some(instructions.message_id.as_str()));
+    assert_eq!(
+        rows[0].in_reply_to.as_deref(),
+        Some(instructions.message_id.as_str())
+    );
     // The same instant again, and a day later: nothing more (the due date moved).
     for t in [t1, t1 + days(1)] {
         let b = env.store.remind_due(t, &s, 100, true).await.unwrap();
@@ -76,20 +83,38 @@ async fn reminders_fall_due_once_per_interval_then_the_case_stalls(env: Env) {
     let f = env.store.followup(case).await.unwrap().unwrap();
     assert_eq!((f.state, f.reminders_sent), (None, 1));
     // Second reminder ten days after the first; then the case stalls instead of a third.
-    let b = env.store.remind_due(t1 + days(10), &s, 100, true).await.unwrap();
+    let b = env
+        .store
+        .remind_due(t1 + days(10), &s, 100, true)
+        .await
+        .unwrap();
     assert_eq!(b.reminded.len(), 1, "{b:?}");
-    let b = env.store.remind_due(t1 + days(20), &s, 100, true).await.unwrap();
+    let b = env
+        .store
+        .remind_due(t1 + days(20), &s, 100, true)
+        .await
+        .unwrap();
     assert_eq!((b.reminded.len(), b.stalled.len()), (0, 1), "{b:?}");
     let f = env.store.followup(case).await.unwrap().unwrap();
     assert_eq!(f.state, Some(RemindState::Stalled));
     assert_eq!(reminders_of(&env, case).await.len(), 2);
-    let b = env.store.remind_due(t1 + days(60), &s, 100, true).await.unwrap();
-    assert!(b.reminded.is_empty() && b.stalled.is_empty() && b.rows_read == 0, "{b:?}");
+    let b = env
+        .store
+        .remind_due(t1 + days(60), &s, 100, true)
+        .await
+        .unwrap();
+    assert!(
+        b.reminded.is_empty() && b.stalled.is_empty() && b.rows_read == 0,
+        "{b:?}"
+    );
     let events = env.store.case_events(case).await.unwrap();
     let reminder_events = events.iter().filter(|e| e.cause == Cause::Reminder).count();
     assert_eq!(reminder_events, 3, "{events:?}");
     // A stage change makes a stalled case active again.
-    env.store.advance_by_id(case, Stage::FeePaid, Cause::Cli, None).await.unwrap();
+    env.store
+        .advance_by_id(case, Stage::FeePaid, Cause::Cli, None)
+        .await
+        .unwrap();
     let f = env.store.followup(case).await.unwrap().unwrap();
     assert_eq!((f.state, f.reminders_sent), (None, 0));
 }
@@ -113,24 +138,53 @@ async fn a_reported_step_moves_the_case_and_restarts_its_reminders(env: Env) {
     );
     let events = env.store.case_events(case).await.unwrap();
     let last = events.last().unwrap();
-    assert_eq!((last.cause, last.to_stage), (Cause::Applicant, Stage::FeePaid));
+    assert_eq!(
+        (last.cause, last.to_stage),
+        (Cause::Applicant, Stage::FeePaid)
+    );
     assert!(last.detail.as_deref().unwrap().contains("applicant"));
     // The reminder that was due at day 10 now counts from the click.
-    let b = env.store.remind_due(t0 + days(11), &s, 100, true).await.unwrap();
+    let b = env
+        .store
+        .remind_due(t0 + days(11), &s, 100, true)
+        .await
+        .unwrap();
     assert!(b.reminded.is_empty(), "{b:?}");
-    let b = env.store.remind_due(click + days(10), &s, 100, true).await.unwrap();
+    let b = env
+        .store
+        .remind_due(click + days(10), &s, 100, true)
+        .await
+        .unwrap();
     assert_eq!(b.reminded, vec![(case, Stage::FeePaid, b.reminded[0].2)]);
     // The same link again changes nothing; a step the case is past neither.
-    let again = env.store.report_step(case, Stage::FeePaid, "token-a", click).await.unwrap();
-    assert_eq!(again, StepOutcome::AlreadyUsed { stage: Stage::FeePaid });
+    let again = env
+        .store
+        .report_step(case, Stage::FeePaid, "token-a", click)
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        StepOutcome::AlreadyUsed {
+            stage: Stage::FeePaid
+        }
+    );
     let past = env
         .store
         .report_step(case, Stage::AddressConfirmed, "token-b", click)
         .await
         .unwrap();
-    assert_eq!(past, StepOutcome::Outdated { stage: Stage::FeePaid });
+    assert_eq!(
+        past,
+        StepOutcome::Outdated {
+            stage: Stage::FeePaid
+        }
+    );
     // "My ID number was not ready" from fee_paid: applied, then nid_pending (with its email).
-    let nid = env.store.report_step(case, Stage::NidPending, "token-c", click).await.unwrap();
+    let nid = env
+        .store
+        .report_step(case, Stage::NidPending, "token-c", click)
+        .await
+        .unwrap();
     assert_eq!(
         nid,
         StepOutcome::Recorded {
@@ -148,7 +202,11 @@ async fn a_reported_step_moves_the_case_and_restarts_its_reminders(env: Env) {
         .map(|o| o.kind)
         .collect();
     assert!(kinds.contains(&OutboxKind::NidPending), "{kinds:?}");
-    let b = env.store.remind_due(click + days(7), &s, 100, true).await.unwrap();
+    let b = env
+        .store
+        .remind_due(click + days(7), &s, 100, true)
+        .await
+        .unwrap();
     assert_eq!(b.reminded.len(), 1, "nid_pending retry reminder: {b:?}");
     assert_eq!(b.reminded[0].1, Stage::NidPending);
 }
@@ -163,7 +221,11 @@ async fn paused_and_unsubscribed_cases_get_no_reminders(env: Env) {
         .await
         .unwrap();
     env.store.unsubscribe(b, t0).await.unwrap();
-    let r = env.store.remind_due(t0 + days(30), &s, 100, true).await.unwrap();
+    let r = env
+        .store
+        .remind_due(t0 + days(30), &s, 100, true)
+        .await
+        .unwrap();
     assert!(r.reminded.is_empty() && r.rows_read == 0, "{r:?}");
     assert_eq!(
         env.store.followup(b).await.unwrap().unwrap().state,
@@ -171,14 +233,29 @@ async fn paused_and_unsubscribed_cases_get_no_reminders(env: Env) {
     );
     // Resumed: the wait starts again from the resumption.
     let resumed = t0 + days(30);
-    env.store.set_reminders(&doc_a, None, resumed).await.unwrap();
-    let r = env.store.remind_due(resumed + days(9), &s, 100, true).await.unwrap();
+    env.store
+        .set_reminders(&doc_a, None, resumed)
+        .await
+        .unwrap();
+    let r = env
+        .store
+        .remind_due(resumed + days(9), &s, 100, true)
+        .await
+        .unwrap();
     assert!(r.reminded.is_empty(), "{r:?}");
-    let r = env.store.remind_due(resumed + days(10), &s, 100, true).await.unwrap();
+    let r = env
+        .store
+        .remind_due(resumed + days(10), &s, 100, true)
+        .await
+        .unwrap();
     assert_eq!(r.reminded.len(), 1);
     assert_eq!(r.reminded[0].0, a);
     // A dry run changes nothing.
-    let r = env.store.remind_due(resumed + days(40), &s, 100, false).await.unwrap();
+    let r = env
+        .store
+        .remind_due(resumed + days(40), &s, 100, false)
+        .await
+        .unwrap();
     assert_eq!(r.reminded.len(), 1);
     assert_eq!(reminders_of(&env, a).await.len(), 1);
 }
@@ -210,20 +287,42 @@ async fn a_reply_with_a_photo_is_attached_and_waits_for_staff(env: Env) {
          /9j/4AAQSkZJRgABAQ==\r\n--b--\r\n"
     );
     let r = ingest_raw(&env.store, raw.as_bytes()).await;
-    assert_eq!((r.outcome, r.case_id), (Outcome::CaseUpdated, Some(case)), "{r:?}");
-    assert!(r.outbox_ids.is_empty(), "a reply is never answered automatically");
+    assert_eq!(
+        (r.outcome, r.case_id),
+        (Outcome::CaseUpdated, Some(case)),
+        "{r:?}"
+    );
+    assert!(
+        r.outbox_ids.is_empty(),
+        "a reply is never answered automatically"
+    );
     let mail = env.store.case_mail(case).await.unwrap();
     assert_eq!(mail.len(), 1);
     assert_eq!(mail[0].kind, MailKind::Reply);
     assert_eq!(mail[0].files.len(), 1);
     assert_eq!(mail[0].files[0].filename.as_deref(), Some("receipt.jpg"));
-    let data = env.store.waybill_data(&mail[0].files[0].sha256).await.unwrap().unwrap();
+    let data = env
+        .store
+        .waybill_data(&mail[0].files[0].sha256)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(data.starts_with(&[0xff, 0xd8, 0xff]), "the decoded JPEG");
     let waiting = env.store.waiting_mail().await.unwrap();
-    assert_eq!(waiting.iter().map(|m| m.id).collect::<Vec<_>>(), vec![mail[0].id]);
-    env.store.mark_answered(mail[0].id, Utc::now()).await.unwrap();
+    assert_eq!(
+        waiting.iter().map(|m| m.id).collect::<Vec<_>>(),
+        vec![mail[0].id]
+    );
+    env.store
+        .mark_answered(mail[0].id, Utc::now())
+        .await
+        .unwrap();
     assert!(env.store.waiting_mail().await.unwrap().is_empty());
-    assert!(env.store.mark_answered(mail[0].id, Utc::now()).await.is_err());
+    assert!(env
+        .store
+        .mark_answered(mail[0].id, Utc::now())
+        .await
+        .is_err());
     // A reply naming only the travel document in its subject finds the case too.
     let (case2, doc2) = new_case(&env).await;
     let raw = format!(
@@ -232,7 +331,11 @@ async fn a_reply_with_a_photo_is_attached_and_waits_for_staff(env: Env) {
     let r = ingest_raw(&env.store, raw.as_bytes()).await;
     assert_eq!(r.case_id, Some(case2), "{r:?}");
     // Unrelated mail stays unrelated.
-    let r = ingest_raw(&env.store, b"From: x@example.org\r\nSubject: hi\r\n\r\nnewsletter\r\n").await;
+    let r = ingest_raw(
+        &env.store,
+        b"From: x@example.org\r\nSubject: hi\r\n\r\nnewsletter\r\n",
+    )
+    .await;
     assert_eq!((r.outcome, r.case_id), (Outcome::Ignored, None));
 }
 
@@ -250,13 +353,20 @@ async fn a_bounce_marks_the_address_and_sends_the_case_to_review(env: Env) {
     );
     let before = env.store.outbox_list(None).await.unwrap().len();
     let r = ingest_raw(&env.store, raw.as_bytes()).await;
-    assert_eq!((r.outcome, r.case_id), (Outcome::CaseUpdated, Some(case)), "{r:?}");
+    assert_eq!(
+        (r.outcome, r.case_id),
+        (Outcome::CaseUpdated, Some(case)),
+        "{r:?}"
+    );
     assert_eq!(stage(&env.store, case).await, Stage::NeedsReview);
     assert!(env.store.is_bad_address("Maria@Example.it").await.unwrap());
     assert_eq!(env.store.outbox_list(None).await.unwrap().len(), before);
     let mail = env.store.case_mail(case).await.unwrap();
     assert_eq!(mail[0].kind, MailKind::Bounce);
-    assert!(env.store.waiting_mail().await.unwrap().is_empty(), "a bounce is not a reply");
+    assert!(
+        env.store.waiting_mail().await.unwrap().is_empty(),
+        "a bounce is not a reply"
+    );
 }
 
 async fn an_auto_reply_is_recorded_and_never_answered(env: Env) {
@@ -267,7 +377,11 @@ async fn an_auto_reply_is_recorded_and_never_answered(env: Env) {
          Auto-Submitted: auto-replied\r\nIn-Reply-To: <{id}>\r\n\r\nI am away until Monday.\r\n"
     );
     let r = ingest_raw(&env.store, raw.as_bytes()).await;
-    assert_eq!((r.outcome, r.case_id), (Outcome::Ignored, Some(case)), "{r:?}");
+    assert_eq!(
+        (r.outcome, r.case_id),
+        (Outcome::Ignored, Some(case)),
+        "{r:?}"
+    );
     assert!(r.outbox_ids.is_empty());
     assert_eq!(stage(&env.store, case).await, Stage::Approved);
     let mail = env.store.case_mail(case).await.unwrap();
@@ -277,7 +391,10 @@ async fn an_auto_reply_is_recorded_and_never_answered(env: Env) {
 
 async fn directorate_mail_is_attached_and_moves_the_case_only_when_verified(env: Env) {
     let (case, doc) = new_case(&env).await;
-    env.store.advance_by_id(case, Stage::Applied, Cause::Cli, None).await.unwrap();
+    env.store
+        .advance_by_id(case, Stage::Applied, Cause::Cli, None)
+        .await
+        .unwrap();
     let body = format!("Karta eshte gati per leternjoftimin {doc}. Ju mund ta terhiqni.");
     // Claims to be the Directorate, unverified: attached for staff, nothing moves.
     let forged = format!(
@@ -294,7 +411,11 @@ async fn directorate_mail_is_attached_and_moves_the_case_only_when_verified(env:
          Subject: Karta biometrike\r\nMessage-ID: <v-{case}@asp.gov.al>\r\n\r\n{body}\r\n"
     );
     let r = ingest_raw(&env.store, verified.as_bytes()).await;
-    assert_eq!((r.outcome, r.case_id), (Outcome::CaseUpdated, Some(case)), "{r:?}");
+    assert_eq!(
+        (r.outcome, r.case_id),
+        (Outcome::CaseUpdated, Some(case)),
+        "{r:?}"
+    );
     assert_eq!(stage(&env.store, case).await, Stage::CardReady);
     let card_ready = env
         .store
@@ -312,7 +433,9 @@ async fn directorate_mail_is_attached_and_moves_the_case_only_when_verified(env:
 
 async fn two_concurrent_passes_remind_each_case_exactly_once(env: Env) {
     const N: usize = 120;
-    let msgs: Vec<_> = (0..N).map(|i| approval(&format!("CC{i:07}"), "c@example.org")).collect();
+    let msgs: Vec<_> = (0..N)
+        .map(|i| approval(&format!("CC{i:07}"), "c@example.org"))
+        .collect();
     for p in &msgs {
         ingest(&env.store, p).await;
     }
@@ -343,7 +466,13 @@ async fn two_concurrent_passes_remind_each_case_exactly_once(env: Env) {
     let total = cases.len();
     cases.sort();
     cases.dedup();
-    assert_eq!((total, cases.len()), (N, N), "a: {}, b: {}", a.len(), b.len());
+    assert_eq!(
+        (total, cases.len()),
+        (N, N),
+        "a: {}, b: {}",
+        a.len(),
+        b.len()
+    );
     let rows = env
         .store
         .outbox_list(None)
@@ -359,8 +488,13 @@ async fn a_pass_reads_only_the_due_cases(env: Env) {
     for i in 0..150 {
         ingest(&env.store, &approval(&format!("RD{i:07}"), "r@example.org")).await;
     }
-    env.age_cases("travel_document IN ('RD0000003', 'RD0000077')", 11).await;
-    let b = env.store.remind_due(Utc::now(), &schedule(), 100, true).await.unwrap();
+    env.age_cases("travel_document IN ('RD0000003', 'RD0000077')", 11)
+        .await;
+    let b = env
+        .store
+        .remind_due(Utc::now(), &schedule(), 100, true)
+        .await
+        .unwrap();
     assert_eq!(b.reminded.len(), 2, "{b:?}");
     assert_eq!(b.rows_read, 2, "the pass reads the due rows only");
     if env.backend == fc::Backend::Sqlite {

@@ -37,7 +37,12 @@ async fn open(globals: &crate::cli::Globals) -> anyhow::Result<(Store, crate::co
     let settings = crate::config::load_for(globals).map_err(|e| anyhow::anyhow!("{e}"))?;
     let store = Store::open(&settings.store_url, &settings.state_dir)
         .await
-        .with_context(|| format!("cannot open the store `{}`", crate::store::redact_url(&settings.store_url)))?;
+        .with_context(|| {
+            format!(
+                "cannot open the store `{}`",
+                crate::store::redact_url(&settings.store_url)
+            )
+        })?;
     Ok((store, settings))
 }
 
@@ -49,7 +54,8 @@ pub async fn remind(args: &RemindArgs, globals: &crate::cli::Globals) -> anyhow:
     let r = super::run_pass(&store, &settings.followup, now, commit).await?;
     let mut out = std::io::stdout().lock();
     if let Some(dir) = &args.dry_run {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create `{}`", dir.display()))?;
         let path = dir.join("remind-dry-run.json");
         let body = serde_json::to_vec_pretty(&serde_json::json!({ "now": now, "report": r }))?;
         crate::store::write_private(&path, &body)

@@ -50,7 +50,12 @@ pub fn schedule(f: &FollowupSettings) -> Schedule {
         delays: f
             .after
             .iter()
-            .map(|(s, d)| (*s, chrono::Duration::from_std(*d).unwrap_or(chrono::Duration::MAX)))
+            .map(|(s, d)| {
+                (
+                    *s,
+                    chrono::Duration::from_std(*d).unwrap_or(chrono::Duration::MAX),
+                )
+            })
             .collect(),
         max_per_stage: f.max_reminders,
     }

@@ -51,7 +51,7 @@ mod tests {
         assert_eq!(tirane_minutes(utc("2026-01-15T08:30:00Z")), 9 * 60 + 30);
         assert_eq!(tirane_minutes(utc("2026-07-15T08:30:00Z")), 10 * 60 + 30);
         // The switch: 2026-03-29 01:00 UTC.
-        assert_eq!(tirane_minutes(utc("2026-03-29T00:59:00Z")), 1 * 60 + 59);
+        assert_eq!(tirane_minutes(utc("2026-03-29T00:59:00Z")), 60 + 59);
         assert_eq!(tirane_minutes(utc("2026-03-29T01:00:00Z")), 3 * 60);
         let w = (9 * 60, 19 * 60);
         assert!(!in_window(utc("2026-01-15T07:59:00Z"), w));

@@ -125,7 +125,10 @@ impl EmailContext {
                     step: s.as_str(),
                     label: s.label(f.language),
                     url: f.links.as_ref().and_then(|l| {
-                        l.steps.iter().find(|x| x.step == s.as_str()).map(|x| x.url.clone())
+                        l.steps
+                            .iter()
+                            .find(|x| x.step == s.as_str())
+                            .map(|x| x.url.clone())
                     }),
                 })
                 .collect(),

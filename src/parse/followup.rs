@@ -76,7 +76,12 @@ pub fn scan(raw: &[u8], pm: &ParsedMessage) -> Thread {
     }
     let [irt, refs, subject, auth] = raw_headers(
         raw,
-        ["in-reply-to", "references", "subject", "authentication-results"],
+        [
+            "in-reply-to",
+            "references",
+            "subject",
+            "authentication-results",
+        ],
     );
     t.office_verified = auth.as_deref().is_some_and(office_pass);
     for v in [irt, refs].into_iter().flatten() {

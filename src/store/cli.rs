@@ -292,7 +292,11 @@ pub async fn cases(cmd: &CasesCmd, globals: &crate::cli::Globals) -> anyhow::Res
             let state = pause.then_some(super::RemindState::Paused);
             store.set_reminders(doc, state, chrono::Utc::now()).await?;
             let what = if pause { "paused" } else { "resumed" };
-            writeln!(out, "reminders of case `{}` {what}", super::cases::normalise_doc(doc))?;
+            writeln!(
+                out,
+                "reminders of case `{}` {what}",
+                super::cases::normalise_doc(doc)
+            )?;
         }
         CasesCmd::Advance { doc, to, note } => {
             let a = store.advance(doc, *to, Cause::Cli, note.as_deref()).await?;

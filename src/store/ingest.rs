@@ -175,7 +175,7 @@ impl Store {
                     outcome: d.outcome,
                     case_id: None,
                     outbox_ids: Vec::new(),
-                })
+                });
             }
         };
         let d = match claim_notification(tx, p, hash, pm, at).await? {

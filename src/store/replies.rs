@@ -117,7 +117,14 @@ pub(super) async fn attach(
         Kind::Unrelated | Kind::Empty | Kind::Calendar => {
             let by_thread = case_of_ids(tx, &t.refs).await?;
             match by_thread {
-                Some(id) => (id, if office { MailKind::Directorate } else { MailKind::Reply }),
+                Some(id) => (
+                    id,
+                    if office {
+                        MailKind::Directorate
+                    } else {
+                        MailKind::Reply
+                    },
+                ),
                 None => {
                     let mut docs = t.subject_docs.clone();
                     if office {
@@ -126,7 +133,14 @@ pub(super) async fn attach(
                     let Some(id) = case_of_docs(tx, &docs).await? else {
                         return Ok(None);
                     };
-                    (id, if office { MailKind::Directorate } else { MailKind::Reply })
+                    (
+                        id,
+                        if office {
+                            MailKind::Directorate
+                        } else {
+                            MailKind::Reply
+                        },
+                    )
                 }
             }
         }
@@ -155,12 +169,26 @@ pub(super) async fn attach(
             }
             let note = format!(
                 "leje's email bounced{}; check the applicant's address",
-                addr.as_deref().map(|a| format!(" ({a})")).unwrap_or_default()
+                addr.as_deref()
+                    .map(|a| format!(" ({a})"))
+                    .unwrap_or_default()
             );
             detail = Some(note.clone());
-            if l.case.stage.allowed_next(l.review_from).contains(&Stage::NeedsReview) {
-                transition(tx, &l, Stage::NeedsReview, Cause::Message, Some(&note), Some(pm), at)
-                    .await?;
+            if l.case
+                .stage
+                .allowed_next(l.review_from)
+                .contains(&Stage::NeedsReview)
+            {
+                transition(
+                    tx,
+                    &l,
+                    Stage::NeedsReview,
+                    Cause::Message,
+                    Some(&note),
+                    Some(pm),
+                    at,
+                )
+                .await?;
             } else {
                 note_event(tx, &l.case, &note, pm, at).await?;
             }
@@ -170,18 +198,35 @@ pub(super) async fn attach(
             reason = "auto-reply to leje's email, recorded on the case".into();
         }
         MailKind::Reply => {
-            note_event(tx, &l.case, "reply from the applicant: waiting for an answer", pm, at)
-                .await?;
+            note_event(
+                tx,
+                &l.case,
+                "reply from the applicant: waiting for an answer",
+                pm,
+                at,
+            )
+            .await?;
         }
         MailKind::Directorate => {
             let ready = t.card_ready
                 && t.office_verified
-                && l.case.stage.allowed_next(l.review_from).contains(&Stage::CardReady)
+                && l.case
+                    .stage
+                    .allowed_next(l.review_from)
+                    .contains(&Stage::CardReady)
                 && l.case.stage != Stage::NeedsReview;
             if ready {
                 let note = "the Directorate wrote that the card is ready";
-                transition(tx, &l, Stage::CardReady, Cause::Message, Some(note), Some(pm), at)
-                    .await?;
+                transition(
+                    tx,
+                    &l,
+                    Stage::CardReady,
+                    Cause::Message,
+                    Some(note),
+                    Some(pm),
+                    at,
+                )
+                .await?;
                 detail = Some(note.into());
             } else {
                 note_event(tx, &l.case, "mail from the Directorate: for staff", pm, at).await?;
@@ -211,8 +256,10 @@ pub(super) async fn attach(
         )
         .await?;
         tx.execute(
-            q("INSERT INTO case_mail_files (mail_id, filename, content_type, sha256, size) \
-               VALUES ($1, $2, $3, $4, $5)")
+            q(
+                "INSERT INTO case_mail_files (mail_id, filename, content_type, sha256, size) \
+               VALUES ($1, $2, $3, $4, $5)",
+            )
             .bind(mail_id)
             .bind(f.filename.as_deref())
             .bind(f.content_type.as_str())
@@ -232,8 +279,17 @@ async fn note_event(
     pm: i64,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    insert_event(tx, case.id, at, Some(case.stage), case.stage, Cause::Message, Some(detail), Some(pm))
-        .await
+    insert_event(
+        tx,
+        case.id,
+        at,
+        Some(case.stage),
+        case.stage,
+        Cause::Message,
+        Some(detail),
+        Some(pm),
+    )
+    .await
 }
 
 /// Sender address under `gov.al` (the Immigration Office and Directorates).
@@ -327,8 +383,10 @@ impl Store {
         let mut tx = self.pool().read().await?;
         let rows = tx
             .fetch_all(
-                q(format!("SELECT {MAIL_COLS} FROM case_mail WHERE case_id = $1 ORDER BY id"))
-                    .bind(case_id),
+                q(format!(
+                    "SELECT {MAIL_COLS} FROM case_mail WHERE case_id = $1 ORDER BY id"
+                ))
+                .bind(case_id),
             )
             .await?;
         let mut out = Vec::with_capacity(rows.len());
@@ -391,8 +449,10 @@ impl Store {
 async fn files_of(tx: &mut Tx, mail_id: i64) -> Result<Vec<MailFile>, StoreError> {
     let rows = tx
         .fetch_all(
-            q("SELECT filename, content_type, sha256, size FROM case_mail_files \
-               WHERE mail_id = $1 ORDER BY id")
+            q(
+                "SELECT filename, content_type, sha256, size FROM case_mail_files \
+               WHERE mail_id = $1 ORDER BY id",
+            )
             .bind(mail_id),
         )
         .await?;
@@ -425,7 +485,10 @@ pub(super) fn print_followup(
     }
     let waiting = mail.iter().filter(|m| m.answered_at.is_none()).count();
     if waiting > 0 {
-        writeln!(out, "  WAITING FOR AN ANSWER: {waiting} message(s) (`leje replies list`)")?;
+        writeln!(
+            out,
+            "  WAITING FOR AN ANSWER: {waiting} message(s) (`leje replies list`)"
+        )?;
     }
     if mail.is_empty() {
         return Ok(());
@@ -440,7 +503,11 @@ pub(super) fn print_followup(
             m.kind.as_str(),
             m.sender.as_deref().unwrap_or("?"),
             m.subject.as_deref().unwrap_or(""),
-            if m.answered_at.is_none() { "  [waiting]" } else { "" }
+            if m.answered_at.is_none() {
+                "  [waiting]"
+            } else {
+                ""
+            }
         )?;
         for f in &m.files {
             writeln!(

@@ -34,7 +34,9 @@ impl Env {
 
     /// Another handle on the same store, as a second leje instance would have.
     pub async fn second(&self) -> Store {
-        Store::open(&self.url, self.state.path()).await.expect("second handle")
+        Store::open(&self.url, self.state.path())
+            .await
+            .expect("second handle")
     }
 
     /// Runs one SQL statement on the store's database, around leje (test set-up only).

@@ -14,7 +14,10 @@ pub(super) fn followup(cx: &mut Ctx<'_>, f: Option<&FollowupFile>) -> FollowupSe
         None => d.max_reminders,
         Some(n) if (0..=20).contains(&n) => n as u32,
         Some(n) => {
-            cx.err("followup.max_reminders", format!("`{n}` must be between 0 and 20"));
+            cx.err(
+                "followup.max_reminders",
+                format!("`{n}` must be between 0 and 20"),
+            );
             d.max_reminders
         }
     };
@@ -39,14 +42,18 @@ pub(super) fn followup(cx: &mut Ctx<'_>, f: Option<&FollowupFile>) -> FollowupSe
             let names: Vec<&str> = DEFAULT_AFTER.iter().map(|(s, _)| s.as_str()).collect();
             cx.err(
                 &format!("followup.after.{k}"),
-                format!("`{k}` is not a reminded stage; expected one of: {}", names.join(", ")),
+                format!(
+                    "`{k}` is not a reminded stage; expected one of: {}",
+                    names.join(", ")
+                ),
             );
         }
     }
     let public_url = f.public_url.as_deref().map(str::trim).and_then(|u| {
-        let host = u
-            .strip_prefix("https://")
-            .or_else(|| u.strip_prefix("http://").filter(|h| is_loopback(host_of(h))));
+        let host = u.strip_prefix("https://").or_else(|| {
+            u.strip_prefix("http://")
+                .filter(|h| is_loopback(host_of(h)))
+        });
         match host {
             Some(h) if !h.is_empty() && !u.contains(char::is_whitespace) => {
                 Some(u.trim_end_matches('/').to_string())
@@ -65,7 +72,10 @@ pub(super) fn followup(cx: &mut Ctx<'_>, f: Option<&FollowupFile>) -> FollowupSe
         if r.parse::<lettre::message::Mailbox>().is_ok() {
             Some(r.to_string())
         } else {
-            cx.err("followup.reply_to", format!("`{r}` is not an email address"));
+            cx.err(
+                "followup.reply_to",
+                format!("`{r}` is not an email address"),
+            );
             None
         }
     });

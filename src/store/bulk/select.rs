@@ -88,13 +88,15 @@ pub(super) async fn select<'m>(
                 }
             }
             // A possible reply or follow-up goes the per-message way (store/replies.rs).
-            Err(d) if new_origin && !msgs[index].parsed.followup.is_candidate() => items.push(Item {
-                index,
-                hash,
-                doc: None,
-                outcome: d.outcome,
-                reason: d.reason,
-            }),
+            Err(d) if new_origin && !msgs[index].parsed.followup.is_candidate() => {
+                items.push(Item {
+                    index,
+                    hash,
+                    doc: None,
+                    outcome: d.outcome,
+                    reason: d.reason,
+                })
+            }
             Err(_) => {}
         }
     }

@@ -155,7 +155,13 @@ async fn show(State(st): State<PublicState>, Path(token): Path<String>) -> Respo
     let (message, button) = match link.step.stage() {
         None => (t_(lang, "unsub_ask").to_string(), t_(lang, "button")),
         Some(_) if !Step::open_at(case.stage).contains(&link.step) => {
-            return simple(StatusCode::OK, lang, "outdated_title", "outdated", Some(&case));
+            return simple(
+                StatusCode::OK,
+                lang,
+                "outdated_title",
+                "outdated",
+                Some(&case),
+            );
         }
         Some(_) => (
             format!("{} “{}”", t_(lang, "confirm"), step_text(link.step, lang)),

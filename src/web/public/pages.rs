@@ -153,7 +153,9 @@ pub(super) fn stage_text(s: Stage, l: Language) -> &'static str {
         (Collected, En) => "card collected: all done",
         (Collected, Sq) => "karta u tërhoq: gjithçka u krye",
         (NidPending, En) => "waiting for your ID number; try applying again soon",
-        (NidPending, Sq) => "në pritje të numrit të identitetit; provoni të aplikoni përsëri së shpejti",
+        (NidPending, Sq) => {
+            "në pritje të numrit të identitetit; provoni të aplikoni përsëri së shpejti"
+        }
         (Rejected, En) => "the permit was not approved",
         (Rejected, Sq) => "leja nuk u miratua",
         (NeedsReview, En) => "our staff are looking at your case",
