@@ -109,7 +109,10 @@ pub fn scan(raw: &[u8], pm: &ParsedMessage) -> Thread {
         .and_then(|a| a.rsplit_once('@'))
         .is_some_and(|(_, d)| d == "gov.al" || d.ends_with(".gov.al"));
     let answers = !t.refs.is_empty() || !t.subject_docs.is_empty();
-    if !(answers || from_office) || matches!(pm.kind, Kind::Bounce) {
+    // NOTE: without a subject or Message-ID, mail-parser failed on this message in
+    // the pipeline (some inputs make it panic): do not parse it a second time.
+    let parsed_before = pm.subject.is_some() || pm.message_id.is_some();
+    if !(answers || from_office) || matches!(pm.kind, Kind::Bounce) || !parsed_before {
         return t;
     }
     // A candidate: walk the MIME tree for its files (and the office's text).
