@@ -16,7 +16,9 @@ fn defaults_and_values() {
     assert_eq!((d.max_reminders, d.window), (2, (540, 1140)));
     assert_eq!(d.link_ttl, Duration::from_secs(60 * 86400));
     assert_eq!(d.public_url, None);
-    assert!(d.after.contains(&(Stage::Approved, Duration::from_secs(10 * 86400))));
+    assert!(d
+        .after
+        .contains(&(Stage::Approved, Duration::from_secs(10 * 86400))));
     let s = ok(
         "[followup]\nmax_reminders = 3\nwindow = \"08:30-20:00\"\npublic_url = \"https://leje.example.al/\"\n\
          reply_to = \"permits@agency.al\"\n[followup.after]\napplied = \"21d\"\n",
@@ -25,7 +27,9 @@ fn defaults_and_values() {
     assert_eq!((s.max_reminders, s.window), (3, (510, 1200)));
     assert_eq!(s.public_url.as_deref(), Some("https://leje.example.al"));
     assert_eq!(s.reply_to.as_deref(), Some("permits@agency.al"));
-    assert!(s.after.contains(&(Stage::Applied, Duration::from_secs(21 * 86400))));
+    assert!(s
+        .after
+        .contains(&(Stage::Applied, Duration::from_secs(21 * 86400))));
     // http:// on loopback only (tests, a reverse proxy on the same host).
     let l = ok("[followup]\npublic_url = \"http://127.0.0.1:8080\"\n").followup;
     assert_eq!(l.public_url.as_deref(), Some("http://127.0.0.1:8080"));
@@ -46,7 +50,10 @@ fn every_bad_value_is_named() {
         "followup.link_ttl",
         "followup.after.collected",
     ] {
-        assert!(text.iter().any(|t| t.contains(key)), "{key} not in {text:#?}");
+        assert!(
+            text.iter().any(|t| t.contains(key)),
+            "{key} not in {text:#?}"
+        );
     }
     let unknown = errors("[followup]\nremind = true\n");
     assert!(unknown[0].to_string().contains("remind"), "{unknown:?}");

@@ -515,3 +515,43 @@ async fn a_pass_reads_only_the_due_cases(env: Env) {
         pool.close().await;
     }
 }
+
+/// A reply in the middle of a batch (the daemon commits groups of messages) is
+/// attached like one on its own, not taken by the batch's bulk path as unrelated.
+#[tokio::test]
+async fn a_reply_inside_a_batch_is_attached() {
+    let env = fc::env(fc::Backend::Sqlite).await.unwrap();
+    let (case, _) = new_case(&env).await;
+    let id = sent_id(&env, case).await;
+    let raws = [
+        b"From: a@example.org\r\nSubject: newsletter\r\n\r\nhello\r\n".to_vec(),
+        format!(
+            "From: maria@example.it\r\nSubject: Re: steps\r\nMessage-ID: <b-{case}@example.it>\r\n\
+             In-Reply-To: <{id}>\r\n\r\nI have a question.\r\n"
+        )
+        .into_bytes(),
+        b"From: b@example.org\r\nSubject: offer\r\n\r\nbuy\r\n".to_vec(),
+    ];
+    let parsed: Vec<_> = raws.iter().map(|r| leje::parse::parse(r)).collect();
+    let paths: Vec<String> = (0..3).map(|i| format!("/batch/{case}/{i}")).collect();
+    let batch: Vec<leje::store::Incoming<'_>> = (0..3)
+        .map(|i| leje::store::Incoming {
+            origin: leje::store::Origin::File { path: &paths[i] },
+            raw_sha256: "x",
+            size: 10,
+            parsed: &parsed[i],
+            forwarder_is_staff: false,
+        })
+        .collect();
+    let out = env.store.ingest_batch(&batch).await.unwrap();
+    let outcomes: Vec<_> = out.iter().map(|r| (r.outcome, r.case_id)).collect();
+    assert_eq!(
+        outcomes,
+        vec![
+            (Outcome::Ignored, None),
+            (Outcome::CaseUpdated, Some(case)),
+            (Outcome::Ignored, None)
+        ]
+    );
+    assert_eq!(env.store.waiting_mail().await.unwrap().len(), 1);
+}

@@ -34,7 +34,18 @@ pub enum RepliesCmd {
 }
 
 async fn open(globals: &crate::cli::Globals) -> anyhow::Result<(Store, crate::config::Settings)> {
-    let settings = crate::config::load_for(globals).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut settings = crate::config::load_for(globals).map_err(|e| anyhow::anyhow!("{e}"))?;
+    // Like the other commands: `--store sqlite:./x.db` without a config keeps its
+    // state beside that database rather than in /var/lib/leje.
+    if settings.source.is_none() && std::env::var_os("STATE_DIRECTORY").is_none() {
+        if let Some(db) = settings.store_url.strip_prefix("sqlite:") {
+            let db = std::path::Path::new(db.split('?').next().unwrap_or(db));
+            settings.state_dir = match db.parent().filter(|d| !d.as_os_str().is_empty()) {
+                Some(d) => d.to_owned(),
+                None => PathBuf::from("."),
+            };
+        }
+    }
     let store = Store::open(&settings.store_url, &settings.state_dir)
         .await
         .with_context(|| {

@@ -39,6 +39,20 @@ pub struct PublicState {
 }
 
 impl PublicState {
+    /// From the settings: the link key of [`Signer::key_path`] (created on first
+    /// use), `notify.default_language`, the system clock. For the daemon's listener.
+    pub fn from_settings(
+        store: Store,
+        settings: &crate::config::Settings,
+    ) -> Result<PublicState, crate::links::KeyError> {
+        let signer = Signer::load_or_create(&Signer::key_path(settings))?;
+        Ok(PublicState::new(
+            store,
+            signer,
+            settings.notify.default_language,
+        ))
+    }
+
     /// With the system clock.
     pub fn new(store: Store, signer: Signer, default_language: Language) -> PublicState {
         PublicState {
