@@ -165,7 +165,6 @@ async fn show(State(st): State<PublicState>, Path(token): Path<String>) -> Respo
         Ok(v) => v,
         Err(r) => return r,
     };
-    let action = format!("/l/{token}");
     let (message, button) = match link.step.stage() {
         None => (t_(lang, "unsub_ask").to_string(), t_(lang, "button")),
         Some(_) if !Step::open_at(case.stage).contains(&link.step) => {
@@ -190,7 +189,7 @@ async fn show(State(st): State<PublicState>, Path(token): Path<String>) -> Respo
             first_name: first_name(&case),
             message,
             stage: Some(case.stage),
-            button: Some((button, action)),
+            button: Some(button),
         },
     )
 }
@@ -203,7 +202,10 @@ async fn act(State(st): State<PublicState>, Path(token): Path<String>) -> Respon
     let now = (st.clock)();
     let Some(stage) = link.step.stage() else {
         return match st.store.unsubscribe(case.id, now).await {
-            Ok(()) => simple(StatusCode::OK, lang, "thanks_title", "unsub", Some(&case)),
+            Ok(()) => {
+                tracing::info!(case = case.id, "reminders stopped by the applicant");
+                simple(StatusCode::OK, lang, "thanks_title", "unsub", Some(&case))
+            }
             Err(e) => failed(lang, e),
         };
     };
@@ -212,7 +214,10 @@ async fn act(State(st): State<PublicState>, Path(token): Path<String>) -> Respon
         .report_step(case.id, stage, &token_sha256(&token), now)
         .await;
     let (title, msg, stage) = match outcome {
-        Ok(StepOutcome::Recorded { to, .. }) => ("thanks_title", "thanks", to),
+        Ok(StepOutcome::Recorded { from, to }) => {
+            tracing::info!(case = case.id, %from, %to, "step reported by the applicant");
+            ("thanks_title", "thanks", to)
+        }
         Ok(StepOutcome::AlreadyUsed { stage }) => ("used_title", "used", stage),
         Ok(StepOutcome::Outdated { stage }) => ("outdated_title", "outdated", stage),
         Err(e) => return failed(lang, e),

@@ -22,7 +22,7 @@ const PAGE: &str = r#"<!DOCTYPE html>
 <p id="message">{{ message }}</p>
 {% if stage_text %}<p id="stage">{{ stage_label }}: <strong>{{ stage_text }}</strong></p>{% endif %}
 {% if button %}
-<form method="post" action="{{ action }}">
+<form method="post">
 <button type="submit" id="confirm" style="font-size: 1.1em; padding: 0.5em 1.2em;">{{ button }}</button>
 </form>
 {% endif %}
@@ -37,8 +37,9 @@ pub(super) struct Page<'a> {
     pub first_name: Option<String>,
     pub message: String,
     pub stage: Option<Stage>,
-    /// A form with one button posting to `action`.
-    pub button: Option<(&'a str, String)>,
+    /// A form with one button, posting back to the page's own URL (so a
+    /// `public_url` with a path prefix works).
+    pub button: Option<&'a str>,
 }
 
 pub(super) fn render(p: &Page<'_>) -> String {
@@ -46,10 +47,6 @@ pub(super) fn render(p: &Page<'_>) -> String {
     if env.add_template("page.html", PAGE).is_err() {
         return String::from("error");
     }
-    let (button, action) = match &p.button {
-        Some((b, a)) => (Some(*b), Some(a.as_str())),
-        None => (None, None),
-    };
     let lang = p.lang;
     env.get_template("page.html")
         .and_then(|t| {
@@ -61,8 +58,7 @@ pub(super) fn render(p: &Page<'_>) -> String {
                 message => p.message,
                 stage_label => t_(lang, "stage"),
                 stage_text => p.stage.map(|s| stage_text(s, lang)),
-                button => button,
-                action => action,
+                button => p.button,
             })
         })
         .unwrap_or_else(|e| {
