@@ -189,6 +189,15 @@ pub async fn stage(store: &Store, case: i64) -> Stage {
 
 /// A real HTTP/1.1 request over loopback; (status, body).
 pub async fn http(method: &str, url: &str, body: &str) -> (u16, String) {
+    request(method, url, body, "application/x-www-form-urlencoded").await
+}
+
+/// [`http`] with a JSON body (WebDriver).
+pub async fn http_json(method: &str, url: &str, body: &str) -> (u16, String) {
+    request(method, url, body, "application/json").await
+}
+
+async fn request(method: &str, url: &str, body: &str, content_type: &str) -> (u16, String) {
     let uri: hyper::Uri = url.parse().unwrap();
     let host = uri.host().unwrap().to_string();
     let port = uri.port_u16().unwrap();
@@ -202,7 +211,7 @@ pub async fn http(method: &str, url: &str, body: &str) -> (u16, String) {
         .method(method)
         .uri(uri.path())
         .header("host", format!("{host}:{port}"))
-        .header("content-type", "application/x-www-form-urlencoded")
+        .header("content-type", content_type)
         .body(Full::new(Bytes::from(body.to_string())))
         .unwrap();
     let resp = send.send_request(req).await.unwrap();
