@@ -13,7 +13,6 @@
 //! `replies.rs`); the public one-click pages are [`crate::web::public`].
 
 pub mod cli;
-pub mod email;
 pub mod window;
 
 use std::sync::Arc;

@@ -113,7 +113,7 @@ impl Pass<'_> {
             agency_name: self.settings.notify.agency_name.clone(),
             retry_from: case.next_due.map(|d| d.date_naive()),
             stage: Some(case.stage),
-            links: crate::followup::email::links(self.settings, &case, lang, self.now),
+            links: super::links::links(self.settings, &case, lang, self.now),
         };
         let rendered = match render(
             self.templates,
@@ -140,7 +140,7 @@ impl Pass<'_> {
             references: row.references.clone(),
             case_id: row.case_id,
             kind: kind.as_str(),
-            extra: crate::followup::email::headers(self.settings, &facts),
+            extra: super::links::headers(self.settings, &facts),
         };
         let msg = match message::build(&env, &rendered, &attachments) {
             Ok(m) => m,

@@ -8,9 +8,9 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use chrono::{DateTime, Utc};
 
+use super::Facts;
 use crate::config::Settings;
 use crate::links::{email_links, EmailLinks, Signer};
-use crate::notify::Facts;
 use crate::parse::Language;
 use crate::store::Case;
 
