@@ -17,6 +17,7 @@ use fc::{approval, Backend, Env};
 
 both! {
     a_killed_pass_loses_and_doubles_nothing;
+    two_instances_at_once_remind_each_case_once;
 }
 
 const N: usize = 3000;
@@ -55,7 +56,8 @@ fn remind(config: &std::path::Path) -> Command {
     c
 }
 
-async fn a_killed_pass_loses_and_doubles_nothing(env: Env) {
+/// N cases, all due, and a config file for `leje remind` on the store.
+async fn setup(env: &Env) -> std::path::PathBuf {
     let msgs: Vec<_> = (0..N)
         .map(|i| approval(&format!("KN{i:07}"), "k@example.org"))
         .collect();
@@ -88,6 +90,11 @@ async fn a_killed_pass_loses_and_doubles_nothing(env: Env) {
     )
     .unwrap();
 
+    config
+}
+
+async fn a_killed_pass_loses_and_doubles_nothing(env: Env) {
+    let config = setup(&env).await;
     let mut child = remind(&config).spawn().expect("spawn leje remind");
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut at_kill = 0;
@@ -119,4 +126,17 @@ async fn a_killed_pass_loses_and_doubles_nothing(env: Env) {
     // And a third changes nothing.
     assert!(remind(&config).status().unwrap().success());
     assert_eq!(count(&env, REMINDERS).await, N as i64);
+}
+
+/// Two `leje remind` processes on one store at the same time (two instances of the
+/// daemon on one PostgreSQL, or two cron jobs on one SQLite file).
+async fn two_instances_at_once_remind_each_case_once(env: Env) {
+    let config = setup(&env).await;
+    let mut a = remind(&config).spawn().unwrap();
+    let mut b = remind(&config).spawn().unwrap();
+    assert!(a.wait().unwrap().success() && b.wait().unwrap().success());
+    assert_eq!(count(&env, REMINDERS).await, N as i64);
+    assert_eq!(count(&env, REMINDED).await, N as i64);
+    assert_eq!(count(&env, EVENTS).await, N as i64);
+    assert_eq!(count(&env, DOUBLED).await, 0);
 }
