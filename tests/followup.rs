@@ -334,3 +334,53 @@ async fn the_pass_waits_for_the_applicants_day() {
         .unwrap();
     assert_eq!(r.reminded.len(), 1, "{r:?}");
 }
+
+/// A reminder queued before the case moved on is withdrawn, not sent, and the
+/// case stays where it is (not sent to review as a failed email would be).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reminder_whose_case_moved_on_is_withdrawn() {
+    let Some(stack) = common::stack() else { return };
+    let applicant = common::unique_user("withdrawn");
+    let inbox = common::unique_user("shared-inbox");
+    let w = world(stack, &inbox).await;
+    let doc = format!("EX{:07}", fastrand::u32(..10_000_000));
+    let case = ingest(&w.store, &approval(&doc, &applicant))
+        .await
+        .case_id
+        .unwrap();
+    assert_eq!(w.send().await, 1);
+    w.advance(days(11));
+    let queued = w.pass().await.reminded;
+    assert_eq!(queued.len(), 1);
+    // Before the sender's next pass, the applicant reports the card collected.
+    let r = w
+        .store
+        .report_step(case, Stage::Collected, "tok", w.clock.now())
+        .await
+        .unwrap();
+    assert!(
+        matches!(r, leje::store::StepOutcome::Recorded { .. }),
+        "{r:?}"
+    );
+    let rep = send_due_once(
+        &w.store,
+        &w.settings,
+        &SendOptions {
+            now: Some(w.clock.now()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!((rep.sent, rep.failed), (0, 1), "{rep:?}");
+    let row = w.store.outbox_get(queued[0].2).await.unwrap().unwrap();
+    assert!(
+        row.last_error
+            .as_deref()
+            .unwrap()
+            .starts_with("withdrawn: the case is collected"),
+        "{row:?}"
+    );
+    assert_eq!(stage(&w.store, case).await, Stage::Collected);
+    exactly(stack, &applicant, 1).await;
+}

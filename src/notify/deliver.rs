@@ -57,6 +57,17 @@ impl Pass<'_> {
                 .await;
         };
         let doc = case.travel_document.clone();
+        if row.kind == OutboxKind::Reminder {
+            // Not for a case that moved on (collected, in review …) or stopped its
+            // reminders after this one was queued.
+            if let Some(why) = self.store.reminder_stale(row.case_id).await? {
+                if let Mode::Smtp(_) = self.mode {
+                    self.store.reminder_withdraw(row.id, &why).await?;
+                }
+                tracing::info!("reminder withdrawn: {why}");
+                return Ok(RowOutcome::Failed);
+            }
+        }
         let policy = policy_for(self.settings);
         let decided = policy.decide(&Parties {
             forwarded_by: row.forwarded_by.as_deref(),

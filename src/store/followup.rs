@@ -375,3 +375,54 @@ async fn set_state(
     )
     .await
 }
+
+/// The stages reminders are sent in.
+const REMINDED: [Stage; 6] = [
+    Stage::Approved,
+    Stage::AddressConfirmed,
+    Stage::FeePaid,
+    Stage::NidPending,
+    Stage::Applied,
+    Stage::CardReady,
+];
+
+impl Store {
+    /// Why a pending reminder of this case should no longer go out (its case
+    /// moved on to a stage without reminders, or they were paused or
+    /// unsubscribed since it was queued); `None` to send it.
+    pub async fn reminder_stale(&self, case_id: i64) -> Result<Option<String>, StoreError> {
+        let Some(case) = self.case_by_id(case_id).await? else {
+            return Ok(Some("the case is gone".into()));
+        };
+        if !REMINDED.contains(&case.stage) {
+            return Ok(Some(format!("the case is {}", case.stage)));
+        }
+        let state = self.followup(case_id).await?.and_then(|f| f.state);
+        Ok(match state {
+            Some(s @ (RemindState::Paused | RemindState::Unsubscribed)) => {
+                Some(format!("reminders are {s}"))
+            }
+            _ => None,
+        })
+    }
+
+    /// Withdraws a pending reminder (see [`Store::reminder_stale`]): the row is
+    /// failed with the reason; the case is left alone.
+    pub async fn reminder_withdraw(&self, outbox_id: i64, why: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool().write().await?;
+        let n = tx
+            .execute(
+                q("UPDATE outbox SET status = 'failed', last_error = $1 \
+                   WHERE id = $2 AND status = 'pending' AND kind = 'reminder'")
+                .bind(format!("withdrawn: {why}"))
+                .bind(outbox_id),
+            )
+            .await?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!(
+                "no pending reminder {outbox_id}"
+            )));
+        }
+        tx.commit().await
+    }
+}
