@@ -447,7 +447,6 @@ async fn two_concurrent_passes_remind_each_case_exactly_once(env: Env) {
         window: (0, 24 * 60),
         ..Default::default()
     };
-    let _ = &s;
     let (a, b) = tokio::join!(
         async {
             let mut all = Vec::new();
@@ -554,4 +553,24 @@ async fn a_reply_inside_a_batch_is_attached() {
         ]
     );
     assert_eq!(env.store.waiting_mail().await.unwrap().len(), 1);
+}
+
+/// A delay longer than the calendar (a typo of the operator's) makes nothing due
+/// and never overflows the date arithmetic.
+#[tokio::test]
+async fn an_absurd_delay_makes_nothing_due() {
+    let env = fc::env(fc::Backend::Sqlite).await.unwrap();
+    new_case(&env).await;
+    let f = leje::config::followup::FollowupSettings {
+        after: vec![(
+            Stage::Approved,
+            std::time::Duration::from_secs(u64::MAX / 4),
+        )],
+        window: (0, 24 * 60),
+        ..Default::default()
+    };
+    let r = leje::followup::run_pass(&env.store, &f, Utc::now() + days(400), true)
+        .await
+        .unwrap();
+    assert!(r.reminded.is_empty() && r.rows_read == 0, "{r:?}");
 }

@@ -124,6 +124,10 @@ impl Store {
             if left == 0 {
                 break;
             }
+            // A delay longer than the calendar: nothing is ever due.
+            let Some(cutoff) = now.checked_sub_signed(*delay) else {
+                continue;
+            };
             // NOTE: the WHERE and ORDER BY match the partial index cases_remind_due
             // exactly, so this reads only the due rows of this stage.
             let sql = format!(
@@ -132,12 +136,7 @@ impl Store {
                  ORDER BY COALESCE(remind_from, created_at) LIMIT $3{lock}"
             );
             let rows = tx
-                .fetch_all(
-                    q(sql)
-                        .bind(stage.as_str())
-                        .bind(now - *delay)
-                        .bind(left as i64),
-                )
+                .fetch_all(q(sql).bind(stage.as_str()).bind(cutoff).bind(left as i64))
                 .await?;
             out.rows_read += rows.len() as u64;
             for r in rows {
