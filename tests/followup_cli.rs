@@ -62,6 +62,15 @@ async fn remind_replies_pause_and_show() {
     assert!(ok, "{out}");
     let report = std::fs::read_to_string(dry.join("remind-dry-run.json")).unwrap();
     assert!(report.contains(&format!("[\n        {case},")), "{report}");
+    assert!(out.contains("and 1 email(s)"), "{out}");
+    let eml: Vec<_> = std::fs::read_dir(&dry)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().ends_with("-reminder.eml"))
+        .collect();
+    assert_eq!(eml.len(), 1);
+    let text = std::fs::read_to_string(eml[0].path()).unwrap();
+    assert!(text.contains("X-Leje-Kind: reminder"), "{text}");
     assert_eq!(reminders(env.store.clone()).await, 0);
     // The real pass, twice: one reminder.
     let (ok, out) = leje(&config, &["remind"]);

@@ -13,7 +13,8 @@ use crate::store::Store;
 /// Arguments of `leje remind`.
 #[derive(Debug, clap::Args)]
 pub struct RemindArgs {
-    /// Change nothing: write what the pass would do to DIR/remind-dry-run.json.
+    /// Change nothing: write what the pass would do to DIR/remind-dry-run.json, and
+    /// each reminder it would queue as an .eml file.
     #[arg(long, value_name = "DIR")]
     pub dry_run: Option<PathBuf>,
     /// Print the report as JSON.
@@ -71,7 +72,14 @@ pub async fn remind(args: &RemindArgs, globals: &crate::cli::Globals) -> anyhow:
         let body = serde_json::to_vec_pretty(&serde_json::json!({ "now": now, "report": r }))?;
         crate::store::write_private(&path, &body)
             .with_context(|| format!("cannot write `{}`", path.display()))?;
-        writeln!(out, "dry run: nothing changed; wrote `{}`", path.display())?;
+        // The emails themselves, as the sender would write them.
+        let files = crate::notify::preview::write(&store, &settings, &r.rows, dir).await?;
+        writeln!(
+            out,
+            "dry run: nothing changed; wrote `{}` and {} email(s)",
+            path.display(),
+            files.len()
+        )?;
     }
     if args.json {
         writeln!(out, "{}", serde_json::to_string_pretty(&r)?)?;

@@ -41,6 +41,9 @@ pub struct PassReport {
     /// Case rows read (cost), and transactions.
     pub rows_read: u64,
     pub batches: u32,
+    /// A dry run only: the reminders it would queue, as outbox rows (never stored).
+    #[serde(skip)]
+    pub rows: Vec<crate::store::OutboxRow>,
 }
 
 /// The store's schedule from the settings.
@@ -83,6 +86,7 @@ pub async fn run_pass(
         let done = b.reminded.len() + b.stalled.len() < limit || !commit;
         r.reminded.extend(b.reminded);
         r.stalled.extend(b.stalled);
+        r.rows.extend(b.rows);
         if done {
             return Ok(r);
         }

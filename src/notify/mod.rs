@@ -22,6 +22,7 @@ pub mod cli;
 mod deliver;
 pub mod links;
 pub mod message;
+pub mod preview;
 pub mod recipients;
 pub mod render;
 pub mod smtp;

@@ -87,6 +87,9 @@ pub struct DueBatch {
     pub stalled: Vec<i64>,
     /// Case rows the batch read (the pass's cost).
     pub rows_read: u64,
+    /// A dry run only: the outbox rows it would have queued (to preview them).
+    #[serde(skip)]
+    pub rows: Vec<super::OutboxRow>,
 }
 
 /// What a step reported through a link did.
@@ -153,6 +156,15 @@ impl Store {
         }
         if commit {
             tx.commit().await?;
+        } else {
+            for (_, _, id) in &out.reminded {
+                let sql = format!(
+                    "SELECT {} FROM outbox WHERE id = $1",
+                    super::outbox::OUTBOX_COLS
+                );
+                let r = tx.fetch_one(q(sql).bind(*id)).await?;
+                out.rows.push(super::outbox::outbox_from_row(&r)?);
+            }
         }
         Ok(out)
     }
