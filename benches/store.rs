@@ -112,6 +112,7 @@ fn approval(i: usize) -> ParsedMessage {
         subject: Some("Fwd: Leje qendrimi".into()),
         original_to: Some(fwd),
         reply_to: None,
+        followup: Default::default(),
     }
 }
 

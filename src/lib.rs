@@ -31,13 +31,24 @@
 //!   (facts and `today` in, each route's opening day and why out) and the periodic
 //!   pass that queues each route's eligibility email once.
 //! - [`daemon`]: runs the mailboxes and the outbox sender until shutdown.
+//! - [`followup`]: after the first email: the reminder pass (`now` is a
+//!   parameter), `leje remind`, `leje replies`; replies are attached at ingest.
+//! - [`links`]: signed one-click links (HMAC-SHA256, one case, one step, expiring).
+//! - [`web::public`]: the public one-click pages (axum router; GET confirms, POST acts).
 
 pub mod citizenship;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod followup;
 pub mod imap;
+pub mod links;
 pub mod logging;
 pub mod notify;
 pub mod parse;
 pub mod store;
+// NOTE: src/web/mod.rs belongs to the console branch (issue 19); until it is
+// merged, the public pages are declared here.
+pub mod web {
+    pub mod public;
+}

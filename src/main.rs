@@ -36,6 +36,11 @@ enum Command {
     Outbox(leje::notify::cli::OutboxCmd),
     /// When each case may apply for Albanian citizenship (Law No. 8389), and why.
     Citizenship(leje::citizenship::cli::CitizenshipArgs),
+    /// Run one reminder pass now and exit (the daemon runs it on its own).
+    Remind(leje::followup::cli::RemindArgs),
+    /// Replies and Directorate mail waiting for an answer.
+    #[command(subcommand)]
+    Replies(leje::followup::cli::RepliesCmd),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +76,8 @@ fn main() -> ExitCode {
                     Command::Messages(c) => leje::store::cli::messages(c, g).await,
                     Command::Outbox(c) => leje::notify::cli::outbox(c, g).await,
                     Command::Citizenship(a) => leje::citizenship::cli::run(a, g).await,
+                    Command::Remind(a) => leje::followup::cli::remind(a, g).await,
+                    Command::Replies(c) => leje::followup::cli::replies(c, g).await,
                     Command::Parse(_) | Command::CheckConfig(_) => unreachable!("handled above"),
                 }
             })

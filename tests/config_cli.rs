@@ -81,6 +81,7 @@ fn example_documents_every_key() {
         ("[notify]\nzzz = 1\n", "notify"),
         ("[offices.tirane]\nzzz = 1\n", "offices"),
         ("[citizenship]\nzzz = 1\n", "citizenship"),
+        ("[followup]\nzzz = 1\n", "followup"),
     ];
     for (text, section) in sections {
         let errs = errors(text);
@@ -98,14 +99,8 @@ fn example_documents_every_key() {
         for k in keys {
             // Tables are documented by their header.
             let header = [
-                "log",
-                "http",
-                "mailbox",
-                "smtp",
-                "notify",
-                "offices",
-                "actions",
-                "citizenship",
+                "log", "http", "mailbox", "smtp", "notify", "offices", "actions", "citizenship",
+                "followup", "after",
             ];
             if header.contains(&k) {
                 assert!(

@@ -98,6 +98,7 @@ fn approval(doc: &str, forwarder: &str, applicant: Option<&str>, lang: Language)
         subject: Some("Fwd: Leje qëndrimi".into()),
         original_to: applicant.map(str::to_string),
         reply_to: None,
+        followup: Default::default(),
     }
 }
 
@@ -728,6 +729,8 @@ fn sent_mail_parses_as_own_mail() {
         agency_name: None,
         retry_from: None,
         citizenship: None,
+        stage: None,
+        links: None,
     };
     let r = leje::notify::render(
         &leje::notify::Templates::embedded(),
@@ -747,6 +750,7 @@ fn sent_mail_parses_as_own_mail() {
             references: vec![],
             case_id: 1,
             kind: "instructions",
+            extra: Vec::new(),
         },
         &r,
         &[],

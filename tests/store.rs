@@ -160,6 +160,7 @@ pub fn approval(doc: &str, name: &str, forwarder: &str, applicant: &str) -> Pars
         subject: Some("Fwd: Leje qendrimi".into()),
         original_to: Some(applicant.into()),
         reply_to: None,
+        followup: Default::default(),
     }
 }
 
@@ -182,6 +183,7 @@ pub fn other(kind: Kind, reason: Reason, from: &str) -> ParsedMessage {
         subject: None,
         original_to: None,
         reply_to: None,
+        followup: Default::default(),
     }
 }
 

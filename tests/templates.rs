@@ -35,6 +35,8 @@ fn facts(lang: Language) -> Facts {
             residence_years: 5,
             marriage_years: None,
         }),
+        stage: None,
+        links: None,
     }
 }
 

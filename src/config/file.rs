@@ -39,10 +39,12 @@ pub struct FileConfig {
     pub offices: BTreeMap<String, OfficeFile>,
     /// The citizenship clock (`[citizenship]`). Default: on, with Law No. 8389's periods.
     pub citizenship: Option<super::citizenship::CitizenshipFile>,
+    /// Reminders, one-click links and replies (`[followup]`). Default: see its fields.
+    pub followup: Option<super::followup::FollowupFile>,
 }
 
 /// The top-level keys of [`FileConfig`], for error messages.
-pub const TOP_KEYS: [&str; 10] = [
+pub const TOP_KEYS: [&str; 11] = [
     "state_dir",
     "store",
     "instance",
@@ -53,6 +55,7 @@ pub const TOP_KEYS: [&str; 10] = [
     "notify",
     "offices",
     "citizenship",
+    "followup",
 ];
 
 /// `[log]`

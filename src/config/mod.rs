@@ -11,6 +11,7 @@
 pub mod citizenship;
 pub mod cli;
 pub mod file;
+pub mod followup;
 pub mod secret;
 pub mod settings;
 mod source;

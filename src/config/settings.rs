@@ -37,6 +37,8 @@ pub struct Settings {
     pub offices: BTreeMap<Directorate, OfficeInfo>,
     /// The citizenship clock (`[citizenship]`).
     pub citizenship: super::citizenship::CitizenshipSettings,
+    /// Reminders, one-click links and replies (issue 20).
+    pub followup: super::followup::FollowupSettings,
 }
 
 /// How and how much is logged.

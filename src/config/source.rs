@@ -259,6 +259,7 @@ impl Structural<'_> {
                 "notify" => try_de::<super::file::NotifyFile>(v),
                 "offices" => try_de::<super::file::OfficeFile>(v),
                 "citizenship" => try_de::<super::citizenship::CitizenshipFile>(v),
+                "followup" => try_de::<super::followup::FollowupFile>(v),
                 _ => Ok(()),
             };
             let Err(e) = r else { return true };

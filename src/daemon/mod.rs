@@ -109,6 +109,13 @@ pub async fn run_with(
             async move { worker::stopped(&mut rx).await },
         )));
     }
+    // The reminder pass (issue 20) wakes the sender when it queued mail.
+    aux.extend(crate::followup::spawn(
+        &settings,
+        &store,
+        outbox_kick.clone(),
+        stop_rx.clone(),
+    ));
     aux.push(spawn_outbox(
         &settings,
         &store,

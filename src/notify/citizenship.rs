@@ -92,6 +92,8 @@ mod tests {
             missing_applicant_address: false,
             agency_name: None,
             retry_from: None,
+            stage: None,
+            links: None,
             citizenship: Some(CitizenshipNotice {
                 case_id: 1,
                 route: route.into(),

@@ -28,6 +28,7 @@ fn template_kind(k: OutboxKind) -> TemplateKind {
         OutboxKind::CardReady => TemplateKind::CardReady,
         OutboxKind::NidPending => TemplateKind::NidPending,
         OutboxKind::Citizenship => TemplateKind::Citizenship,
+        OutboxKind::Reminder => TemplateKind::Reminder,
     }
 }
 
@@ -67,6 +68,17 @@ impl Pass<'_> {
             }
             tracing::info!("citizenship email withdrawn: {why}");
             return Ok(RowOutcome::Failed);
+        }
+        if row.kind == OutboxKind::Reminder {
+            // Not for a case that moved on (collected, in review …) or stopped its
+            // reminders after this one was queued.
+            if let Some(why) = self.store.reminder_stale(row.case_id).await? {
+                if let Mode::Smtp(_) = self.mode {
+                    self.store.reminder_withdraw(row.id, &why).await?;
+                }
+                tracing::info!("reminder withdrawn: {why}");
+                return Ok(RowOutcome::Failed);
+            }
         }
         let policy = policy_for(self.settings);
         let decided = policy.decide(&Parties {
@@ -127,6 +139,8 @@ impl Pass<'_> {
                 OutboxKind::Citizenship => self.store.citizenship_notice(row.id).await?,
                 _ => None,
             },
+            stage: Some(case.stage),
+            links: super::links::links(self.settings, &case, lang, self.now),
         };
         let rendered = match render(
             self.templates,
@@ -153,6 +167,7 @@ impl Pass<'_> {
             references: row.references.clone(),
             case_id: row.case_id,
             kind: kind.as_str(),
+            extra: super::links::headers(self.settings, &facts),
         };
         let msg = match message::build(&env, &rendered, &attachments) {
             Ok(m) => m,

@@ -33,6 +33,8 @@ pub struct Envelope {
     pub case_id: i64,
     /// For `X-Leje-Kind`, e.g. `instructions`.
     pub kind: &'static str,
+    /// More headers (`Reply-To`, `List-Unsubscribe`, `List-Unsubscribe-Post`), ASCII values.
+    pub extra: Vec<(&'static str, String)>,
 }
 
 /// Why a message could not be built (bad address in the config or on the case).
@@ -127,6 +129,9 @@ pub fn build(
         .raw_header(raw("X-Leje", "1"))
         .raw_header(raw("X-Leje-Case", env.case_id.to_string()))
         .raw_header(raw("X-Leje-Kind", env.kind));
+    for (name, value) in &env.extra {
+        b = b.raw_header(raw(name, value.clone()));
+    }
     for to in &env.to {
         b = b.to(mailbox(to)?);
     }
@@ -220,6 +225,7 @@ mod tests {
             references: vec!["orig@asp.gov.al".into()],
             case_id: 7,
             kind: "instructions",
+            extra: Vec::new(),
         }
     }
 

@@ -12,6 +12,7 @@
 //! - [`render`](mod@render): plain case facts → subject, text and HTML.
 //! - [`message`]: headers (stable Message-ID, threading, `Auto-Submitted`, `X-Leje`) and attachments.
 //! - [`recipients`]: who gets the email.
+//! - [`links`](mod@links): one-click links, `Reply-To` and `List-Unsubscribe` of each email (issue 20).
 //! - [`smtp`]: transport, temporary/permanent classification, backoff.
 //! - [`worker`]: the sending pass ([`send_due_once`]) and the daemon's loop ([`run_outbox`]);
 //!   `deliver` handles one row.
@@ -21,7 +22,9 @@
 mod citizenship;
 pub mod cli;
 mod deliver;
+pub mod links;
 pub mod message;
+pub mod preview;
 pub mod recipients;
 pub mod render;
 pub mod smtp;

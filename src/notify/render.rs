@@ -50,6 +50,10 @@ pub struct Facts {
     pub retry_from: Option<NaiveDate>,
     /// For citizenship: the route that opens, and when.
     pub citizenship: Option<crate::store::CitizenshipNotice>,
+    /// The case's stage when the email is rendered (reminders word themselves by it).
+    pub stage: Option<crate::store::Stage>,
+    /// Signed one-click links, when `followup.public_url` is set.
+    pub links: Option<crate::links::EmailLinks>,
 }
 
 /// Everything a template can use. Every field is always present (`none` when unknown),
@@ -78,6 +82,23 @@ pub struct EmailContext {
     pub retry_from: Option<String>,
     /// For citizenship: the route that opens (see `notify/citizenship.rs`).
     pub citizenship: Option<super::citizenship::CitizenshipView>,
+    /// The case's stage (`approved`, `fee_paid`, …), if known.
+    pub stage: Option<&'static str>,
+    /// The steps still open at that stage, in order, each with its one-click
+    /// link when links are configured.
+    pub steps: Vec<StepView>,
+    /// The one-click URL that stops reminders, when links are configured.
+    pub unsubscribe: Option<String>,
+}
+
+/// One open step in an email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepView {
+    /// `address`, `paid`, `applied`, `nid`, `collected`.
+    pub step: &'static str,
+    /// What the applicant says by clicking, in the email's language.
+    pub label: &'static str,
+    pub url: Option<String>,
 }
 
 impl EmailContext {
@@ -102,6 +123,24 @@ impl EmailContext {
                 .citizenship
                 .as_ref()
                 .map(|n| super::citizenship::view(n, f.language)),
+            stage: f.stage.map(|s| s.as_str()),
+            steps: f
+                .stage
+                .map(crate::links::Step::open_at)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|s| StepView {
+                    step: s.as_str(),
+                    label: s.label(f.language),
+                    url: f.links.as_ref().and_then(|l| {
+                        l.steps
+                            .iter()
+                            .find(|x| x.step == s.as_str())
+                            .map(|x| x.url.clone())
+                    }),
+                })
+                .collect(),
+            unsubscribe: f.links.as_ref().map(|l| l.unsubscribe.clone()),
         }
     }
 }
@@ -163,6 +202,16 @@ pub fn check_templates(dir: &std::path::Path) -> Result<usize, TemplateError> {
         agency_name: Some("Example Relocation".into()),
         retry_from: NaiveDate::from_ymd_opt(2026, 12, 7),
         citizenship: None,
+        stage: Some(crate::store::Stage::FeePaid),
+        links: Some(crate::links::EmailLinks {
+            stage: "fee_paid",
+            steps: vec![crate::links::StepLink {
+                step: "applied",
+                label: "I have applied",
+                url: "https://leje.example.al/l/1.applied.2.x".into(),
+            }],
+            unsubscribe: "https://leje.example.al/l/1.unsubscribe.2.x".into(),
+        }),
     };
     let sparse = Facts {
         name: None,
@@ -174,6 +223,8 @@ pub fn check_templates(dir: &std::path::Path) -> Result<usize, TemplateError> {
         missing_applicant_address: false,
         agency_name: None,
         retry_from: None,
+        stage: None,
+        links: None,
         ..full.clone()
     };
     for lang in [Language::En, Language::Sq] {
@@ -314,6 +365,8 @@ mod tests {
             agency_name: None,
             retry_from: None,
             citizenship: None,
+            stage: None,
+            links: None,
         };
         let c = EmailContext::new(&f);
         assert_eq!((c.fee_lek, c.fee_from_waybill), (6200, true));

@@ -24,15 +24,18 @@ pub enum TemplateKind {
     NidPending,
     /// A route to Albanian citizenship opens (issue 21).
     Citizenship,
+    /// A reminder of the open step, worded by the case's stage (issue 20).
+    Reminder,
 }
 
 impl TemplateKind {
     /// All kinds, for validation and tests.
-    pub const ALL: [TemplateKind; 4] = [
+    pub const ALL: [TemplateKind; 5] = [
         TemplateKind::Instructions,
         TemplateKind::CardReady,
         TemplateKind::NidPending,
         TemplateKind::Citizenship,
+        TemplateKind::Reminder,
     ];
 
     /// The file stem used in template names.
@@ -42,6 +45,7 @@ impl TemplateKind {
             TemplateKind::CardReady => "card_ready",
             TemplateKind::NidPending => "nid_pending",
             TemplateKind::Citizenship => "citizenship",
+            TemplateKind::Reminder => "reminder",
         }
     }
 }
@@ -111,6 +115,12 @@ pub const EMBEDDED: &[(&str, &str)] = embed!(
     "sq/citizenship.subject.j2",
     "sq/citizenship.txt.j2",
     "sq/citizenship.html.j2",
+    "en/reminder.subject.j2",
+    "en/reminder.txt.j2",
+    "en/reminder.html.j2",
+    "sq/reminder.subject.j2",
+    "sq/reminder.txt.j2",
+    "sq/reminder.html.j2",
 );
 
 /// Why the templates could not be loaded or rendered.

@@ -12,6 +12,7 @@ pub mod cli;
 mod date;
 mod directorate;
 mod fallback;
+mod followup;
 mod forward;
 mod html;
 mod mime;
@@ -23,6 +24,8 @@ mod waybill;
 mod words;
 
 use serde::Serialize;
+
+pub use followup::Thread;
 
 /// What a message is, as far as leje is concerned. Serialised in snake_case.
 ///
@@ -186,6 +189,9 @@ pub struct ParsedMessage {
     /// Outer Reply-To, lower-case, if any.
     #[serde(skip)]
     pub reply_to: Option<String>,
+    /// What ties a non-notification to an existing case (replies, bounces, office follow-ups).
+    #[serde(skip)]
+    pub followup: Thread,
 }
 
 impl ParsedMessage {
@@ -233,7 +239,12 @@ impl ParsedMessage {
 pub fn parse(raw: &[u8]) -> ParsedMessage {
     // NOTE: the parser is written not to panic; catch_unwind is the last line of
     // defence so one hostile message can never take the daemon down.
-    std::panic::catch_unwind(|| pipeline::run(raw)).unwrap_or_else(|_| pipeline::panicked(raw))
+    std::panic::catch_unwind(|| {
+        let mut pm = pipeline::run(raw);
+        pm.followup = followup::scan(raw, &pm);
+        pm
+    })
+    .unwrap_or_else(|_| pipeline::panicked(raw))
 }
 
 /// Reads the amount in Lek from a PDF's text layer (`None` without a text layer
@@ -264,6 +275,7 @@ mod tests {
             subject: None,
             original_to: None,
             reply_to: None,
+            followup: Thread::default(),
         }
     }
 

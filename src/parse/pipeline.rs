@@ -234,6 +234,7 @@ fn blank() -> ParsedMessage {
         subject: None,
         original_to: None,
         reply_to: None,
+        followup: Default::default(),
     }
 }
 

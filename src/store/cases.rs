@@ -158,7 +158,7 @@ pub(crate) async fn insert_outbox(
 /// Enqueues a follow-up (CardReady, NidPending) threaded under the case's
 /// latest Instructions email (a renewed case has one per cycle) and addressed
 /// like it.
-async fn enqueue_followup(
+pub(crate) async fn enqueue_followup(
     tx: &mut Tx,
     case_id: i64,
     kind: OutboxKind,

@@ -90,6 +90,10 @@ pub enum CasesCmd {
     Set(crate::citizenship::cli::SetArgs),
     /// Add or remove a period of lawful residence (citizenship clock).
     Residence(crate::citizenship::cli::ResidenceArgs),
+    /// Stop the reminders of a case (staff), until `cases resume`.
+    Pause { doc: String },
+    /// Resume the reminders of a paused, stalled or unsubscribed case.
+    Resume { doc: String },
     /// Export every case.
     Export {
         /// CSV with a header line (the only format).
@@ -289,6 +293,17 @@ pub async fn cases(cmd: &CasesCmd, globals: &crate::cli::Globals) -> anyhow::Res
                     .with_context(|| format!("cannot write `{}`", output.display()))?;
                 writeln!(out, "wrote `{}` ({} bytes)", output.display(), data.len())?;
             }
+        }
+        CasesCmd::Pause { doc } | CasesCmd::Resume { doc } => {
+            let pause = matches!(cmd, CasesCmd::Pause { .. });
+            let state = pause.then_some(super::RemindState::Paused);
+            store.set_reminders(doc, state, chrono::Utc::now()).await?;
+            let what = if pause { "paused" } else { "resumed" };
+            writeln!(
+                out,
+                "reminders of case `{}` {what}",
+                super::cases::normalise_doc(doc)
+            )?;
         }
         CasesCmd::Advance { doc, to, note } => {
             let a = store.advance(doc, *to, Cause::Cli, note.as_deref()).await?;

@@ -167,11 +167,15 @@ impl Store {
         let (doc, hash) = match notice {
             Ok(n) => n,
             Err(d) => {
+                // A reply, bounce or office follow-up of an existing case (issue 20).
+                if let Some(f) = super::replies::attach(tx, msg, pm, at).await? {
+                    return finish(tx, pm, f).await;
+                }
                 return Ok(Ingested {
                     outcome: d.outcome,
                     case_id: None,
                     outbox_ids: Vec::new(),
-                })
+                });
             }
         };
         let d = match claim_notification(tx, p, hash, pm, at).await? {
@@ -195,20 +199,25 @@ impl Store {
                 d
             }
         };
-        tx.execute(
-            q("UPDATE processed_messages SET outcome = $1, reason = $2, case_id = $3 WHERE id = $4")
-                .bind(d.outcome.as_str())
-                .bind(d.reason.clone())
-                .bind(d.case_id)
-                .bind(pm),
-        )
-        .await?;
-        Ok(Ingested {
-            outcome: d.outcome,
-            case_id: d.case_id,
-            outbox_ids: d.outbox_ids,
-        })
+        finish(tx, pm, d).await
     }
+}
+
+/// Writes the decision back to the processed row.
+async fn finish(tx: &mut Tx, pm: i64, d: Decision) -> Result<Ingested, StoreError> {
+    tx.execute(
+        q("UPDATE processed_messages SET outcome = $1, reason = $2, case_id = $3 WHERE id = $4")
+            .bind(d.outcome.as_str())
+            .bind(d.reason.clone())
+            .bind(d.case_id)
+            .bind(pm),
+    )
+    .await?;
+    Ok(Ingested {
+        outcome: d.outcome,
+        case_id: d.case_id,
+        outbox_ids: d.outbox_ids,
+    })
 }
 
 /// Claims a notification hash for this message; `Some(case)` if it was already claimed.

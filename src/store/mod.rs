@@ -23,6 +23,7 @@ mod bulk;
 mod cases;
 mod citizenship;
 pub mod cli;
+mod followup;
 pub mod import;
 mod ingest;
 mod lease;
@@ -31,6 +32,7 @@ mod outbox;
 mod output;
 mod postgres;
 mod query;
+mod replies;
 mod review;
 mod sqlite;
 mod sqlite_raw;
@@ -50,6 +52,8 @@ pub use types::{
 pub use citizenship::{
     CitizenshipFacts, CitizenshipNotice, CitizenshipRecord, FactsChange, Marriage, ResidencePeriod,
 };
+pub use followup::{DueBatch, Followup, RemindState, Schedule, StepOutcome};
+pub use replies::{CaseMail, MailFile, MailKind};
 
 use query::Pool;
 

@@ -93,10 +93,13 @@ pub(super) async fn show(
         .into_iter()
         .filter(|o| o.case_id == c.id)
         .collect();
+    let followup = store.followup(c.id).await?;
+    let mail = store.case_mail(c.id).await?;
     if json {
         let v = serde_json::json!({
             "case": c, "events": events, "waybills": waybills,
             "conflicts": conflicts, "emails": emails, "citizenship": citizenship,
+            "reminders": followup, "mail": mail,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
         return Ok(());
@@ -115,6 +118,7 @@ pub(super) async fn show(
         "  created:     {}",
         c.created_at.format("%Y-%m-%d %H:%M UTC")
     )?;
+    super::replies::print_followup(out, followup.as_ref(), &mail)?;
     writeln!(out, "History:")?;
     for e in &events {
         let from = e

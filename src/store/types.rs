@@ -143,6 +143,8 @@ pub enum Cause {
     Outbox,
     /// An approval for a renewed permit: the case started over at `approved`.
     Renewal,
+    /// The applicant, through a signed one-click link (issue 20).
+    Applicant,
 }
 
 string_enum!(Cause, "cause", {
@@ -151,6 +153,7 @@ string_enum!(Cause, "cause", {
     Reminder => "reminder",
     Outbox => "outbox",
     Renewal => "renewal",
+    Applicant => "applicant",
 });
 
 /// What ingesting one message did.
@@ -193,6 +196,8 @@ pub enum OutboxKind {
     NidPending,
     /// A route to Albanian citizenship opens (or will open soon): issue 21.
     Citizenship,
+    /// A reminder of the case's open step (the reminder pass, issue 20).
+    Reminder,
 }
 
 string_enum!(OutboxKind, "outbox kind", {
@@ -200,6 +205,7 @@ string_enum!(OutboxKind, "outbox kind", {
     CardReady => "card_ready",
     NidPending => "nid_pending",
     Citizenship => "citizenship",
+    Reminder => "reminder",
 });
 
 /// Delivery state of an outbox row.

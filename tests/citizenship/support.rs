@@ -65,6 +65,7 @@ pub fn approval(doc: &str, applicant: &str, notified_at: &str) -> ParsedMessage 
         subject: Some("Fwd: Leje qendrimi".into()),
         original_to: Some(applicant.into()),
         reply_to: None,
+        followup: Default::default(),
     }
 }
 

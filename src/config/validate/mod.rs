@@ -3,6 +3,7 @@
 
 mod citizenship;
 mod ctx;
+mod followup;
 mod mailbox;
 mod outgoing;
 
@@ -160,6 +161,7 @@ pub(crate) fn to_settings(
     let notify = outgoing::notify(cx, f.notify.as_ref());
     let offices = outgoing::offices(cx, &f.offices);
     let citizenship = citizenship::citizenship(cx, f.citizenship.as_ref());
+    let followup = followup::followup(cx, f.followup.as_ref());
 
     if !cx.errors.is_empty() {
         let mut errors = std::mem::take(&mut cx.errors);
@@ -182,6 +184,7 @@ pub(crate) fn to_settings(
         notify,
         offices,
         citizenship,
+        followup,
     })
 }
 

@@ -87,13 +87,16 @@ pub(super) async fn select<'m>(
                     });
                 }
             }
-            Err(d) if new_origin => items.push(Item {
-                index,
-                hash,
-                doc: None,
-                outcome: d.outcome,
-                reason: d.reason,
-            }),
+            // A possible reply or follow-up goes the per-message way (store/replies.rs).
+            Err(d) if new_origin && !msgs[index].parsed.followup.is_candidate() => {
+                items.push(Item {
+                    index,
+                    hash,
+                    doc: None,
+                    outcome: d.outcome,
+                    reason: d.reason,
+                })
+            }
             Err(_) => {}
         }
     }
