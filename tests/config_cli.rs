@@ -99,8 +99,16 @@ fn example_documents_every_key() {
         for k in keys {
             // Tables are documented by their header.
             let header = [
-                "log", "http", "mailbox", "smtp", "notify", "offices", "actions", "citizenship",
-                "followup", "after",
+                "log",
+                "http",
+                "mailbox",
+                "smtp",
+                "notify",
+                "offices",
+                "actions",
+                "citizenship",
+                "followup",
+                "after",
             ];
             if header.contains(&k) {
                 assert!(
