@@ -37,3 +37,4 @@ pub mod logging;
 pub mod notify;
 pub mod parse;
 pub mod store;
+pub mod trust;

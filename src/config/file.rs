@@ -37,10 +37,12 @@ pub struct FileConfig {
     /// Address and opening hours per directorate (`[offices.tirane]`, …). Default: embedded names only.
     #[serde(default)]
     pub offices: BTreeMap<String, OfficeFile>,
+    /// Who counts as a trustworthy sender, and how much may go out (README "Trust and security").
+    pub trust: Option<super::trust::TrustFile>,
 }
 
 /// The top-level keys of [`FileConfig`], for error messages.
-pub const TOP_KEYS: [&str; 9] = [
+pub const TOP_KEYS: [&str; 10] = [
     "state_dir",
     "store",
     "instance",
@@ -50,6 +52,7 @@ pub const TOP_KEYS: [&str; 9] = [
     "smtp",
     "notify",
     "offices",
+    "trust",
 ];
 
 /// `[log]`

@@ -35,6 +35,8 @@ pub struct Settings {
     pub notify: NotifySettings,
     /// All twelve directorates, with their embedded names and optional address/hours.
     pub offices: BTreeMap<Directorate, OfficeInfo>,
+    /// Sender trust and outgoing caps (`[trust]`).
+    pub trust: super::trust::TrustSettings,
 }
 
 /// How and how much is logged.

@@ -4,6 +4,7 @@
 mod ctx;
 mod mailbox;
 mod outgoing;
+mod trust;
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
@@ -158,6 +159,7 @@ pub(crate) fn to_settings(
     let smtp = f.smtp.as_ref().map(|s| outgoing::smtp(cx, s));
     let notify = outgoing::notify(cx, f.notify.as_ref());
     let offices = outgoing::offices(cx, &f.offices);
+    let trust = trust::trust(cx, f.trust.as_ref(), &notify);
 
     if !cx.errors.is_empty() {
         let mut errors = std::mem::take(&mut cx.errors);
@@ -179,6 +181,7 @@ pub(crate) fn to_settings(
         smtp,
         notify,
         offices,
+        trust,
     })
 }
 
