@@ -17,6 +17,8 @@
 //!   `deliver` handles one row.
 //! - [`cli`]: `leje outbox list|retry|send`.
 
+pub mod attach;
+pub mod caps;
 pub mod cli;
 mod deliver;
 pub mod message;

@@ -92,10 +92,11 @@ pub(super) async fn show(
         .into_iter()
         .filter(|o| o.case_id == c.id)
         .collect();
+    let messages = store.case_messages(c.id).await?;
     if json {
         let v = serde_json::json!({
             "case": c, "events": events, "waybills": waybills,
-            "conflicts": conflicts, "emails": emails,
+            "conflicts": conflicts, "emails": emails, "messages": messages,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
         return Ok(());
@@ -131,6 +132,21 @@ pub(super) async fn show(
                 .map(|d| format!(": {d}"))
                 .unwrap_or_default()
         )?;
+    }
+    if !messages.is_empty() {
+        writeln!(out, "Messages (who sent them):")?;
+        for m in &messages {
+            writeln!(
+                out,
+                "  #{}  {}  {}  {}",
+                m.id,
+                m.at.format("%Y-%m-%d %H:%M"),
+                trust_label(m),
+                m.trust_reason
+                    .as_deref()
+                    .unwrap_or("stored before sender checks")
+            )?;
+        }
     }
     if !waybills.is_empty() {
         writeln!(
@@ -288,5 +304,15 @@ mod tests {
         assert_eq!(csv_field("plain"), "plain");
         assert_eq!(csv_field("a, b"), "\"a, b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+}
+
+/// One word for a message's trust verdict: `trusted`, `untrusted`, or `-` (stored
+/// before schema 8).
+pub(super) fn trust_label(m: &super::MessageRecord) -> &'static str {
+    match m.trusted {
+        Some(true) => "trusted",
+        Some(false) => "untrusted",
+        None => "-",
     }
 }

@@ -239,8 +239,13 @@ impl Checker {
     }
 }
 
-/// At most `max` bytes of `s`, cut at a character boundary.
-fn clip(mut s: String, max: usize) -> String {
+/// At most `max` bytes of `s`, cut at a character boundary, without control
+/// characters (the reason quotes header values, which the sender wrote).
+fn clip(s: String, max: usize) -> String {
+    let mut s: String = s
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
     if s.len() > max {
         let mut i = max;
         while !s.is_char_boundary(i) {
