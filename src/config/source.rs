@@ -258,6 +258,7 @@ impl Structural<'_> {
                 "smtp" => try_de::<super::file::SmtpFile>(v),
                 "notify" => try_de::<super::file::NotifyFile>(v),
                 "offices" => try_de::<super::file::OfficeFile>(v),
+                "trust" => try_de::<super::trust::TrustFile>(v),
                 _ => Ok(()),
             };
             let Err(e) = r else { return true };

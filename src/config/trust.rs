@@ -45,8 +45,6 @@ pub struct TrustFile {
     pub max_attachments: Option<i64>,
     /// At most this many bytes of waybills in one email. Default `5MB`.
     pub max_attachment_bytes: Option<NumOrText>,
-    /// A notice dated later than now plus this goes to review. Default `10m`.
-    pub clock_skew: Option<NumOrText>,
 }
 
 /// What makes a message trustworthy enough to send without a person.
@@ -97,7 +95,6 @@ pub struct TrustSettings {
     pub max_per_forwarder_domain_per_hour: u32,
     pub max_attachments: usize,
     pub max_attachment_bytes: u64,
-    pub clock_skew: Duration,
 }
 
 impl Default for TrustSettings {
@@ -117,7 +114,6 @@ impl Default for TrustSettings {
             max_per_forwarder_domain_per_hour: 20,
             max_attachments: 3,
             max_attachment_bytes: 5_000_000,
-            clock_skew: Duration::from_secs(600),
         }
     }
 }

@@ -131,6 +131,5 @@ pub(super) fn trust(
         &t.max_attachment_bytes,
         d.max_attachment_bytes,
     );
-    d.clock_skew = cx.duration("trust.clock_skew", &t.clock_skew, d.clock_skew);
     d
 }
