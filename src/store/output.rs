@@ -295,6 +295,16 @@ pub(super) fn export_csv(out: &mut impl Write, list: &[Case]) -> std::io::Result
     Ok(())
 }
 
+/// One word for a message's trust verdict: `trusted`, `untrusted`, or `-` (stored
+/// before schema 8).
+pub(super) fn trust_label(m: &super::MessageRecord) -> &'static str {
+    match m.trusted {
+        Some(true) => "trusted",
+        Some(false) => "untrusted",
+        None => "-",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,15 +314,5 @@ mod tests {
         assert_eq!(csv_field("plain"), "plain");
         assert_eq!(csv_field("a, b"), "\"a, b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-    }
-}
-
-/// One word for a message's trust verdict: `trusted`, `untrusted`, or `-` (stored
-/// before schema 8).
-pub(super) fn trust_label(m: &super::MessageRecord) -> &'static str {
-    match m.trusted {
-        Some(true) => "trusted",
-        Some(false) => "untrusted",
-        None => "-",
     }
 }
