@@ -8,12 +8,12 @@
 //! server publishes).
 
 mod common;
-#[path = "daemon/support.rs"]
-mod support;
 #[path = "trust/dns.rs"]
 mod dns;
 #[path = "trust/mail.rs"]
 mod mail;
+#[path = "daemon/support.rs"]
+mod support;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -160,9 +160,18 @@ async fn spoofed_office_mail_is_held_and_never_sent() {
         direct("Ana Spoof", "SP1000001", "victim@example.com", 1, Some(("slip.pdf", &pdf("9900 Lek, IBAN AL00 EVIL"))))
     );
     // An inline forward whose "original" came from the attacker's own domain.
-    let evil_original = inline_forward(None, "x@evil.example", "Bo Spoof", "SP1000002", Some("victim2@example.com"), 1, None, "e1")
-        .into_iter()
-        .collect::<Vec<u8>>();
+    let evil_original = inline_forward(
+        None,
+        "x@evil.example",
+        "Bo Spoof",
+        "SP1000002",
+        Some("victim2@example.com"),
+        1,
+        None,
+        "e1",
+    )
+    .into_iter()
+    .collect::<Vec<u8>>();
     let r = env.import(&[raw.into_bytes(), evil_original]);
     assert_eq!(outcome(&r[0]), "case_created", "{r:?}");
     assert_eq!(outcome(&r[1]), "case_created", "{r:?}");
@@ -173,7 +182,10 @@ async fn spoofed_office_mail_is_held_and_never_sent() {
     let msgs = s.messages(None, 10).await.unwrap();
     assert!(msgs.iter().all(|m| m.trusted == Some(false)), "{msgs:?}");
     assert!(
-        msgs.iter().any(|m| m.trust_reason.as_deref().is_some_and(|r| r.contains("dmarc=fail"))),
+        msgs.iter().any(|m| m
+            .trust_reason
+            .as_deref()
+            .is_some_and(|r| r.contains("dmarc=fail"))),
         "{msgs:?}"
     );
     // No case took an address from these messages.
@@ -263,13 +275,20 @@ async fn an_outsiders_payment_slip_never_reaches_the_applicant() {
     let case = s.case_by_document("AP1000001").await.unwrap().unwrap();
     assert_eq!(case.contacts, ["ana.applicant@gmail.com"]);
     let conflicts = s.case_conflicts(case.id, true).await.unwrap();
-    assert!(conflicts.iter().any(|c| c.field == "notice_date"), "{conflicts:?}");
+    assert!(
+        conflicts.iter().any(|c| c.field == "notice_date"),
+        "{conflicts:?}"
+    );
     // One email, pending, to the applicant, with the applicant's own slip only.
     let sent = env.would_send();
     assert_eq!(sent.len(), 1);
     assert_eq!(to_of(&sent[0]), ["ana.applicant@gmail.com"]);
     assert_eq!(attachments(&sent[0]), vec![real]);
-    assert_eq!(s.outbox_list(None).await.unwrap().len(), 1, "no second email");
+    assert_eq!(
+        s.outbox_list(None).await.unwrap().len(),
+        1,
+        "no second email"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -277,7 +296,9 @@ async fn contact_takeover_and_name_fill_go_to_review() {
     let env = Env::new();
     // Staff forward, verified by the agency's own server, without the applicant's address.
     let staff = inline_forward(
-        Some(&format!("{AGENCY_MX}; spf=pass smtp.mailfrom=desk@agency.example")),
+        Some(&format!(
+            "{AGENCY_MX}; spf=pass smtp.mailfrom=desk@agency.example"
+        )),
         "desk@agency.example",
         "Chen Staffcase",
         "ST1000001",
@@ -306,13 +327,60 @@ async fn contact_takeover_and_name_fill_go_to_review() {
     assert!(case.contacts.is_empty(), "{case:?}");
     assert_eq!(case.stage, Stage::NeedsReview);
     let c = s.case_conflicts(case.id, true).await.unwrap();
-    assert!(c.iter().any(|c| c.field == "contacts" && c.old_value.is_none()), "{c:?}");
+    assert!(
+        c.iter()
+            .any(|c| c.field == "contacts" && c.old_value.is_none()),
+        "{c:?}"
+    );
     // The staff's email (trusted) never goes to the outsider.
     for m in env.would_send() {
-        assert!(!to_of(&m).contains(&"attacker@gmail.com".to_string()), "{:?}", to_of(&m));
+        assert!(
+            !to_of(&m).contains(&"attacker@gmail.com".to_string()),
+            "{:?}",
+            to_of(&m)
+        );
     }
+
+    // A case without a name: an outsider's name goes to review, the staff's own fills it.
+    let noname = |auth: &str, from: &str, name: &str, days: i64, id: &str| {
+        inline_forward(Some(auth), from, name, "ST1000002", None, days, None, id)
+    };
+    let staff_auth = format!("{AGENCY_MX}; spf=pass smtp.mailfrom=desk@agency.example");
+    let r = env.import(&[
+        noname(&staff_auth, "desk@agency.example", "", 5, "n1"),
+        noname(
+            &pass(GMAIL, "gmail.com"),
+            "someone@gmail.com",
+            "Evil Name",
+            4,
+            "n2",
+        ),
+    ]);
+    assert_eq!(outcome(&r[0]), "case_created", "{r:?}");
+    assert_eq!(outcome(&r[1]), "needs_review", "{r:?}");
+    let case = s.case_by_document("ST1000002").await.unwrap().unwrap();
+    assert_eq!(case.name, None);
+    let c = s.case_conflicts(case.id, true).await.unwrap();
+    assert!(
+        c.iter()
+            .any(|c| c.field == "name" && c.new_value.as_deref() == Some("Evil Name")),
+        "{c:?}"
+    );
+    let env2 = Env::new();
+    let r = env2.import(&[
+        noname(&staff_auth, "desk@agency.example", "", 5, "n3"),
+        noname(&staff_auth, "desk@agency.example", "Real Name", 4, "n4"),
+    ]);
+    assert_eq!(outcome(&r[1]), "case_updated", "{r:?}");
+    let s2 = env2.store().await;
+    let case = s2.case_by_document("ST1000002").await.unwrap().unwrap();
+    assert_eq!(case.name.as_deref(), Some("Real Name"));
+
     let shown = env.leje(&["cases", "show", "ST1000001"]);
-    assert!(shown.contains("Messages (who sent them):") && shown.contains("trusted (staff)"), "{shown}");
+    assert!(
+        shown.contains("Messages (who sent them):") && shown.contains("trusted (staff)"),
+        "{shown}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -341,13 +409,25 @@ async fn genuine_senders_still_get_their_instructions() {
         "st1",
     );
     // 3. Someone unverified forwards the Directorate's signed notice as an attachment.
-    let signed = env.key.sign(&direct("Dana Signed", "DS1000001", "dana@example.net", 2, None));
+    let signed = env.key.sign(&direct(
+        "Dana Signed",
+        "DS1000001",
+        "dana@example.net",
+        2,
+        None,
+    ));
     let attached = attached_forward(None, "friend@unknown.example", &signed, "at1");
     // 4. The same, with the signed notice's text changed after signing.
-    let tampered = String::from_utf8(env.key.sign(&direct("Tom Tampered", "TT1000001", "tom@example.net", 2, None)))
-        .unwrap()
-        .replace("Italy", "Itály")
-        .into_bytes();
+    let tampered = String::from_utf8(env.key.sign(&direct(
+        "Tom Tampered",
+        "TT1000001",
+        "tom@example.net",
+        2,
+        None,
+    )))
+    .unwrap()
+    .replace("Italy", "Itály")
+    .into_bytes();
     let tampered = attached_forward(None, "friend@unknown.example", &tampered, "at2");
     let r = env.import(&[gmail, staff, attached, tampered]);
     for v in &r {
@@ -356,9 +436,17 @@ async fn genuine_senders_still_get_their_instructions() {
     let s = env.store().await;
     let msgs = s.messages(None, 10).await.unwrap();
     let reason = |i: usize| msgs[3 - i].trust_reason.clone().unwrap_or_default();
-    assert!(reason(0).starts_with("trusted (verified forwarder)"), "{}", reason(0));
+    assert!(
+        reason(0).starts_with("trusted (verified forwarder)"),
+        "{}",
+        reason(0)
+    );
     assert!(reason(1).starts_with("trusted (staff)"), "{}", reason(1));
-    assert!(reason(2).contains("attached notice signed by asp.gov.al"), "{}", reason(2));
+    assert!(
+        reason(2).contains("attached notice signed by asp.gov.al"),
+        "{}",
+        reason(2)
+    );
     assert!(reason(3).starts_with("held:"), "{}", reason(3));
     assert_eq!(rows(&s, OutboxStatus::Held).await.len(), 1);
     let sent = env.would_send();
@@ -377,7 +465,10 @@ async fn genuine_senders_still_get_their_instructions() {
     let held = rows(&s, OutboxStatus::Held).await.remove(0);
     env.leje(&["outbox", "release", &held.id.to_string(), "--by", "maria"]);
     let row = s.outbox_get(held.id).await.unwrap().unwrap();
-    assert_eq!((row.status, row.released_by.as_deref()), (OutboxStatus::Pending, Some("maria")));
+    assert_eq!(
+        (row.status, row.released_by.as_deref()),
+        (OutboxStatus::Pending, Some("maria"))
+    );
     let last = s.case_events(row.case_id).await.unwrap().pop().unwrap();
     assert!(last.detail.unwrap().contains("released by maria"));
 }
@@ -402,9 +493,21 @@ async fn the_daemon_holds_forgeries_and_answers_signed_notices() {
     let mut imap = stack.imap(&user).await;
     let spoof = format!(
         "Authentication-Results: mx.leje-test.invalid; dmarc=fail header.from=asp.gov.al\r\n{}",
-        direct("Ana Spoof", "DX1000001", "victim@example.com", 1, Some(("slip.pdf", &pdf("9900 Lek"))))
+        direct(
+            "Ana Spoof",
+            "DX1000001",
+            "victim@example.com",
+            1,
+            Some(("slip.pdf", &pdf("9900 Lek")))
+        )
     );
-    let signed = key.sign(&direct("Dana Signed", "DX1000002", "dana@example.net", 1, None));
+    let signed = key.sign(&direct(
+        "Dana Signed",
+        "DX1000002",
+        "dana@example.net",
+        1,
+        None,
+    ));
     let fwd = attached_forward(None, "someone@unknown.example", &signed, "dx2");
     imap.append("INBOX", spoof.as_bytes()).await;
     imap.append("INBOX", &fwd).await;

@@ -62,10 +62,14 @@ fn answer(q: &[u8], records: &HashMap<String, String>) -> Option<Vec<u8>> {
     let txt = records.get(&name).filter(|_| qtype == 16);
     let mut r = Vec::new();
     r.extend_from_slice(&q[..2]); // id
-    // QR, opcode 0, AA, RD copied; RA; RCODE 0 or NXDOMAIN (3).
+                                  // QR, opcode 0, AA, RD copied; RA; RCODE 0 or NXDOMAIN (3).
     let rd = q[2] & 1;
     r.push(0x84 | rd);
-    r.push(if txt.is_some() || records.keys().any(|k| *k == name) { 0x80 } else { 0x83 });
+    r.push(if txt.is_some() || records.keys().any(|k| *k == name) {
+        0x80
+    } else {
+        0x83
+    });
     r.extend_from_slice(&[0, 1]); // QDCOUNT
     r.extend_from_slice(&[0, u8::from(txt.is_some())]); // ANCOUNT
     r.extend_from_slice(&[0, 0, 0, 0]); // NSCOUNT, ARCOUNT

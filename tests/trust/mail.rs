@@ -26,7 +26,8 @@ pub fn date(days_ago: i64) -> String {
 
 /// A small PDF whose text says `amount`.
 pub fn pdf(amount: &str) -> Vec<u8> {
-    format!("%PDF-1.4\n% waybill: {amount}\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n").into_bytes()
+    format!("%PDF-1.4\n% waybill: {amount}\n1 0 obj << /Type /Catalog >> endobj\n%%EOF\n")
+        .into_bytes()
 }
 
 pub fn b64(data: &[u8]) -> String {
@@ -61,7 +62,13 @@ fn body(text: &str, pdf: Option<(&str, &[u8])>) -> String {
 }
 
 /// The Directorate's notice as it sends it to `to`.
-pub fn direct(name: &str, doc: &str, to: &str, days_ago: i64, pdf: Option<(&str, &[u8])>) -> String {
+pub fn direct(
+    name: &str,
+    doc: &str,
+    to: &str,
+    days_ago: i64,
+    pdf: Option<(&str, &[u8])>,
+) -> String {
     format!(
         "From: Leje Qendrimi <LejeQendrimi@asp.gov.al>\r\nTo: {to}\r\nSubject: Residence Permit\r\nDate: {}\r\n\
          Message-ID: <{doc}.{days_ago}@asp.gov.al>\r\nMIME-Version: 1.0\r\n{}",
@@ -82,7 +89,9 @@ pub fn inline_forward(
     pdf: Option<(&str, &[u8])>,
     id: &str,
 ) -> Vec<u8> {
-    let to = applicant.map(|a| format!("To: <{a}>\r\n")).unwrap_or_default();
+    let to = applicant
+        .map(|a| format!("To: <{a}>\r\n"))
+        .unwrap_or_default();
     let text = format!(
         "Please see below.\r\n\r\n---------- Forwarded message ---------\r\nFrom: Leje Qendrimi <LejeQendrimi@asp.gov.al>\r\n\
          Date: {}\r\nSubject: Residence Permit\r\n{to}\r\n{}",
