@@ -133,15 +133,16 @@ async fn recipients_shown(
         None => return Ok("(case missing)".into()),
     };
     let policy = super::worker::policy_for(settings);
+    // NOTE: a held row shows where it would go once a person releases it.
+    let vouched = r.released_by.is_some() || r.status == OutboxStatus::Held;
     Ok(
         match policy.decide(&super::recipients::Parties {
             forwarded_by: r.forwarded_by.as_deref(),
             forwarder_is_staff: r.forwarder_is_staff,
             original_to: r.original_to.as_deref(),
             contacts: &contacts,
-            forwarder_unverified: !r.forwarder_verified && r.released_by.is_none(),
-            original_to_unverified: !(r.forwarder_verified || r.original_verified)
-                && r.released_by.is_none(),
+            forwarder_unverified: !r.forwarder_verified && !vouched,
+            original_to_unverified: !(r.forwarder_verified || r.original_verified) && !vouched,
         }) {
             Ok(d) => format!(
                 "→ {}{}",
