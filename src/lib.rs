@@ -26,6 +26,10 @@
 //!   makes ingestion idempotent and a crash harmless; the after-processing action of
 //!   each message is recorded in the same transaction and applied later.
 //! - [`imap`]: connection, IDLE/polling, batched fetch, after-processing actions.
+//! - [`trust`]: who sent a message: a verdict from the receiving server's
+//!   trusted `Authentication-Results`/ARC, or a DKIM check of its own (the
+//!   Directorate's signature on an attached notice too); pure, never touches
+//!   the store, which keeps the verdict and holds untrusted messages' emails.
 //! - [`notify`]: renders the next-step email and sends the outbox over SMTP.
 //! - [`daemon`]: runs the mailboxes and the outbox sender until shutdown.
 
