@@ -523,3 +523,30 @@ async fn the_daemon_holds_forgeries_and_answers_signed_notices() {
     assert!(!pending[0].forwarder_verified && pending[0].original_verified);
     daemon.stop().await;
 }
+
+/// DKIM work is bounded: a resolver that never answers costs `dns_timeout`,
+/// not a stalled parser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_dns_server_costs_only_the_timeout() {
+    let silent = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let t = leje::config::TrustSettings {
+        dns: leje::config::trust::Dns::Servers(vec![silent.local_addr().unwrap()]),
+        dns_timeout: Duration::from_millis(800),
+        ..Default::default()
+    };
+    let key = Key::new("asp.gov.al");
+    let signed = key.sign(&direct(
+        "Tim Timeout",
+        "TO1000001",
+        "tim@example.net",
+        1,
+        None,
+    ));
+    let raw = attached_forward(None, "someone@unknown.example", &signed, "to1");
+    let p = leje::parse::parse(&raw);
+    let started = std::time::Instant::now();
+    let v = leje::trust::Checker::new(&t).assess(&raw, &p).await;
+    let took = started.elapsed();
+    assert!(!v.trusted && v.reason.contains("timed out"), "{v:?}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+}

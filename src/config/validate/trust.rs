@@ -133,3 +133,54 @@ pub(super) fn trust(
     );
     d
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::trust::{AutoSend, Dns};
+
+    fn load(text: &str) -> Result<crate::config::Settings, crate::config::ConfigErrors> {
+        crate::config::load_str(std::path::Path::new("/etc/leje/leje.toml"), text)
+    }
+
+    #[test]
+    fn defaults_and_values() {
+        let s = load("[notify]\nstaff_domains = [\"agency.al\"]\n").unwrap();
+        assert_eq!(s.trust.directorate_domains, ["asp.gov.al"]);
+        assert_eq!(s.trust.auto_send.len(), 3);
+        assert_eq!(s.trust.staff_domains, ["agency.al"]);
+        let s = load(
+            "[trust]\nauthserv_ids = [\"MX.Google.com\"]\ndns_servers = [\"127.0.0.1:5353\", \"::1\"]\n\
+             auto_send = [\"staff\"]\nmax_per_hour = 0\n",
+        )
+        .unwrap();
+        assert_eq!(s.trust.authserv_ids, ["mx.google.com"]);
+        assert_eq!(s.trust.auto_send, [AutoSend::Staff]);
+        assert_eq!(s.trust.max_per_hour, 0);
+        let Dns::Servers(a) = &s.trust.dns else {
+            panic!("{:?}", s.trust.dns)
+        };
+        assert_eq!(a[1].port(), 53);
+    }
+
+    #[test]
+    fn every_bad_value_is_reported_with_its_key() {
+        let errs = load(
+            "[trust]\nauthserv_ids = [\"a b\"]\ndirectorate_domains = [\"nodot\"]\ndns_servers = [\"dns.example\"]\n\
+             dns_timeout = \"0s\"\nauto_send = [\"everyone\"]\nmax_per_hour = -1\nmax_attachment_bytes = \"lots\"\n",
+        )
+        .unwrap_err();
+        let text = errs.to_string();
+        for key in [
+            "trust.authserv_ids[0]",
+            "trust.directorate_domains[0]",
+            "trust.dns_servers[0]",
+            "trust.dns_timeout",
+            "trust.auto_send[0]",
+            "trust.max_per_hour",
+            "trust.max_attachment_bytes",
+        ] {
+            assert!(text.contains(key), "{key} missing from:\n{text}");
+        }
+        assert!(text.contains("/etc/leje/leje.toml"), "{text}");
+    }
+}
