@@ -142,7 +142,7 @@ async fn recipients_shown(
             original_to: r.original_to.as_deref(),
             contacts: &contacts,
             forwarder_unverified: !r.forwarder_verified && !vouched,
-            original_to_unverified: !(r.forwarder_verified || r.original_verified) && !vouched,
+            original_to_unverified: !(r.forwarder_verified || r.original_verified || vouched),
         }) {
             Ok(d) => format!(
                 "→ {}{}",
