@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use leje::store::{OutboxRow, OutboxStatus, Stage, Store};
 use mail::{attached_forward, direct, inline_forward, pdf, Key, AGENCY_MX, GMAIL};
+use mail_parser::MimeHeaders;
 
 /// A store, a config and a DNS server publishing the Directorate's test key.
 struct Env {
@@ -549,4 +550,47 @@ async fn a_silent_dns_server_costs_only_the_timeout() {
     let took = started.elapsed();
     assert!(!v.trusted && v.reason.contains("timed out"), "{v:?}");
     assert!(took < Duration::from_secs(3), "{took:?}");
+}
+
+/// An email is not a carrier: of a verified sender's 40 attachments and an
+/// executable declared as an image, at most three real PDFs go out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_are_few_and_what_they_claim() {
+    let env = Env::new();
+    let mut parts = String::new();
+    parts.push_str(&format!(
+        "--b1\r\nContent-Type: image/png; name=\"Invoice.exe\"\r\nContent-Disposition: attachment; filename=\"Invoice.exe\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+        mail::b64(b"MZ\x90\x00\x03\x00\x00\x00\x04\x00 this program cannot be run in DOS mode")
+    ));
+    for i in 0..40 {
+        parts.push_str(&format!(
+            "--b1\r\nContent-Type: application/pdf; name=\"w{i}.pdf\"\r\nContent-Disposition: attachment; filename=\"w{i}.pdf\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+            mail::b64(&pdf(&format!("slip {i}")))
+        ));
+    }
+    let raw = format!(
+        "Authentication-Results: {}\r\nFrom: many@gmail.com\r\nTo: permits@agency.example\r\nSubject: Fwd\r\nDate: {}\r\n\
+         Message-ID: <many@gmail.com>\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n---------- Forwarded message ---------\r\n\
+         From: Leje Qendrimi <LejeQendrimi@asp.gov.al>\r\nDate: {}\r\nSubject: Residence Permit\r\n\r\n{}\r\n{parts}--b1--\r\n",
+        pass(GMAIL, "gmail.com"),
+        mail::date(0),
+        mail::date(1),
+        mail::notice_text("Many Attachments", "MA1000001"),
+    );
+    let r = env.import(&[raw.into_bytes()]);
+    assert_eq!(outcome(&r[0]), "case_created", "{r:?}");
+    let sent = env.would_send();
+    assert_eq!(sent.len(), 1);
+    let names: Vec<String> = sent[0]
+        .attachments()
+        .map(|a| a.attachment_name().unwrap_or("").to_owned())
+        .collect();
+    assert!(names.len() <= 3 && !names.is_empty(), "{names:?}");
+    assert!(names.iter().all(|n| n.ends_with(".pdf")), "{names:?}");
+    for a in attachments(&sent[0]) {
+        assert!(a.starts_with(b"%PDF-"));
+    }
 }
