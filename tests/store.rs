@@ -13,6 +13,8 @@ mod cli;
 mod common;
 #[path = "store/concurrency.rs"]
 mod concurrency;
+#[path = "store/hold.rs"]
+mod hold;
 #[path = "store/lifecycle.rs"]
 mod lifecycle;
 #[path = "store/renewal.rs"]
