@@ -461,6 +461,59 @@ async fn per_recipient_daily_limit_defers_the_rest_to_the_next_day() {
     exactly(stack, &agency, 3).await;
 }
 
+/// The hourly caps (issue 23): in all, and per forwarder domain; what is over
+/// waits minutes, not a day, and goes out once the hour has passed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hourly_caps_in_all_and_per_forwarder_domain() {
+    let Some(stack) = common::stack() else { return };
+    let mut f = fixture(stack).await;
+    f.settings.trust.max_per_hour = 2;
+    f.settings.trust.max_per_forwarder_domain_per_hour = 0;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let a = common::unique_user("hourly");
+        ids.push(
+            enqueue(&f, &approval(&doc(), &a, Some(&a), Language::En), false)
+                .await
+                .id,
+        );
+    }
+    let rep = send(&f, Days::zero()).await;
+    assert_eq!((rep.sent, rep.deferred), (2, 1), "{rep:?}");
+    let r = row(&f, ids[2]).await;
+    assert!(
+        r.last_error
+            .as_deref()
+            .unwrap()
+            .contains("2 emails per hour"),
+        "{r:?}"
+    );
+    assert!(r.next_attempt_at < Utc::now() + Days::minutes(11), "{r:?}");
+    assert_eq!(send(&f, Days::minutes(70)).await.sent, 1);
+
+    // Per domain: the second email answering mail from one domain waits; staff's do not.
+    // (A fresh store: the sender's clock is the test's, `sent_at` the real one.)
+    let mut f = fixture(stack).await;
+    f.settings.trust.max_per_hour = 0;
+    f.settings.trust.max_per_forwarder_domain_per_hour = 1;
+    let one = common::unique_user("domain-a");
+    let two = common::unique_user("domain-b");
+    enqueue(&f, &approval(&doc(), &one, Some(&one), Language::En), false).await;
+    enqueue(&f, &approval(&doc(), &two, Some(&two), Language::En), false).await;
+    let rep = send(&f, Days::zero()).await;
+    assert_eq!((rep.sent, rep.deferred), (1, 1), "{rep:?}");
+    f.settings.notify.staff_domains = vec!["leje.test".into()];
+    let staff = common::unique_user("desk");
+    let applicant = common::unique_user("staff-applicant");
+    let p = approval(&doc(), &staff, Some(&applicant), Language::En);
+    enqueue(&f, &p, true).await;
+    assert_eq!(
+        send(&f, Days::zero()).await.sent,
+        1,
+        "staff forwards are not capped per domain"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_forwarder_reply_goes_to_the_applicant_or_back_with_a_note() {
     let Some(stack) = common::stack() else { return };
