@@ -129,6 +129,7 @@ async fn pipeline(store: &Store, n: usize, batch: usize) -> Run {
     let t = Instant::now();
     let (mut cases, mut duplicates) = (0, 0);
     let mut uid = 0u32;
+    let vouched = leje::trust::Verdict::vouched("the benchmark");
     let mut pending: Vec<(ParsedMessage, String, u32)> = Vec::with_capacity(batch);
     for i in 0..n {
         let p = approval(i);
@@ -151,6 +152,7 @@ async fn pipeline(store: &Store, n: usize, batch: usize) -> Run {
                     size: 4096,
                     parsed: p,
                     forwarder_is_staff: false,
+                    trust: &vouched,
                 })
                 .collect();
             let results = if batch == 1 {

@@ -26,6 +26,10 @@
 //!   makes ingestion idempotent and a crash harmless; the after-processing action of
 //!   each message is recorded in the same transaction and applied later.
 //! - [`imap`]: connection, IDLE/polling, batched fetch, after-processing actions.
+//! - [`trust`]: who sent a message: a verdict from the receiving server's
+//!   trusted `Authentication-Results`/ARC, or a DKIM check of its own (the
+//!   Directorate's signature on an attached notice too); pure, never touches
+//!   the store, which keeps the verdict and holds untrusted messages' emails.
 //! - [`notify`]: renders the next-step email and sends the outbox over SMTP.
 //! - [`citizenship`]: the citizenship clock (issue 21): pure rules of Law No. 8389
 //!   (facts and `today` in, each route's opening day and why out) and the periodic
@@ -52,3 +56,4 @@ pub mod store;
 pub mod web {
     pub mod public;
 }
+pub mod trust;

@@ -82,6 +82,7 @@ fn example_documents_every_key() {
         ("[offices.tirane]\nzzz = 1\n", "offices"),
         ("[citizenship]\nzzz = 1\n", "citizenship"),
         ("[followup]\nzzz = 1\n", "followup"),
+        ("[trust]\nzzz = 1\n", "trust"),
     ];
     for (text, section) in sections {
         let errs = errors(text);
@@ -109,6 +110,7 @@ fn example_documents_every_key() {
                 "citizenship",
                 "followup",
                 "after",
+                "trust",
             ];
             if header.contains(&k) {
                 assert!(

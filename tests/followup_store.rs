@@ -533,6 +533,7 @@ async fn a_reply_inside_a_batch_is_attached() {
     ];
     let parsed: Vec<_> = raws.iter().map(|r| leje::parse::parse(r)).collect();
     let paths: Vec<String> = (0..3).map(|i| format!("/batch/{case}/{i}")).collect();
+    let vouched = leje::trust::Verdict::vouched("the tests");
     let batch: Vec<leje::store::Incoming<'_>> = (0..3)
         .map(|i| leje::store::Incoming {
             origin: leje::store::Origin::File { path: &paths[i] },
@@ -540,6 +541,7 @@ async fn a_reply_inside_a_batch_is_attached() {
             size: 10,
             parsed: &parsed[i],
             forwarder_is_staff: false,
+            trust: &vouched,
         })
         .collect();
     let out = env.store.ingest_batch(&batch).await.unwrap();

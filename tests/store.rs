@@ -13,6 +13,8 @@ mod cli;
 mod common;
 #[path = "store/concurrency.rs"]
 mod concurrency;
+#[path = "store/hold.rs"]
+mod hold;
 #[path = "store/lifecycle.rs"]
 mod lifecycle;
 #[path = "store/renewal.rs"]
@@ -204,6 +206,7 @@ pub async fn ingest_file(store: &Store, path: &str, p: &ParsedMessage) -> Ingest
             size: 1234,
             parsed: p,
             forwarder_is_staff: false,
+            trust: &leje::trust::Verdict::vouched("the tests"),
         })
         .await
         .expect("ingest")
@@ -230,6 +233,7 @@ pub async fn ingest_imap(
             size: 1234,
             parsed: p,
             forwarder_is_staff: staff,
+            trust: &leje::trust::Verdict::vouched("the tests"),
         })
         .await
         .expect("ingest")

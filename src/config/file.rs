@@ -41,10 +41,12 @@ pub struct FileConfig {
     pub citizenship: Option<super::citizenship::CitizenshipFile>,
     /// Reminders, one-click links and replies (`[followup]`). Default: see its fields.
     pub followup: Option<super::followup::FollowupFile>,
+    /// Who counts as a trustworthy sender, and how much may go out (README "Trust and security").
+    pub trust: Option<super::trust::TrustFile>,
 }
 
 /// The top-level keys of [`FileConfig`], for error messages.
-pub const TOP_KEYS: [&str; 11] = [
+pub const TOP_KEYS: [&str; 12] = [
     "state_dir",
     "store",
     "instance",
@@ -56,6 +58,7 @@ pub const TOP_KEYS: [&str; 11] = [
     "offices",
     "citizenship",
     "followup",
+    "trust",
 ];
 
 /// `[log]`

@@ -15,6 +15,7 @@ pub mod followup;
 pub mod secret;
 pub mod settings;
 mod source;
+pub mod trust;
 pub mod units;
 pub mod validate;
 
@@ -26,6 +27,7 @@ pub use settings::{
     Action, Actions, Auth, HttpSettings, LogSettings, MailboxSettings, NotifySettings, OfficeInfo,
     PaymentRoute, Settings, SmtpSettings, TlsMode,
 };
+pub use trust::{AutoSend, TrustSettings};
 
 /// Where the configuration lives when neither `--config` nor `$LEJE_CONFIG` is given.
 pub const DEFAULT_PATH: &str = "/etc/leje/leje.toml";

@@ -39,6 +39,8 @@ pub struct Settings {
     pub citizenship: super::citizenship::CitizenshipSettings,
     /// Reminders, one-click links and replies (issue 20).
     pub followup: super::followup::FollowupSettings,
+    /// Sender trust and outgoing caps (`[trust]`).
+    pub trust: super::trust::TrustSettings,
 }
 
 /// How and how much is logged.

@@ -260,6 +260,7 @@ impl Structural<'_> {
                 "offices" => try_de::<super::file::OfficeFile>(v),
                 "citizenship" => try_de::<super::citizenship::CitizenshipFile>(v),
                 "followup" => try_de::<super::followup::FollowupFile>(v),
+                "trust" => try_de::<super::trust::TrustFile>(v),
                 _ => Ok(()),
             };
             let Err(e) = r else { return true };

@@ -26,6 +26,8 @@ pub struct Ctx {
     pub staff_domains: Vec<String>,
     /// Woken when a message enqueued outgoing mail, so the outbox sender need not poll.
     pub outbox_kick: Arc<tokio::sync::Notify>,
+    /// Judges who sent each message (`[trust]`).
+    pub trust: Arc<crate::trust::Checker>,
 }
 
 impl Ctx {
@@ -162,6 +164,7 @@ struct Prepared {
     sha: String,
     size: u64,
     parsed: crate::parse::ParsedMessage,
+    verdict: crate::trust::Verdict,
 }
 
 /// Processes `uids` (sorted, all above the checkpoint). Returns `Ok(false)` when it
@@ -202,7 +205,7 @@ pub async fn run_batch(
 
     let mut g = Group::default();
     // A message arriving alone (IDLE) needs one thread, a backlog all of them.
-    let mut parsers = Parsers::start(parser_threads().min(small.len()));
+    let mut parsers = Parsers::start(parser_threads().min(small.len()), ctx.trust.clone());
     let mut inflight_bytes = 0usize;
     let limit = max_inflight();
     let mut handler_err = None;
@@ -261,12 +264,13 @@ pub async fn run_batch(
             t_parse += t.elapsed();
             inflight_bytes -= p.size;
             match p.result {
-                Ok((sha, parsed)) => {
+                Ok((sha, parsed, verdict)) => {
                     g.push(Prepared {
                         uid,
                         sha,
                         size: p.size as u64,
                         parsed,
+                        verdict,
                     });
                     // More of the answer to come: a backlog, worth larger groups.
                     let min = if eof || stopped {

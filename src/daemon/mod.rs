@@ -79,6 +79,7 @@ pub async fn run_with(
         staff_addresses: settings.notify.staff_addresses.clone(),
         staff_domains: settings.notify.staff_domains.clone(),
         outbox_kick: outbox_kick.clone(),
+        trust: Arc::new(crate::trust::Checker::new(&settings.trust)),
     });
 
     let mut aux: Vec<JoinHandle<()>> = Vec::new();

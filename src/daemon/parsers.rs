@@ -15,18 +15,21 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
+use std::sync::Arc;
+
 use crate::parse::ParsedMessage;
+use crate::trust::{Checker, Verdict};
 
 /// A message's hash and parse result, or why the parser failed on it.
 pub struct Parsed {
     /// Raw size in bytes.
     pub size: usize,
-    /// `(sha256 hex of the raw bytes, parse result)`, or the panic message.
-    pub result: Result<(String, ParsedMessage), String>,
+    /// `(sha256 hex of the raw bytes, parse result, trust verdict)`, or the panic message.
+    pub result: Outcome,
 }
 
 /// What a parser thread sends back for one message.
-type Outcome = Result<(String, ParsedMessage), String>;
+type Outcome = Result<(String, ParsedMessage, Verdict), String>;
 
 struct Thread {
     input: mpsc::UnboundedSender<Vec<u8>>,
@@ -44,9 +47,13 @@ pub struct Parsers {
 }
 
 impl Parsers {
-    /// Starts `n` (at least one) parser threads.
-    pub fn start(n: usize) -> Parsers {
-        let threads = (0..n.max(1)).map(|_| Thread::start()).collect();
+    /// Starts `n` (at least one) parser threads, each judging who sent its
+    /// messages with `trust` (DKIM lookups on the current runtime).
+    pub fn start(n: usize, trust: Arc<Checker>) -> Parsers {
+        let rt = tokio::runtime::Handle::current();
+        let threads = (0..n.max(1))
+            .map(|_| Thread::start(trust.clone(), rt.clone()))
+            .collect();
         Parsers {
             threads,
             next_in: 0,
@@ -91,22 +98,23 @@ impl Parsers {
 }
 
 impl Thread {
-    fn start() -> Thread {
+    fn start(trust: Arc<Checker>, rt: tokio::runtime::Handle) -> Thread {
         let (input, rx) = mpsc::unbounded_channel();
         let (tx, output) = mpsc::unbounded_channel();
         // NOTE: a thread of its own, not tokio's blocking pool: it lives as long as
         // the batch, and several mailboxes' parser threads could otherwise fill the
         // pool's ceiling and hold up its short jobs (file I/O).
+        let (t2, rt2) = (trust.clone(), rt.clone());
         let spawned = std::thread::Builder::new()
             .name("leje-parse".into())
-            .spawn(move || work(rx, tx));
+            .spawn(move || work(rx, tx, &t2, &rt2));
         match spawned {
             Ok(_) => Thread { input, output },
             Err(e) => {
                 tracing::warn!("cannot start a parser thread ({e}); using the blocking pool");
                 let (input, rx) = mpsc::unbounded_channel();
                 let (tx, output) = mpsc::unbounded_channel();
-                tokio::task::spawn_blocking(move || work(rx, tx));
+                tokio::task::spawn_blocking(move || work(rx, tx, &trust, &rt));
                 Thread { input, output }
             }
         }
@@ -114,9 +122,20 @@ impl Thread {
 }
 
 /// A parser thread's loop: until its input closes or its output is dropped.
-fn work(mut rx: mpsc::UnboundedReceiver<Vec<u8>>, tx: mpsc::UnboundedSender<Outcome>) {
+fn work(
+    mut rx: mpsc::UnboundedReceiver<Vec<u8>>,
+    tx: mpsc::UnboundedSender<Outcome>,
+    trust: &Checker,
+    rt: &tokio::runtime::Handle,
+) {
     while let Some(raw) = rx.blocking_recv() {
-        let result = hash_and_parse(&raw);
+        let result = hash_and_parse(&raw).and_then(|(sha, parsed)| {
+            catch_unwind(AssertUnwindSafe(|| {
+                trust.assess_blocking(rt, &raw, &parsed)
+            }))
+            .map(|v| (sha, parsed, v))
+            .map_err(|p| panic_message(&*p))
+        });
         drop(raw);
         if tx.send(result).is_err() {
             break;
@@ -126,7 +145,7 @@ fn work(mut rx: mpsc::UnboundedReceiver<Vec<u8>>, tx: mpsc::UnboundedSender<Outc
 
 /// The hash and the parse of one message; a panic in the parser (which promises
 /// never to panic) becomes an error carrying its message.
-fn hash_and_parse(raw: &[u8]) -> Outcome {
+fn hash_and_parse(raw: &[u8]) -> Result<(String, ParsedMessage), String> {
     catch_unwind(AssertUnwindSafe(|| {
         (hex::encode(Sha256::digest(raw)), crate::parse::parse(raw))
     }))
@@ -160,7 +179,8 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn results_come_back_in_submission_order() {
-        let mut p = Parsers::start(3);
+        let trust = Arc::new(Checker::new(&crate::config::TrustSettings::default()));
+        let mut p = Parsers::start(3, trust);
         assert!(next(&mut p).await.is_none());
         let uids: Vec<u32> = (1..=200).map(|i| i * 3).collect();
         let mut got = Vec::new();
@@ -182,7 +202,8 @@ mod tests {
         for (uid, r) in uids.iter().zip(&got) {
             let raw = mail(*uid);
             assert_eq!(r.size, raw.len());
-            let (sha, parsed) = r.result.as_ref().expect("parsed");
+            let (sha, parsed, verdict) = r.result.as_ref().expect("parsed");
+            assert!(!verdict.trusted, "not a notice: {verdict:?}");
             assert_eq!(*sha, hex::encode(Sha256::digest(&raw)));
             let id = format!("m{uid}@example.org");
             assert_eq!(parsed.message_id.as_deref(), Some(id.as_str()));

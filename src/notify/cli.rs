@@ -1,4 +1,4 @@
-//! `leje outbox list|retry|send`.
+//! `leje outbox list|retry|release|send`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,7 +11,7 @@ use anyhow::Context;
 pub enum OutboxCmd {
     /// List outgoing emails and their state, newest first.
     List {
-        /// Only rows with this status: pending, sent or failed.
+        /// Only rows with this status: pending, sent, failed or held.
         #[arg(long, value_parser = parse_status)]
         status: Option<OutboxStatus>,
         /// One JSON array instead of a table.
@@ -22,6 +22,15 @@ pub enum OutboxCmd {
     Retry {
         /// The outbox row id (see `leje outbox list`).
         id: i64,
+    },
+    /// Release a held email (from a message whose sender is not verified):
+    /// it is queued, due now, and the case's history records who released it.
+    Release {
+        /// The outbox row id (see `leje outbox list --status held`).
+        id: i64,
+        /// Who releases it. Default: $SUDO_USER, else $USER.
+        #[arg(long, value_name = "NAME")]
+        by: Option<String>,
     },
     /// Send what is due now (useful without the daemon), then exit.
     Send {
@@ -59,6 +68,20 @@ pub async fn outbox(cmd: &OutboxCmd, globals: &crate::cli::Globals) -> anyhow::R
                 .await
                 .with_context(|| format!("cannot requeue outbox row `{id}`"))?;
             println!("outbox row {id} is queued and due now");
+            ExitCode::SUCCESS
+        }
+        OutboxCmd::Release { id, by } => {
+            let actor = by
+                .clone()
+                .or_else(|| std::env::var("SUDO_USER").ok())
+                .or_else(|| std::env::var("USER").ok())
+                .filter(|a| !a.trim().is_empty())
+                .context("say who releases it: --by NAME")?;
+            store
+                .outbox_release(*id, &actor)
+                .await
+                .with_context(|| format!("cannot release outbox row `{id}`"))?;
+            println!("outbox row {id} is released by {actor}, queued and due now");
             ExitCode::SUCCESS
         }
         OutboxCmd::Send { dry_run } => {
@@ -110,12 +133,16 @@ async fn recipients_shown(
         None => return Ok("(case missing)".into()),
     };
     let policy = super::worker::policy_for(settings);
+    // NOTE: a held row shows where it would go once a person releases it.
+    let vouched = r.released_by.is_some() || r.status == OutboxStatus::Held;
     Ok(
         match policy.decide(&super::recipients::Parties {
             forwarded_by: r.forwarded_by.as_deref(),
             forwarder_is_staff: r.forwarder_is_staff,
             original_to: r.original_to.as_deref(),
             contacts: &contacts,
+            forwarder_unverified: !r.forwarder_verified && !vouched,
+            original_to_unverified: !(r.forwarder_verified || r.original_verified || vouched),
         }) {
             Ok(d) => format!(
                 "→ {}{}",

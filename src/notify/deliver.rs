@@ -86,6 +86,9 @@ impl Pass<'_> {
             forwarder_is_staff: row.forwarder_is_staff,
             original_to: row.original_to.as_deref(),
             contacts: &case.contacts,
+            forwarder_unverified: !row.forwarder_verified && row.released_by.is_none(),
+            original_to_unverified: !(row.forwarder_verified || row.original_verified)
+                && row.released_by.is_none(),
         });
         let rcpt = match decided {
             Ok(r) => r,
@@ -102,6 +105,16 @@ impl Pass<'_> {
                 self.store.outbox_defer(row.id, &note, until).await?;
                 return Ok(RowOutcome::Deferred);
             }
+            let staff = row.forwarder_is_staff;
+            let t = &self.settings.trust;
+            let fwd = row.forwarded_by.as_deref();
+            if let Some((until, note)) =
+                super::caps::over_hourly_caps(self.store, t, fwd, staff, self.now).await?
+            {
+                tracing::info!(next_at = %until, "{note}");
+                self.store.outbox_defer(row.id, &note, until).await?;
+                return Ok(RowOutcome::Deferred);
+            }
         }
 
         let kind = template_kind(row.kind);
@@ -109,7 +122,7 @@ impl Pass<'_> {
             .language
             .unwrap_or(self.settings.notify.default_language);
         let (attachments, amounts) = if kind == TemplateKind::Instructions {
-            self.waybills(row.case_id).await?
+            self.waybills(row).await?
         } else {
             (Vec::new(), Vec::new())
         };
@@ -228,29 +241,40 @@ impl Pass<'_> {
         Ok(None)
     }
 
-    /// The case's waybills, read from the store; missing or unreadable ones are left
-    /// out (with a warning) rather than holding the email back.
+    /// The waybills of the message this email answers, read from the store
+    /// ([`Store::outbox_waybills`]) and checked ([`super::attach::check`]):
+    /// missing, unreadable or refused ones are left out (with a warning) rather
+    /// than holding the email back.
     async fn waybills(
         &self,
-        case_id: i64,
+        row: &OutboxRow,
     ) -> Result<(Vec<AttachmentFile>, Vec<Option<u64>>), NotifyError> {
-        let stored = self.store.cycle_waybills(case_id).await?;
-        let amounts = stored.iter().map(|w| w.amount_lek).collect();
-        let mut files = Vec::new();
+        let stored = self.store.outbox_waybills(row).await?;
+        let t = &self.settings.trust;
+        let limits = (t.max_attachments, t.max_attachment_bytes);
+        let mut amounts = Vec::new();
+        let mut files: Vec<AttachmentFile> = Vec::new();
+        let mut bytes = 0u64;
         for (i, w) in stored.iter().enumerate() {
             match self.store.waybill_data(&w.sha256).await {
                 Ok(Some(data)) => {
-                    let ct = message::effective_content_type(&w.content_type, &data);
-                    let filename = w
-                        .filename
-                        .clone()
-                        .filter(|f| !f.trim().is_empty())
-                        .unwrap_or_else(|| message::fallback_filename(i, &ct));
-                    files.push(AttachmentFile {
-                        filename,
-                        content_type: ct,
-                        data,
-                    });
+                    let name = w.filename.as_deref();
+                    let taken = (files.len(), bytes);
+                    match super::attach::check(name, &w.content_type, &data, i, taken, limits) {
+                        Ok(c) => {
+                            bytes += data.len() as u64;
+                            amounts.push(w.amount_lek);
+                            files.push(AttachmentFile {
+                                filename: c.filename,
+                                content_type: c.content_type,
+                                data,
+                            });
+                        }
+                        Err(why) => tracing::warn!(
+                            sha256 = %w.sha256,
+                            "waybill not attached: {why}"
+                        ),
+                    }
                 }
                 Ok(None) => tracing::warn!(
                     sha256 = %w.sha256,

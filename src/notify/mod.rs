@@ -19,6 +19,8 @@
 //! - [`cli`]: `leje outbox list|retry|send`.
 //! - `citizenship`: what the citizenship email's templates see (issue 21).
 
+pub mod attach;
+pub mod caps;
 mod citizenship;
 pub mod cli;
 mod deliver;

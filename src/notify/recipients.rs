@@ -8,6 +8,12 @@
 //! 3. Where there is none, back to the staff member, with a note that the applicant's
 //!    address is missing.
 //!
+//! Trust (issue 23): an address that came only from an unverified message's
+//! headers is never written to. The forwarder counts only when its address was
+//! verified, the original recipient only when the forwarder or the notice was
+//! (a person releasing a held email vouches for both); staff configured in
+//! `notify.staff_*` may still get the missing-address note, as it is ours.
+//!
 //! `smtp.cc` is copied on everything. Nothing is ever sent to leje's own address, to
 //! mailer-daemon / postmaster / no-reply style addresses, or to the Immigration Office
 //! (any address under `gov.al`).
@@ -32,6 +38,10 @@ pub struct Parties<'a> {
     pub forwarder_is_staff: bool,
     pub original_to: Option<&'a str>,
     pub contacts: &'a [String],
+    /// The forwarder's address was not verified (and no person released the email).
+    pub forwarder_unverified: bool,
+    /// Neither the forwarder nor the notice was verified: `original_to` is hearsay.
+    pub original_to_unverified: bool,
 }
 
 /// The decision.
@@ -120,11 +130,15 @@ impl Policy {
 
     /// Decide the recipients. Pure: same inputs, same answer.
     pub fn decide(&self, p: &Parties<'_>) -> Result<Recipients, NoRecipient> {
-        let forwarder = p.forwarded_by.and_then(bare).filter(|a| self.allowed(a));
+        let claimed = p.forwarded_by.and_then(bare).filter(|a| self.allowed(a));
+        // NOTE: an unverified forwarder is only ever our own staff's address
+        // (for the missing-address note), never someone the message named.
+        let forwarder = claimed.filter(|a| !p.forwarder_unverified || self.is_staff(a));
         let staff_forwarder = forwarder
             .as_deref()
             .map(|a| p.forwarder_is_staff || self.is_staff(a))
             .unwrap_or(false);
+        let original_to = p.original_to.filter(|_| !p.original_to_unverified);
 
         let mut to = Vec::new();
         let mut missing = false;
@@ -135,7 +149,7 @@ impl Policy {
                     .contacts
                     .iter()
                     .map(String::as_str)
-                    .chain(p.original_to)
+                    .chain(original_to)
                     .filter_map(bare)
                     .filter(|a| self.allowed(a) && !self.is_staff(a));
                 for a in applicant {
@@ -193,6 +207,7 @@ mod tests {
             forwarder_is_staff: false,
             original_to: Some("ana@example.com"),
             contacts: &contacts,
+            ..Default::default()
         })
         .unwrap();
         assert_eq!(r.to, vec!["desk@relocate.example"]);
@@ -217,6 +232,7 @@ mod tests {
                 forwarder_is_staff: flag,
                 original_to: Some("ana2@example.org"),
                 contacts: &contacts,
+                ..Default::default()
             })
             .unwrap();
             assert_eq!(r.to, vec!["ana@example.com", "ana2@example.org"], "{fwd}");
@@ -231,6 +247,7 @@ mod tests {
             forwarder_is_staff: true,
             original_to: Some("permits@agency.al"),
             contacts: &[],
+            ..Default::default()
         })
         .unwrap();
         assert_eq!(r.to, vec!["maria@agency.al"]);
@@ -266,6 +283,7 @@ mod tests {
                 forwarder_is_staff: false,
                 original_to: Some(bad),
                 contacts: &[bad.to_string()],
+                ..Default::default()
             });
             assert_eq!(r, Err(NoRecipient), "{bad}");
         }
@@ -275,10 +293,44 @@ mod tests {
             forwarder_is_staff: false,
             original_to: Some("ana@example.com"),
             contacts: &[],
+            ..Default::default()
         })
         .unwrap();
         assert_eq!(r.to, vec!["ana@example.com"]);
         assert!(!r.missing_applicant_address);
+    }
+
+    #[test]
+    fn unverified_addresses_are_never_written_to() {
+        // A forged forward: neither the sender nor the applicant it names.
+        let r = decide(Parties {
+            forwarded_by: Some("x@evil.example"),
+            original_to: Some("victim@example.com"),
+            forwarder_unverified: true,
+            original_to_unverified: true,
+            ..Default::default()
+        });
+        assert_eq!(r, Err(NoRecipient));
+        // A verified original forwarded by someone unverified: its recipient only.
+        let r = decide(Parties {
+            forwarded_by: Some("x@evil.example"),
+            original_to: Some("ana@example.com"),
+            forwarder_unverified: true,
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(r.to, vec!["ana@example.com"]);
+        // Unverified staff: our own address may get the missing-address note.
+        let r = decide(Parties {
+            forwarded_by: Some("maria@agency.al"),
+            original_to: Some("ana@example.com"),
+            forwarder_unverified: true,
+            original_to_unverified: true,
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(r.to, vec!["maria@agency.al"]);
+        assert!(r.missing_applicant_address);
     }
 
     #[test]

@@ -45,13 +45,9 @@ pub struct Thread {
     /// Images and PDFs that came with the message, decoded.
     #[serde(skip)]
     pub files: Vec<Waybill>,
-    /// The text says the card is ready to collect (Directorate wording).
+    /// The text says the card is ready to collect (Directorate wording). Only a
+    /// verified sender (the trust verdict's `original_verified`) may move a case by it.
     pub card_ready: bool,
-    /// An `Authentication-Results` header says DKIM or DMARC passed for a
-    /// `gov.al` domain. Only then may office mail move a case.
-    // NOTE: a stand-in until the trust verdict (issue on trust) is stored with
-    // the message; that verdict should replace this field.
-    pub office_verified: bool,
 }
 
 impl Thread {
@@ -74,16 +70,7 @@ pub fn scan(raw: &[u8], pm: &ParsedMessage) -> Thread {
     ) {
         return t;
     }
-    let [irt, refs, subject, auth] = raw_headers(
-        raw,
-        [
-            "in-reply-to",
-            "references",
-            "subject",
-            "authentication-results",
-        ],
-    );
-    t.office_verified = auth.as_deref().is_some_and(office_pass);
+    let [irt, refs, subject] = raw_headers(raw, ["in-reply-to", "references", "subject"]);
     for v in [irt, refs].into_iter().flatten() {
         for id in ids_in(&v) {
             if t.refs.len() < MAX_REFS && !t.refs.contains(&id) {
@@ -234,19 +221,6 @@ fn final_recipient(raw: &[u8]) -> Option<String> {
 }
 
 /// `dkim=pass … header.d=x.gov.al` or `dmarc=pass … header.from=x.gov.al`.
-fn office_pass(v: &str) -> bool {
-    let v = v.to_ascii_lowercase();
-    v.split(';').any(|m| {
-        let m = m.trim();
-        let pass = m.starts_with("dkim=pass") || m.starts_with("dmarc=pass");
-        pass && m.split_whitespace().any(|kv| {
-            kv.strip_prefix("header.d=")
-                .or_else(|| kv.strip_prefix("header.from="))
-                .is_some_and(|d| d == "gov.al" || d.ends_with(".gov.al"))
-        })
-    })
-}
-
 /// The Directorate's wording for "the card can be collected".
 fn says_card_ready(text: &str) -> bool {
     let t = text.to_lowercase();

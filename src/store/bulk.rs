@@ -88,7 +88,7 @@ pub(super) async fn ingest_bulk(
                 p.name.as_deref().into(),
                 p.nationality.as_deref().into(),
                 p.directorate.map(directorate_str).into(),
-                list_json(&contacts_of(p, m.forwarder_is_staff)).into(),
+                list_json(&contacts_of(m)).into(),
                 p.language.map(language_str).into(),
                 stage.as_str().into(),
                 at.into(),
@@ -128,13 +128,20 @@ pub(super) async fn ingest_bulk(
             (*case_id).into(),
             at.into(),
             matches!(m.origin, Origin::Imap { .. }).into(),
+            m.trust.forwarder_verified.into(),
+            m.trust.original_verified.into(),
+            super::ingest::verified_forwarder(m).into(),
+            m.trust.staff.into(),
+            m.trust.trusted.into(),
+            m.trust.reason.as_str().into(),
         ]);
     }
     insert(
         tx,
         "INSERT INTO processed_messages (id, origin, mailbox, uidvalidity, uid, path, \
          message_id, raw_sha256, size, notification_hash, kind, outcome, reason, case_id, at, \
-         action_pending)",
+         action_pending, forwarder_verified, original_verified, verified_forwarder, \
+         verified_staff, trusted, trust_reason)",
         rows,
         "",
     )
@@ -230,7 +237,8 @@ pub(super) async fn ingest_bulk(
         .collect();
     let outbox_of = ids_for(tx, "outbox", &approved).await?;
     let mut rows = Vec::new();
-    for ((i, case_id), id) in items.iter().zip(&case_of).zip(&outbox_of) {
+    let each = items.iter().zip(&case_of).zip(&outbox_of).zip(&pm_ids);
+    for (((i, case_id), id), pm) in each {
         let (Some(case_id), Some(id)) = (case_id, id) else {
             continue;
         };
@@ -251,12 +259,18 @@ pub(super) async fn ingest_bulk(
             "pending".into(),
             0i64.into(),
             "[]".into(),
+            (*pm).into(),
+            m.trust.forwarder_verified.into(),
+            m.trust.original_verified.into(),
         ]);
     }
+    // NOTE: only trusted notices take this path (`select`), so every row here
+    // is `pending`; an untrusted one's `held` email is written the per-message way.
     insert(
         tx,
         "INSERT INTO outbox (id, case_id, kind, message_id, in_reply_to, refs, forwarded_by, \
-         forwarder_is_staff, original_to, next_attempt_at, created_at, status, attempts, sent_to)",
+         forwarder_is_staff, original_to, next_attempt_at, created_at, status, attempts, sent_to, \
+         source_message, forwarder_verified, original_verified)",
         rows,
         "",
     )

@@ -107,6 +107,12 @@ pub(crate) struct NewOutbox {
     pub(crate) forwarded_by: Option<String>,
     pub(crate) forwarder_is_staff: bool,
     pub(crate) original_to: Option<String>,
+    /// Written as `held` (a person must release it) rather than `pending`.
+    pub(crate) held: bool,
+    /// The processed message it answers (its waybills are the email's).
+    pub(crate) source_message: Option<i64>,
+    pub(crate) forwarder_verified: bool,
+    pub(crate) original_verified: bool,
 }
 
 /// A Message-ID generated once per outbox row, so a retried send is the same message.
@@ -139,8 +145,9 @@ pub(crate) async fn insert_outbox(
     let row = tx
         .fetch_one(
             q("INSERT INTO outbox (case_id, kind, message_id, in_reply_to, refs, forwarded_by, \
-               forwarder_is_staff, original_to, status, attempts, next_attempt_at, created_at, sent_to) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', 0, $9, $9, '[]') RETURNING id")
+               forwarder_is_staff, original_to, status, attempts, next_attempt_at, created_at, sent_to, \
+               source_message, forwarder_verified, original_verified) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, 0, $9, $9, '[]', $11, $12, $13) RETURNING id")
             .bind(o.case_id)
             .bind(o.kind.as_str())
             .bind(new_message_id())
@@ -149,7 +156,11 @@ pub(crate) async fn insert_outbox(
             .bind(o.forwarded_by)
             .bind(o.forwarder_is_staff)
             .bind(o.original_to)
-            .bind(at),
+            .bind(at)
+            .bind(if o.held { "held" } else { "pending" })
+            .bind(o.source_message)
+            .bind(o.forwarder_verified)
+            .bind(o.original_verified),
         )
         .await?;
     row.get("id")
@@ -166,8 +177,11 @@ pub(crate) async fn enqueue_followup(
 ) -> Result<i64, StoreError> {
     let first = tx
         .fetch_optional(
-            q("SELECT message_id, refs, forwarded_by, forwarder_is_staff, original_to FROM outbox \
-               WHERE case_id = $1 AND kind = 'instructions' ORDER BY id DESC LIMIT 1")
+            q(
+                "SELECT message_id, refs, forwarded_by, forwarder_is_staff, original_to, status, \
+               forwarder_verified, original_verified FROM outbox \
+               WHERE case_id = $1 AND kind = 'instructions' ORDER BY id DESC LIMIT 1",
+            )
             .bind(case_id),
         )
         .await?;
@@ -184,6 +198,11 @@ pub(crate) async fn enqueue_followup(
                 forwarded_by: r.get("forwarded_by")?,
                 forwarder_is_staff: r.get("forwarder_is_staff")?,
                 original_to: r.get("original_to")?,
+                // NOTE: while the instructions wait for a person, so does this.
+                held: r.get::<String>("status")? == "held",
+                source_message: None,
+                forwarder_verified: r.get("forwarder_verified")?,
+                original_verified: r.get("original_verified")?,
             }
         }
         None => NewOutbox {
@@ -194,6 +213,10 @@ pub(crate) async fn enqueue_followup(
             forwarded_by: None,
             forwarder_is_staff: false,
             original_to: None,
+            held: false,
+            source_message: None,
+            forwarder_verified: false,
+            original_verified: false,
         },
     };
     insert_outbox(tx, o, at).await

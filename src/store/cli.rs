@@ -136,6 +136,7 @@ struct Target {
     staff_addresses: Vec<String>,
     staff_domains: Vec<String>,
     citizenship: crate::config::CitizenshipSettings,
+    trust: crate::config::TrustSettings,
 }
 
 fn target(globals: &crate::cli::Globals) -> anyhow::Result<Target> {
@@ -159,6 +160,7 @@ fn target(globals: &crate::cli::Globals) -> anyhow::Result<Target> {
         staff_addresses: settings.notify.staff_addresses,
         staff_domains: settings.notify.staff_domains,
         citizenship: settings.citizenship,
+        trust: settings.trust,
     })
 }
 
@@ -172,8 +174,10 @@ pub async fn import(args: &ImportArgs, globals: &crate::cli::Globals) -> anyhow:
     let store = open(&t).await?;
     let (messages, failures) = collect(&args.paths);
     let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let checker = crate::trust::Checker::new(&t.trust);
     for m in &messages {
         let parsed = crate::parse::parse(&m.raw);
+        let verdict = checker.assess(&m.raw, &parsed).await;
         let raw_sha256 = hex::encode(Sha256::digest(&m.raw));
         let staff = parsed
             .forwarded_by
@@ -186,6 +190,7 @@ pub async fn import(args: &ImportArgs, globals: &crate::cli::Globals) -> anyhow:
                 size: m.raw.len() as u64,
                 parsed: &parsed,
                 forwarder_is_staff: staff,
+                trust: &verdict,
             })
             .await
             .with_context(|| format!("cannot import `{}`", m.origin))?;
@@ -359,7 +364,7 @@ pub async fn messages(
     if *json {
         writeln!(out, "{}", serde_json::to_string_pretty(&list)?)?;
     } else {
-        let rows: Vec<[String; 6]> = list
+        let rows: Vec<[String; 7]> = list
             .iter()
             .map(|m| {
                 let origin = match (&m.mailbox, &m.path) {
@@ -377,13 +382,14 @@ pub async fn messages(
                     m.case_id
                         .map(|c| c.to_string())
                         .unwrap_or_else(|| "-".into()),
+                    super::output::trust_label(m).into(),
                     m.reason.clone().unwrap_or_default(),
                 ]
             })
             .collect();
         table(
             &mut out,
-            &["AT", "ORIGIN", "OUTCOME", "KIND", "CASE", "REASON"],
+            &["AT", "ORIGIN", "OUTCOME", "KIND", "CASE", "TRUST", "REASON"],
             &rows,
         )?;
         writeln!(out, "{} message(s)", list.len())?;

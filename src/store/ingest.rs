@@ -133,8 +133,10 @@ impl Store {
                 q(
                     "INSERT INTO processed_messages (origin, mailbox, uidvalidity, uid, path, \
                    message_id, raw_sha256, size, notification_hash, kind, outcome, reason, at, \
-                   action_pending) \
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+                   action_pending, forwarder_verified, original_verified, verified_forwarder, \
+                   verified_staff, trusted, trust_reason) \
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+                   $17, $18, $19, $20) \
                    ON CONFLICT DO NOTHING RETURNING id",
                 )
                 .bind(origin_name(&msg.origin))
@@ -150,7 +152,13 @@ impl Store {
                 .bind(outcome)
                 .bind(reason)
                 .bind(at)
-                .bind(matches!(msg.origin, Origin::Imap { .. })),
+                .bind(matches!(msg.origin, Origin::Imap { .. }))
+                .bind(msg.trust.forwarder_verified)
+                .bind(msg.trust.original_verified)
+                .bind(verified_forwarder(msg))
+                .bind(msg.trust.staff)
+                .bind(msg.trust.trusted)
+                .bind(msg.trust.reason.as_str()),
             )
             .await?;
         let Some(row) = row else {
@@ -255,18 +263,35 @@ pub(crate) fn notice_time(p: &ParsedMessage) -> Option<DateTime<Utc>> {
     Some(t.with_timezone(&Utc))
 }
 
+/// The lower-case outer From when the trust verdict verified it.
+pub(crate) fn verified_forwarder(msg: &Incoming<'_>) -> Option<String> {
+    msg.trust
+        .forwarder_verified
+        .then(|| msg.parsed.forwarded_by.as_deref().map(str::to_lowercase))
+        .flatten()
+}
+
 /// The applicant contacts a message gives: the forwarder (unless staff) and
 /// the address the office sent the notification to (unless it is the office).
-pub(crate) fn contacts_of(p: &ParsedMessage, forwarder_is_staff: bool) -> Vec<String> {
+/// Only verified ones: the forwarder when its address is verified, the
+/// original recipient when the forwarder or the notice itself is; an address
+/// that came only from an unverified message's headers is never a contact.
+pub(crate) fn contacts_of(msg: &Incoming<'_>) -> Vec<String> {
+    let p = msg.parsed;
+    let v = msg.trust;
     let mut out: Vec<String> = Vec::new();
-    if !forwarder_is_staff {
+    if !msg.forwarder_is_staff && v.forwarder_verified {
         if let Some(f) = &p.forwarded_by {
             if p.original_from.as_deref() != Some(f.as_str()) {
                 out.push(f.to_lowercase());
             }
         }
     }
-    if let Some(to) = &p.original_to {
+    if let Some(to) = p
+        .original_to
+        .as_ref()
+        .filter(|_| v.forwarder_verified || v.original_verified)
+    {
         let to = to.to_lowercase();
         if p.original_from.as_deref() != Some(to.as_str()) && !out.contains(&to) {
             out.push(to);

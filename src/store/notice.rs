@@ -13,7 +13,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::cases::{insert_event, insert_outbox, load_by_doc, transition, Loaded, NewOutbox};
 use super::ingest::{contacts_of, notice_time, Decision};
 use super::query::{list_json, q, Tx};
-use super::review::{describe, differences, fill_missing, flag};
+use super::review::{describe, differences, fill_missing, flag, unverified_fills, Diff};
 use super::types::{directorate_str, language_str};
 use super::{Case, Cause, Incoming, OutboxKind, Outcome, Stage, StoreError};
 use crate::parse::ParsedMessage;
@@ -25,6 +25,11 @@ use crate::parse::ParsedMessage;
 pub(crate) const RENEWAL_AFTER_DAYS: i64 = 180;
 
 /// An approval: create the case, or update / flag the existing one.
+///
+/// Trust ([`crate::trust`]): an untrusted message's email is held; a notice
+/// dated in the future, a renewal from an untrusted message, and new contacts
+/// or a missing name from a message that is not from the case's own verified
+/// forwarder or verified staff go to review.
 pub(super) async fn approved(
     tx: &mut Tx,
     msg: &Incoming<'_>,
@@ -33,7 +38,8 @@ pub(super) async fn approved(
     at: DateTime<Utc>,
 ) -> Result<Decision, StoreError> {
     let p = msg.parsed;
-    let contacts = contacts_of(p, msg.forwarder_is_staff);
+    let contacts = contacts_of(msg);
+    let future = future_dated(p, at);
     if let Some(id) = insert_case(tx, p, doc, &contacts, Stage::Approved, at).await? {
         insert_event(
             tx,
@@ -47,8 +53,18 @@ pub(super) async fn approved(
         )
         .await?;
         store_waybills(tx, id, p, pm, at).await?;
-        let ob = insert_outbox(tx, instructions(id, msg), at).await?;
+        let mut o = instructions(id, msg, pm);
+        o.held |= future.is_some();
+        let ob = insert_outbox(tx, o, at).await?;
         let mut d = Decision::new(Outcome::CaseCreated, None, Some(id));
+        if let Some(f) = future {
+            let l = load_by_doc(tx, doc)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("case vanished during ingest".into()))?;
+            let conflicts = vec![f];
+            flag(tx, &l, &conflicts, pm, at).await?;
+            d = Decision::new(Outcome::NeedsReview, Some(describe(&conflicts)), Some(id));
+        }
         d.outbox_ids.push(ob);
         return Ok(d);
     }
@@ -58,17 +74,22 @@ pub(super) async fn approved(
     let id = l.case.id;
     let added = store_waybills(tx, id, p, pm, at).await?;
     let mut conflicts = differences(&l.case, p, &contacts);
+    if !same_source(tx, &l.case, msg).await? {
+        conflicts.extend(unverified_fills(&l.case, p, &contacts));
+    }
+    conflicts.extend(future);
     // NOTE: a case under review waits for a person, whatever arrives.
     let renewal = match l.case.stage {
         Stage::NeedsReview => None,
         _ => renewal_of(tx, &l.case, p).await?,
     };
     if let Some(r) = renewal {
-        if conflicts.is_empty() {
+        if conflicts.is_empty() && msg.trust.trusted {
             return renew(tx, &l, msg, &contacts, pm, r, at).await;
         }
         // A renewal that disagrees with the case (another name, contact or
-        // directorate): a person decides, and keeping the new values renews it
+        // directorate), or that comes from a message that is not trusted: a
+        // person decides, and keeping the new values renews it
         // (`Store::resolve_review`).
         let new = format!("the notice of {}", r.notice);
         conflicts.push(("renewal", Some(r.previous), Some(new)));
@@ -97,6 +118,44 @@ pub(super) async fn approved(
         Some(describe(&conflicts)),
         Some(id),
     ))
+}
+
+/// How far ahead of the store's clock a notice may be dated (clocks differ).
+pub(crate) const CLOCK_SKEW_MINUTES: i64 = 10;
+
+/// A conflict for a notice dated after `now` (beyond the clock skew): nobody
+/// can have sent it yet, so a person looks at it.
+pub(crate) fn future_dated(p: &ParsedMessage, now: DateTime<Utc>) -> Option<Diff> {
+    let t = notice_time(p)?;
+    (t > now + Duration::minutes(CLOCK_SKEW_MINUTES)).then(|| {
+        (
+            "notice_date",
+            Some(format!("received {}", now.to_rfc3339())),
+            Some(format!("dated {}", t.to_rfc3339())),
+        )
+    })
+}
+
+/// Whether `msg` comes from the case's own source: verified staff, or the
+/// verified forwarder of one of the case's earlier messages.
+async fn same_source(tx: &mut Tx, case: &Case, msg: &Incoming<'_>) -> Result<bool, StoreError> {
+    if msg.trust.staff {
+        return Ok(true);
+    }
+    let Some(f) = super::ingest::verified_forwarder(msg) else {
+        return Ok(false);
+    };
+    let r = tx
+        .fetch_optional(
+            q(
+                "SELECT id FROM processed_messages WHERE case_id = $1 AND verified_forwarder = $2 \
+               LIMIT 1",
+            )
+            .bind(case.id)
+            .bind(f),
+        )
+        .await?;
+    Ok(r.is_some())
 }
 
 /// Records the message's waybills for the case (their contents once per sha256);
@@ -146,7 +205,7 @@ pub(super) async fn rejected(
     at: DateTime<Utc>,
 ) -> Result<Decision, StoreError> {
     let p = msg.parsed;
-    let contacts = contacts_of(p, msg.forwarder_is_staff);
+    let contacts = contacts_of(msg);
     if let Some(id) = insert_case(tx, p, doc, &contacts, Stage::Rejected, at).await? {
         insert_event(
             tx,
@@ -173,7 +232,8 @@ pub(super) async fn rejected(
     if l.case.stage == Stage::Rejected && conflicts.is_empty() {
         return Ok(Decision::new(Outcome::CaseUpdated, None, Some(l.case.id)));
     }
-    if !allowed && l.case.stage != Stage::Rejected {
+    if (!allowed || !msg.trust.trusted) && l.case.stage != Stage::Rejected {
+        // NOTE: an untrusted rejection never closes a case on its own.
         conflicts.push((
             "stage",
             Some(l.case.stage.as_str().into()),
@@ -228,8 +288,9 @@ async fn insert_case(
     r.map(|r| r.get("id")).transpose()
 }
 
-/// The instructions email for a case, threaded under the message that led to it.
-fn instructions(case_id: i64, msg: &Incoming<'_>) -> NewOutbox {
+/// The instructions email for a case, threaded under the message `pm` that led
+/// to it, held unless that message is trusted.
+fn instructions(case_id: i64, msg: &Incoming<'_>, pm: i64) -> NewOutbox {
     let p = msg.parsed;
     NewOutbox {
         case_id,
@@ -239,6 +300,10 @@ fn instructions(case_id: i64, msg: &Incoming<'_>) -> NewOutbox {
         forwarded_by: p.forwarded_by.clone(),
         forwarder_is_staff: msg.forwarder_is_staff,
         original_to: p.original_to.clone(),
+        held: !msg.trust.trusted,
+        source_message: Some(pm),
+        forwarder_verified: msg.trust.forwarder_verified,
+        original_verified: msg.trust.original_verified,
     }
 }
 
@@ -308,7 +373,16 @@ async fn renew(
         "renewal approved: notice of {}, renewing {}",
         r.notice, r.previous
     );
-    let ob = restart(tx, id, l.case.stage, pm, &detail, instructions(id, msg), at).await?;
+    let ob = restart(
+        tx,
+        id,
+        l.case.stage,
+        pm,
+        &detail,
+        instructions(id, msg, pm),
+        at,
+    )
+    .await?;
     let mut d = Decision::new(Outcome::CaseUpdated, Some(detail), Some(id));
     d.outbox_ids.push(ob);
     Ok(d)

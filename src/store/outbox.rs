@@ -14,7 +14,8 @@ use super::{
 pub(super) const OUTBOX_COLS: &str =
     "id, case_id, kind, message_id, in_reply_to, refs, forwarded_by, \
      forwarder_is_staff, original_to, status, attempts, next_attempt_at, last_error, created_at, \
-     sent_at, sent_to, failing_since";
+     sent_at, sent_to, failing_since, source_message, forwarder_verified, original_verified, \
+     released_by, released_at";
 
 pub(super) fn outbox_from_row(r: &Row) -> Result<OutboxRow, StoreError> {
     Ok(OutboxRow {
@@ -35,6 +36,11 @@ pub(super) fn outbox_from_row(r: &Row) -> Result<OutboxRow, StoreError> {
         sent_at: r.get("sent_at")?,
         sent_to: r.get_list("sent_to")?,
         failing_since: r.get("failing_since")?,
+        source_message: r.get("source_message")?,
+        forwarder_verified: r.get("forwarder_verified")?,
+        original_verified: r.get("original_verified")?,
+        released_by: r.get("released_by")?,
+        released_at: r.get("released_at")?,
     })
 }
 
@@ -205,14 +211,16 @@ impl Store {
             .execute(
                 q(
                     "UPDATE outbox SET status = 'pending', next_attempt_at = $1 \
-                   WHERE id = $2 AND status <> 'sent'",
+                   WHERE id = $2 AND status NOT IN ('sent', 'held')",
                 )
                 .bind(now())
                 .bind(id),
             )
             .await?;
         if n == 0 {
-            return Err(StoreError::NotFound(format!("no unsent outbox row {id}")));
+            return Err(StoreError::NotFound(format!(
+                "no unsent outbox row {id} (a held one is released with `leje outbox release`)"
+            )));
         }
         tx.commit().await
     }
@@ -232,6 +240,28 @@ impl Store {
             )
             .await?;
         r.get_u64("n")
+    }
+
+    /// The waybills an email carries: those of the message it answers
+    /// ([`OutboxRow::source_message`]) and no other, so a later message's slip
+    /// never joins an email already written. Rows from before schema 8 have no
+    /// source and carry the case's current cycle's, as they did then.
+    pub async fn outbox_waybills(&self, row: &OutboxRow) -> Result<Vec<StoredWaybill>, StoreError> {
+        let Some(pm) = row.source_message else {
+            return self.cycle_waybills(row.case_id).await;
+        };
+        let mut tx = self.pool().read().await?;
+        let rows = tx
+            .fetch_all(
+                q(
+                    "SELECT filename, content_type, sha256, size, amount_lek FROM waybills \
+                   WHERE case_id = $1 AND message = $2 ORDER BY id",
+                )
+                .bind(row.case_id)
+                .bind(pm),
+            )
+            .await?;
+        rows.iter().map(waybill_from_row).collect()
     }
 
     /// The waybills kept for a case, in the order they arrived.
@@ -327,36 +357,15 @@ impl Store {
         let mut tx = self.pool().read().await?;
         let rows = tx
             .fetch_all(
-                q("SELECT id, origin, mailbox, uidvalidity, uid, path, message_id, raw_sha256, size, \
-                   notification_hash, kind, outcome, reason, case_id, at FROM processed_messages \
-                   WHERE ($1 IS NULL OR outcome = $1) ORDER BY id DESC LIMIT $2")
+                q(format!(
+                    "SELECT {MESSAGE_COLS} FROM processed_messages \
+                     WHERE ($1 IS NULL OR outcome = $1) ORDER BY id DESC LIMIT $2"
+                ))
                 .bind(outcome.map(|o| o.as_str()))
                 .bind(i64::from(limit)),
             )
             .await?;
-        rows.iter()
-            .map(|r| {
-                let uv: Option<i64> = r.get("uidvalidity")?;
-                let uid: Option<i64> = r.get("uid")?;
-                Ok(MessageRecord {
-                    id: r.get("id")?,
-                    origin: r.get("origin")?,
-                    mailbox: r.get("mailbox")?,
-                    uidvalidity: uv.and_then(|v| u32::try_from(v).ok()),
-                    uid: uid.and_then(|v| u32::try_from(v).ok()),
-                    path: r.get("path")?,
-                    message_id: r.get("message_id")?,
-                    raw_sha256: r.get("raw_sha256")?,
-                    size: r.get_u64("size")?,
-                    notification_hash: r.get("notification_hash")?,
-                    kind: r.get("kind")?,
-                    outcome: r.get_enum("outcome")?,
-                    reason: r.get("reason")?,
-                    case_id: r.get("case_id")?,
-                    at: r.get("at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(message_from_row).collect()
     }
 }
 
@@ -376,17 +385,46 @@ async fn waybills_from(
             .bind(since),
         )
         .await?;
-    rows.iter()
-        .map(|r| {
-            let sha256: String = r.get("sha256")?;
-            let amount: Option<i64> = r.get("amount_lek")?;
-            Ok(StoredWaybill {
-                filename: r.get("filename")?,
-                content_type: r.get("content_type")?,
-                sha256,
-                size: r.get_u64("size")?,
-                amount_lek: amount.and_then(|a| u64::try_from(a).ok()),
-            })
-        })
-        .collect()
+    rows.iter().map(waybill_from_row).collect()
+}
+
+fn waybill_from_row(r: &Row) -> Result<StoredWaybill, StoreError> {
+    let amount: Option<i64> = r.get("amount_lek")?;
+    Ok(StoredWaybill {
+        filename: r.get("filename")?,
+        content_type: r.get("content_type")?,
+        sha256: r.get("sha256")?,
+        size: r.get_u64("size")?,
+        amount_lek: amount.and_then(|a| u64::try_from(a).ok()),
+    })
+}
+
+pub(super) const MESSAGE_COLS: &str = "id, origin, mailbox, uidvalidity, uid, path, message_id, \
+     raw_sha256, size, notification_hash, kind, outcome, reason, case_id, at, trusted, \
+     forwarder_verified, original_verified, trust_reason";
+
+pub(super) fn message_from_row(r: &Row) -> Result<MessageRecord, StoreError> {
+    let uv: Option<i64> = r.get("uidvalidity")?;
+    let uid: Option<i64> = r.get("uid")?;
+    Ok(MessageRecord {
+        id: r.get("id")?,
+        origin: r.get("origin")?,
+        mailbox: r.get("mailbox")?,
+        uidvalidity: uv.and_then(|v| u32::try_from(v).ok()),
+        uid: uid.and_then(|v| u32::try_from(v).ok()),
+        path: r.get("path")?,
+        message_id: r.get("message_id")?,
+        raw_sha256: r.get("raw_sha256")?,
+        size: r.get_u64("size")?,
+        notification_hash: r.get("notification_hash")?,
+        kind: r.get("kind")?,
+        outcome: r.get_enum("outcome")?,
+        reason: r.get("reason")?,
+        case_id: r.get("case_id")?,
+        at: r.get("at")?,
+        trusted: r.get("trusted")?,
+        forwarder_verified: r.get("forwarder_verified")?,
+        original_verified: r.get("original_verified")?,
+        trust_reason: r.get("trust_reason")?,
+    })
 }

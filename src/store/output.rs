@@ -95,11 +95,12 @@ pub(super) async fn show(
         .collect();
     let followup = store.followup(c.id).await?;
     let mail = store.case_mail(c.id).await?;
+    let messages = store.case_messages(c.id).await?;
     if json {
         let v = serde_json::json!({
             "case": c, "events": events, "waybills": waybills,
             "conflicts": conflicts, "emails": emails, "citizenship": citizenship,
-            "reminders": followup, "mail": mail,
+            "reminders": followup, "mail": mail, "messages": messages,
         });
         writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?;
         return Ok(());
@@ -136,6 +137,21 @@ pub(super) async fn show(
                 .map(|d| format!(": {d}"))
                 .unwrap_or_default()
         )?;
+    }
+    if !messages.is_empty() {
+        writeln!(out, "Messages (who sent them):")?;
+        for m in &messages {
+            writeln!(
+                out,
+                "  #{}  {}  {}  {}",
+                m.id,
+                m.at.format("%Y-%m-%d %H:%M"),
+                trust_label(m),
+                m.trust_reason
+                    .as_deref()
+                    .unwrap_or("stored before sender checks")
+            )?;
+        }
     }
     if !waybills.is_empty() {
         writeln!(
@@ -290,6 +306,16 @@ pub(super) fn export_csv(
         writeln!(out, "{}", line.join(","))?;
     }
     Ok(())
+}
+
+/// One word for a message's trust verdict: `trusted`, `untrusted`, or `-` (stored
+/// before schema 8).
+pub(super) fn trust_label(m: &super::MessageRecord) -> &'static str {
+    match m.trusted {
+        Some(true) => "trusted",
+        Some(false) => "untrusted",
+        None => "-",
+    }
 }
 
 #[cfg(test)]

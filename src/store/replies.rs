@@ -209,7 +209,7 @@ pub(super) async fn attach(
         }
         MailKind::Directorate => {
             let ready = t.card_ready
-                && t.office_verified
+                && msg.trust.original_verified
                 && l.case
                     .stage
                     .allowed_next(l.review_from)

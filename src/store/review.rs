@@ -240,6 +240,13 @@ async fn threaded_under_conflict(
         forwarded_by: None,
         forwarder_is_staff: false,
         original_to: None,
+        // NOTE: a person resolved the review: that is the release. It goes to
+        // the case's contacts, and carries the waybills of the message that
+        // raised the conflict.
+        held: false,
+        source_message: pm,
+        forwarder_verified: false,
+        original_verified: false,
     };
     Ok((pm, o))
 }
@@ -315,6 +322,21 @@ pub(crate) fn differences(case: &Case, p: &ParsedMessage, contacts: &[String]) -
                 Some(directorate_str(new)),
             ));
         }
+    }
+    out
+}
+
+/// What a message would fill in that the case does not have yet (a name, its
+/// first contacts): a review when the message is not from the case's own
+/// verified source, so no outsider can name the applicant or take over the
+/// address the case's emails go to.
+pub(crate) fn unverified_fills(case: &Case, p: &ParsedMessage, contacts: &[String]) -> Vec<Diff> {
+    let mut out = Vec::new();
+    if let (None, Some(new)) = (&case.name, &p.name) {
+        out.push(("name", None, Some(new.clone())));
+    }
+    if case.contacts.is_empty() && !contacts.is_empty() {
+        out.push(("contacts", None, Some(contacts.join(", "))));
     }
     out
 }

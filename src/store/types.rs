@@ -217,12 +217,16 @@ pub enum OutboxStatus {
     Sent,
     /// Given up on; the case went to needs_review.
     Failed,
+    /// From a message that is not trusted ([`crate::trust`]): waits for a
+    /// person to release it ([`crate::store::Store::outbox_release`]).
+    Held,
 }
 
 string_enum!(OutboxStatus, "outbox status", {
     Pending => "pending",
     Sent => "sent",
     Failed => "failed",
+    Held => "held",
 });
 
 /// Which value to keep when resolving a review conflict.
@@ -267,6 +271,9 @@ pub struct Incoming<'a> {
     pub parsed: &'a ParsedMessage,
     /// The outer From is a staff member (agency), so it is not an applicant contact.
     pub forwarder_is_staff: bool,
+    /// Who sent it ([`crate::trust`]): stored with the message; an untrusted
+    /// message's emails are held, and it may not change a case's contacts or name.
+    pub trust: &'a crate::trust::Verdict,
 }
 
 /// What [`crate::store::Store::ingest`] did.
@@ -366,6 +373,15 @@ pub struct OutboxRow {
     pub sent_to: Vec<String>,
     /// When the first temporary failure happened (`retry_for` counts from here).
     pub failing_since: Option<DateTime<Utc>>,
+    /// The processed message this email answers; only its waybills are attached.
+    pub source_message: Option<i64>,
+    /// That message's forwarder was verified (else it is never written to unreleased).
+    pub forwarder_verified: bool,
+    /// That message's notice was verified (its `original_to` may be written to).
+    pub original_verified: bool,
+    /// Who released it from `held`, and when.
+    pub released_by: Option<String>,
+    pub released_at: Option<DateTime<Utc>>,
 }
 
 /// One processed email, as `leje messages list` shows it.
@@ -387,6 +403,12 @@ pub struct MessageRecord {
     pub reason: Option<String>,
     pub case_id: Option<i64>,
     pub at: DateTime<Utc>,
+    /// The trust verdict ([`crate::trust::Verdict`]); `None` for messages
+    /// stored before schema 8.
+    pub trusted: Option<bool>,
+    pub forwarder_verified: Option<bool>,
+    pub original_verified: Option<bool>,
+    pub trust_reason: Option<String>,
 }
 
 /// Counts for health checks and `leje messages`/metrics.

@@ -112,6 +112,9 @@ pub fn doc_number(salt: u32, seq: u64) -> String {
     format!("{a}{b}{n:07}")
 }
 
+/// The receiving server whose verdict the harness's config trusts.
+pub const TRUSTED_AUTHSERV: &str = "mx.leje-test.invalid";
+
 /// What [`notification`] built.
 #[derive(Debug, Clone)]
 pub struct Built {
@@ -176,8 +179,14 @@ pub fn notification(salt: u32, seq: u64, sq: bool, forwarded: bool, pdf: bool) -
             text,
         )
     };
+    // NOTE: as a receiving server that verified the sender delivers it: the
+    // harness's config trusts this authserv-id (tests/trust.rs has the rest).
+    let domain = from
+        .rsplit_once('@')
+        .map_or("", |(_, d)| d.trim_end_matches('>'));
     let mut raw = format!(
-        "Return-Path: <lejeqendrimi@asp.gov.al>\r\nFrom: {from}\r\nTo: {to}\r\nSubject: {subject}\r\n\
+        "Authentication-Results: {TRUSTED_AUTHSERV}; dmarc=pass header.from={domain}\r\n\
+         Return-Path: <lejeqendrimi@asp.gov.al>\r\nFrom: {from}\r\nTo: {to}\r\nSubject: {subject}\r\n\
          Date: Wed, 22 Dec 2021 09:14:03 +0100\r\nMessage-ID: <{message_id}>\r\nMIME-Version: 1.0\r\n"
     );
     if pdf {

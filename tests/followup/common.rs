@@ -163,6 +163,10 @@ pub fn approval(doc: &str, applicant: &str) -> ParsedMessage {
 }
 
 pub async fn ingest(store: &Store, p: &ParsedMessage) -> Ingested {
+    ingest_with(store, p, &leje::trust::Verdict::vouched("the tests")).await
+}
+
+async fn ingest_with(store: &Store, p: &ParsedMessage, trust: &leje::trust::Verdict) -> Ingested {
     let path = format!("/test/{}.eml", common::unique_name("in"));
     let raw = hex::encode(Sha256::digest(format!("{path}{p:?}")));
     store
@@ -172,15 +176,23 @@ pub async fn ingest(store: &Store, p: &ParsedMessage) -> Ingested {
             size: 1000,
             parsed: p,
             forwarder_is_staff: false,
+            trust,
         })
         .await
         .expect("ingest")
 }
 
-/// Parses raw bytes as the daemon does, and ingests them.
+/// Parses raw bytes as the daemon does, judges who sent them as the daemon does (the
+/// receiving server `mx.agency.example` is trusted; no DKIM lookups), and ingests them.
 pub async fn ingest_raw(store: &Store, raw: &[u8]) -> Ingested {
     let p = leje::parse::parse(raw);
-    ingest(store, &p).await
+    let settings = leje::config::TrustSettings {
+        authserv_ids: vec!["mx.agency.example".into()],
+        dkim: false,
+        ..Default::default()
+    };
+    let verdict = leje::trust::Checker::new(&settings).assess(raw, &p).await;
+    ingest_with(store, &p, &verdict).await
 }
 
 pub async fn stage(store: &Store, case: i64) -> Stage {

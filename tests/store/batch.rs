@@ -6,6 +6,10 @@ use leje::store::{CaseFilter, Checkpoint, Incoming, Ingested, Origin, Outcome, S
 
 use crate::{approval, both, ingest_imap, other, raw_hash, Env};
 
+/// The messages of these tests are vouched for: trust has its own tests (tests/trust.rs).
+static VOUCHED: std::sync::LazyLock<leje::trust::Verdict> =
+    std::sync::LazyLock::new(|| leje::trust::Verdict::vouched("the tests"));
+
 both! {
     a_batch_is_one_transaction_in_order;
     bulk_and_per_message_paths_agree;
@@ -42,6 +46,7 @@ async fn a_batch_is_one_transaction_in_order(env: Env) {
             size: 100,
             parsed: p,
             forwarder_is_staff: false,
+            trust: &VOUCHED,
         })
         .collect();
     let r = s.ingest_batch(&incoming).await.expect("batch");
@@ -231,6 +236,7 @@ async fn bulk_and_per_message_paths_agree(env: Env) {
                 size: 100,
                 parsed: p,
                 forwarder_is_staff: *staff,
+                trust: &VOUCHED,
             })
             .collect();
         let r = store.ingest_batch(&incoming).await.expect("batch");

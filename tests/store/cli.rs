@@ -11,6 +11,39 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
+/// The receiving server the test config trusts.
+const AUTHSERV: &str = "mx.leje-test.invalid";
+
+/// A copy of the fixture emails in `dir`, each as a receiving server that
+/// verified its sender would deliver it: with an `Authentication-Results`
+/// header of [`AUTHSERV`] saying DMARC passed for its From domain.
+fn trusted_fixtures(dir: &Path) -> PathBuf {
+    let out = dir.join("trusted-fixtures");
+    std::fs::create_dir_all(&out).unwrap();
+    for e in std::fs::read_dir(fixtures()).unwrap() {
+        let p = e.unwrap().path();
+        if p.extension().is_none_or(|x| x != "eml") {
+            continue;
+        }
+        let raw = std::fs::read(&p).unwrap();
+        let parsed = leje::parse::parse(&raw);
+        let mut copy = Vec::new();
+        if let Some((_, domain)) = parsed
+            .forwarded_by
+            .as_deref()
+            .and_then(|f| f.rsplit_once('@'))
+        {
+            copy.extend(
+                format!("Authentication-Results: {AUTHSERV}; dmarc=pass header.from={domain}\r\n")
+                    .bytes(),
+            );
+        }
+        copy.extend(raw);
+        std::fs::write(out.join(p.file_name().unwrap()), copy).unwrap();
+    }
+    out
+}
+
 /// `leje ARGS --store URL` with a state dir and no config file of the machine.
 fn leje(env: &Env, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_leje"));
@@ -19,9 +52,10 @@ fn leje(env: &Env, args: &[&str]) -> Command {
         .env_remove("LEJE_STORE")
         .env("STATE_DIRECTORY", env.state.path())
         .env("RUST_LOG", "warn");
-    // NOTE: an empty config file means the embedded defaults, whatever /etc/leje holds.
-    let cfg = env.state.path().join("empty.toml");
-    std::fs::write(&cfg, "").unwrap();
+    // NOTE: a config file of our own means the embedded defaults, whatever
+    // /etc/leje holds, but for the receiving server `trusted_fixtures` stands for.
+    let cfg = env.state.path().join("test.toml");
+    std::fs::write(&cfg, format!("[trust]\nauthserv_ids = [\"{AUTHSERV}\"]\n")).unwrap();
     c.env("LEJE_CONFIG", cfg);
     c
 }
@@ -205,7 +239,8 @@ async fn two_imports_at_once(backend: Backend) {
     let Some(env) = env(backend).await else {
         return;
     };
-    let fx = fixtures();
+    // NOTE: trusted, so that renewals renew (an untrusted one goes to review).
+    let fx = trusted_fixtures(env.state.path());
     let spawn = || {
         let c = leje(&env, &["import", "--json"]);
         let cmd = "umask 000; exec \"$0\" \"$@\"";

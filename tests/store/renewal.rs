@@ -342,7 +342,9 @@ async fn undated_case_is_renewed_by_a_notice_long_after_it_was_created(env: Env)
     assert_eq!(r.outcome, Outcome::CaseUpdated);
     assert!(r.outbox_ids.is_empty());
 
-    // A notice sent long after the case was created is a new one.
+    // A notice sent long after the case was created is a new one. Dated in
+    // the future (the store's clock is the real one), it goes to review first
+    // (issue 23); keeping its values renews the case.
     let later = (created + chrono::Duration::days(200)).to_rfc3339();
     let r = ingest_file(
         s,
@@ -350,6 +352,20 @@ async fn undated_case_is_renewed_by_a_notice_long_after_it_was_created(env: Env)
         &approval_of("RU1000001", "Ana Silva", &later, "a2@gov.al"),
     )
     .await;
+    assert_eq!(r.outcome, Outcome::NeedsReview, "{r:?}");
+    assert!(r.outbox_ids.is_empty(), "{r:?}");
+    let fields: Vec<String> = s
+        .case_conflicts(a, true)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.field)
+        .collect();
+    assert_eq!(fields, ["notice_date", "renewal"]);
+    let r = s
+        .resolve_review("RU1000001", leje::store::Keep::New, None)
+        .await
+        .unwrap();
     assert_eq!(r.outbox_ids.len(), 1, "{r:?}");
     let last = s.case_events(a).await.unwrap().pop().unwrap();
     assert_eq!(last.cause, Cause::Renewal);

@@ -6,6 +6,7 @@ mod ctx;
 mod followup;
 mod mailbox;
 mod outgoing;
+mod trust;
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
@@ -162,6 +163,7 @@ pub(crate) fn to_settings(
     let offices = outgoing::offices(cx, &f.offices);
     let citizenship = citizenship::citizenship(cx, f.citizenship.as_ref());
     let followup = followup::followup(cx, f.followup.as_ref());
+    let trust = trust::trust(cx, f.trust.as_ref(), &notify);
 
     if !cx.errors.is_empty() {
         let mut errors = std::mem::take(&mut cx.errors);
@@ -185,6 +187,7 @@ pub(crate) fn to_settings(
         offices,
         citizenship,
         followup,
+        trust,
     })
 }
 

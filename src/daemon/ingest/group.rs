@@ -154,6 +154,7 @@ impl Group {
                     size: p.size,
                     parsed: &p.parsed,
                     forwarder_is_staff,
+                    trust: &p.verdict,
                 })
                 .collect();
             let results = store.ingest_batch(&incoming).await;

@@ -77,7 +77,10 @@ pub(super) async fn select<'m>(
                 let new_doc = known_docs.insert(doc.to_owned());
                 // `classify` found a complete notification only with a hash.
                 let new_hash = known_hashes.insert(hash.clone().expect("classified with a hash"));
-                if new_origin && new_doc && new_hash {
+                // NOTE: an untrusted or future-dated notice is written the
+                // per-message way (held email, review).
+                let plain = m_trusted(&msgs[index]);
+                if new_origin && new_doc && new_hash && plain {
                     items.push(Item {
                         index,
                         hash,
@@ -101,6 +104,11 @@ pub(super) async fn select<'m>(
         }
     }
     Ok(items)
+}
+
+/// A trusted notice that is not dated in the future.
+fn m_trusted(m: &Incoming<'_>) -> bool {
+    m.trust.trusted && crate::store::notice::future_dated(m.parsed, chrono::Utc::now()).is_none()
 }
 
 /// Which of `keys` already have a processed row.

@@ -52,19 +52,25 @@ impl Store {
         let prev = tx
             .fetch_optional(
                 q(
-                    "SELECT forwarded_by, forwarder_is_staff, original_to FROM outbox \
+                    "SELECT forwarded_by, forwarder_is_staff, original_to, status, \
+                   forwarder_verified, original_verified FROM outbox \
                    WHERE case_id = $1 AND kind = 'instructions' ORDER BY id DESC LIMIT 1",
                 )
                 .bind(case_id),
             )
             .await?;
-        let (forwarded_by, forwarder_is_staff, original_to) = match prev {
+        // NOTE: trust follows the instructions email: addresses a person has not vouched
+        // for (held instructions) get a held citizenship email too.
+        let (forwarded_by, forwarder_is_staff, original_to, held, fwd_ok, orig_ok) = match prev {
             Some(r) => (
                 r.get("forwarded_by")?,
                 r.get("forwarder_is_staff")?,
                 r.get("original_to")?,
+                r.get::<String>("status")? == "held",
+                r.get("forwarder_verified")?,
+                r.get("original_verified")?,
             ),
-            None => (None, false, None),
+            None => (None, false, None, false, false, false),
         };
         let id = insert_outbox(
             &mut tx,
@@ -76,6 +82,10 @@ impl Store {
                 forwarded_by,
                 forwarder_is_staff,
                 original_to,
+                held,
+                source_message: None,
+                forwarder_verified: fwd_ok,
+                original_verified: orig_ok,
             },
             at,
         )
