@@ -36,4 +36,5 @@ pub mod imap;
 pub mod logging;
 pub mod notify;
 pub mod parse;
+pub mod sanitize;
 pub mod store;

@@ -212,8 +212,8 @@ impl Pass<'_> {
                     let ct = message::effective_content_type(&w.content_type, &data);
                     let filename = w
                         .filename
-                        .clone()
-                        .filter(|f| !f.trim().is_empty())
+                        .as_deref()
+                        .and_then(crate::sanitize::filename)
                         .unwrap_or_else(|| message::fallback_filename(i, &ct));
                     files.push(AttachmentFile {
                         filename,
