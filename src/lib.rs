@@ -29,6 +29,7 @@
 //! - [`notify`]: renders the next-step email and sends the outbox over SMTP.
 //! - [`daemon`]: runs the mailboxes and the outbox sender until shutdown.
 
+pub mod budget;
 pub mod cli;
 pub mod config;
 pub mod daemon;

@@ -35,6 +35,8 @@ pub struct Settings {
     pub notify: NotifySettings,
     /// All twelve directorates, with their embedded names and optional address/hours.
     pub offices: BTreeMap<Directorate, OfficeInfo>,
+    /// The work one message may cost (`[limits]`).
+    pub limits: crate::budget::Limits,
 }
 
 /// How and how much is logged.

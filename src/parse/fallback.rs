@@ -23,6 +23,9 @@ pub fn text(raw: &[u8]) -> String {
     let mut first = true;
     let mut at = 0;
     for line in body.split(|&b| b == b'\n') {
+        if !crate::budget::check() {
+            break;
+        }
         let start = at;
         at += line.len() + 1;
         let l = strip_cr(line);

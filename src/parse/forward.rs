@@ -176,6 +176,9 @@ pub fn blocks(text: &str) -> Vec<Block> {
         std::iter::once((at, &line[..first])).chain(rest)
     });
     for (start, line) in lines {
+        if !crate::budget::check() {
+            break;
+        }
         let trimmed = line.trim();
         match label_line(trimmed) {
             Some((label, value)) if label != Label::Other || run.is_some() => {

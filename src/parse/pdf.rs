@@ -43,6 +43,9 @@ pub fn text(pdf: &[u8]) -> Option<String> {
     let font_cmap = font_cmaps(pdf, &streams, &cmaps);
     let mut out = String::new();
     for s in &streams {
+        if !crate::budget::check() {
+            break;
+        }
         if is_content(s) {
             content_text(&s.data, &font_cmap, &mut out);
             out.push('\n');

@@ -2,6 +2,7 @@
 //! so `leje check-config` shows an operator all problems in one go.
 
 mod ctx;
+mod limits;
 mod mailbox;
 mod outgoing;
 
@@ -158,6 +159,7 @@ pub(crate) fn to_settings(
     let smtp = f.smtp.as_ref().map(|s| outgoing::smtp(cx, s));
     let notify = outgoing::notify(cx, f.notify.as_ref());
     let offices = outgoing::offices(cx, &f.offices);
+    let limits = limits::limits(cx, f.limits.as_ref());
 
     if !cx.errors.is_empty() {
         let mut errors = std::mem::take(&mut cx.errors);
@@ -179,6 +181,7 @@ pub(crate) fn to_settings(
         smtp,
         notify,
         offices,
+        limits,
     })
 }
 
