@@ -80,6 +80,7 @@ fn example_documents_every_key() {
         ("[smtp]\nzzz = 1\n", "smtp"),
         ("[notify]\nzzz = 1\n", "notify"),
         ("[offices.tirane]\nzzz = 1\n", "offices"),
+        ("[limits]\nzzz = 1\n", "limits"),
     ];
     for (text, section) in sections {
         let errs = errors(text);
@@ -97,7 +98,7 @@ fn example_documents_every_key() {
         for k in keys {
             // Tables are documented by their header.
             let header = [
-                "log", "http", "mailbox", "smtp", "notify", "offices", "actions",
+                "log", "http", "mailbox", "smtp", "notify", "offices", "actions", "limits",
             ];
             if header.contains(&k) {
                 assert!(

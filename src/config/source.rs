@@ -258,6 +258,7 @@ impl Structural<'_> {
                 "smtp" => try_de::<super::file::SmtpFile>(v),
                 "notify" => try_de::<super::file::NotifyFile>(v),
                 "offices" => try_de::<super::file::OfficeFile>(v),
+                "limits" => try_de::<super::file::LimitsFile>(v),
                 _ => Ok(()),
             };
             let Err(e) = r else { return true };

@@ -131,7 +131,7 @@ fn part(
     in_related: bool,
 ) {
     w.parts += 1;
-    if w.parts > MAX_PARTS || !crate::budget::check() {
+    if w.parts > MAX_PARTS || !crate::budget::check_now() {
         return;
     }
     let Some(p) = msg.parts.get(id) else {

@@ -31,7 +31,7 @@ pub fn run(raw: &[u8]) -> ParsedMessage {
     let mut pm = blank();
     // Over its budget already (mail-parser's decoding is the biggest single cost):
     // the result is discarded (crate::budget), so stop here.
-    if !crate::budget::check() {
+    if !crate::budget::check_now() {
         return with(pm, Kind::Malformed, Reason::Malformed);
     }
     let outer = match &parsed {
