@@ -27,6 +27,9 @@ struct Stream {
 
 /// Extracts the text layer; `None` when the file has no readable text.
 pub fn text(pdf: &[u8]) -> Option<String> {
+    if !crate::budget::check_now() {
+        return None;
+    }
     if !pdf.starts_with(b"%PDF") && find(pdf, b"%PDF-", 0).is_none_or(|p| p > 1024) {
         return None;
     }
