@@ -523,3 +523,54 @@ async fn daemon_gives_up_on_a_message_over_budget_and_processes_the_next() {
     let _ = daemon.kill();
     let _ = daemon.wait();
 }
+
+/// `VmHWM` of a running process, in KiB.
+fn vm_hwm(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// The real daemon fetches a 25 MB one-line body from Dovecot and the notice after
+/// it: both processed, the daemon's peak memory under 128 MB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn daemon_handles_a_huge_body_within_128_mb_and_goes_on() {
+    let Some(stack) = common::stack() else { return };
+    let user = common::unique_user("b-huge");
+    let h = Harness::new(stack, &user, stack.imap_port, &Opts::default());
+    let mut imap = stack.imap(&user).await;
+    imap.append("INBOX", &big("huge-imap", 25_000_000, 0)).await;
+    imap.append("INBOX", &notice("after-huge-imap", "Ana Lee", "P7788132"))
+        .await;
+    let store = h.store().await;
+    let mut daemon = h.spawn_binary();
+    let t = Instant::now();
+    let rows = wait_until(
+        Duration::from_secs(120),
+        "both messages recorded",
+        || async {
+            let rows = processed(&store).await;
+            (rows.len() == 2).then_some(rows)
+        },
+    )
+    .await;
+    let took = t.elapsed();
+    let peak = vm_hwm(daemon.id());
+    eprintln!("daemon: 25 MB body and the next message in {took:?}, peak {peak} KiB");
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+    let outcomes: Vec<_> = rows.iter().map(|r| r.outcome).collect();
+    assert_eq!(
+        outcomes,
+        [
+            leje::store::Outcome::Ignored,
+            leje::store::Outcome::CaseCreated
+        ],
+        "{rows:?}\n{}",
+        h.log()
+    );
+    assert!(peak < 128 << 10, "peak {peak} KiB");
+}
