@@ -574,3 +574,62 @@ async fn daemon_handles_a_huge_body_within_128_mb_and_goes_on() {
     );
     assert!(peak < 128 << 10, "peak {peak} KiB");
 }
+
+/// `record_unparsed` on both backends: the outcome and reason kept, the size and
+/// hash too, a second record of the same file a no-op, an IMAP one moving the
+/// checkpoint and waiting for its action.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unparsed_messages_are_recorded_once_on_both_backends() {
+    use leje::store::{Origin, Outcome, Store};
+    let Some(stack) = common::stack() else { return };
+    let pg = stack.fresh_postgres().await;
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = format!("sqlite:{}/leje.db", dir.path().display());
+    for url in [sqlite.as_str(), pg.url.as_str()] {
+        let store = Store::open(url, dir.path()).await.expect("open");
+        let file = Origin::File {
+            path: "in/big.eml#2",
+        };
+        for _ in 0..2 {
+            store
+                .record_unparsed(
+                    &file,
+                    Some("big@x"),
+                    Some("ab12"),
+                    30_000_000,
+                    Outcome::Skipped,
+                    "too big",
+                )
+                .await
+                .expect("record");
+        }
+        let imap = Origin::Imap {
+            mailbox: "shared",
+            uidvalidity: 7,
+            uid: 42,
+        };
+        store
+            .record_unparsed(
+                &imap,
+                None,
+                None,
+                20_000_000,
+                Outcome::Failed,
+                "over budget",
+            )
+            .await
+            .expect("record");
+        let rows = store.messages(None, 10).await.expect("messages");
+        assert_eq!(rows.len(), 2, "{url}: {rows:?}");
+        let by = |o: Outcome| rows.iter().find(|r| r.outcome == o).expect("row");
+        assert_eq!(by(Outcome::Skipped).reason.as_deref(), Some("too big"));
+        assert_eq!(by(Outcome::Failed).reason.as_deref(), Some("over budget"));
+        let cp = store
+            .checkpoint("shared")
+            .await
+            .expect("checkpoint")
+            .expect("set");
+        assert_eq!((cp.uidvalidity, cp.last_uid), (7, 42), "{url}");
+        store.close().await;
+    }
+}
