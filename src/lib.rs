@@ -28,6 +28,9 @@
 //! - [`imap`]: connection, IDLE/polling, batched fetch, after-processing actions.
 //! - [`notify`]: renders the next-step email and sends the outbox over SMTP.
 //! - [`daemon`]: runs the mailboxes and the outbox sender until shutdown.
+//! - [`budget`]: bounded work per message: a CPU-time budget and a memory
+//!   ceiling around each parse, and the parser threads with their watchdog.
+//! - [`sanitize`]: names and filenames from email made safe to show or send.
 
 pub mod budget;
 pub mod cli;

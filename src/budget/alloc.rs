@@ -4,7 +4,7 @@
 //! NOTE: per thread, not global: parser threads work on one message each, so a
 //! thread's count while it parses is that message's cost. Memory allocated on
 //! one thread and freed on another moves both counts; only the change since
-//! [`limit_thread`] matters. The cost is a thread-local add per allocation;
+//! `limit_thread` matters. The cost is a thread-local add per allocation;
 //! going over the ceiling only sets a flag, since an allocator must not fail or
 //! unwind for policy reasons.
 
