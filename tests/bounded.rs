@@ -633,3 +633,45 @@ async fn unparsed_messages_are_recorded_once_on_both_backends() {
         store.close().await;
     }
 }
+
+/// What the budget costs per message: the fixtures parsed bare and under
+/// `hash_and_parse` (budget, hash) side by side, alternating rounds. A figure,
+/// not a gate: `cargo test --test bounded budget_overhead -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn budget_overhead() {
+    use leje::budget::{pool::hash_and_parse, Limits};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let raws: Vec<Vec<u8>> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+        .map(|p| std::fs::read(p).unwrap())
+        .collect();
+    assert!(!raws.is_empty());
+    let limits = Limits::default();
+    let (mut bare, mut budgeted) = (Duration::ZERO, Duration::ZERO);
+    for _ in 0..3 {
+        let t = Instant::now();
+        for _ in 0..5 {
+            for r in &raws {
+                std::hint::black_box(leje::parse::parse(r));
+            }
+        }
+        bare += t.elapsed();
+        let t = Instant::now();
+        for _ in 0..5 {
+            for r in &raws {
+                std::hint::black_box(hash_and_parse(r, &limits, leje::parse::parse).is_ok());
+            }
+        }
+        budgeted += t.elapsed();
+    }
+    let n = (3 * 5 * raws.len()) as f64;
+    eprintln!(
+        "per message: bare {:.1} µs, with budget and hash {:.1} µs (ratio {:.3})",
+        bare.as_secs_f64() * 1e6 / n,
+        budgeted.as_secs_f64() * 1e6 / n,
+        budgeted.as_secs_f64() / bare.as_secs_f64()
+    );
+}
