@@ -376,8 +376,13 @@ fn pdf_bombs_are_handled_within_the_budget_and_the_next_message_goes_on() {
     let outcome = bombs_row["outcome"].as_str().unwrap();
     assert!(matches!(outcome, "failed" | "case_created"), "{bombs_row}");
     if outcome == "failed" {
+        // The CPU budget, or on a machine so loaded that 2 s of CPU take longer
+        // than the watchdog's 10 s of wall time, the watchdog: bounded either way.
         let r = bombs_row["reason"].as_str().unwrap();
-        assert!(r.contains("limits.message_time"), "{r}");
+        assert!(
+            r.contains("limits.message_time") || r.contains("limits.watchdog"),
+            "{r}"
+        );
     }
     assert_eq!(
         json(&leje(&cfg, &["cases", "show", "P7788131", "--json"]))["case"]["stage"],

@@ -115,6 +115,7 @@ impl Parsers {
 
     /// [`Parsers::start`] with another parse function (tests of the watchdog).
     pub fn with_parser(n: usize, limits: Limits, parse: ParseFn) -> Parsers {
+        super::alloc::return_big_buffers();
         let epoch = Instant::now();
         let threads = (0..n.max(1))
             .map(|_| Thread::start(epoch, limits, parse))
