@@ -20,6 +20,9 @@
 //!
 //! - [`config`]: the TOML file, validated once into runtime settings.
 //! - [`parse`]: raw RFC 5322 bytes → [`parse::ParsedMessage`]; pure, never panics.
+//! - [`budget`]: bounded work per message: a CPU-time budget and a memory
+//!   ceiling around each parse, and the parser threads with their watchdog.
+//! - [`sanitize`]: names and filenames from email made safe to show or send.
 //! - [`store`]: cases, events, processed messages, outbox and IMAP checkpoints
 //!   over SQLite or PostgreSQL. A group of messages is one transaction (their rows,
 //!   case changes, outbox rows and the checkpoint at the group's last UID), which
@@ -28,9 +31,6 @@
 //! - [`imap`]: connection, IDLE/polling, batched fetch, after-processing actions.
 //! - [`notify`]: renders the next-step email and sends the outbox over SMTP.
 //! - [`daemon`]: runs the mailboxes and the outbox sender until shutdown.
-//! - [`budget`]: bounded work per message: a CPU-time budget and a memory
-//!   ceiling around each parse, and the parser threads with their watchdog.
-//! - [`sanitize`]: names and filenames from email made safe to show or send.
 
 pub mod budget;
 pub mod cli;

@@ -72,6 +72,7 @@ fn example_documents_every_key() {
         ("zzz = 1\n", ""),
         ("[log]\nzzz = 1\n", "log"),
         ("[http]\nzzz = 1\n", "http"),
+        ("[limits]\nzzz = 1\n", "limits"),
         ("[[mailbox]]\nzzz = 1\n", "mailbox"),
         (
             "[[mailbox]]\n[mailbox.actions]\nzzz = 1\n",
@@ -80,7 +81,6 @@ fn example_documents_every_key() {
         ("[smtp]\nzzz = 1\n", "smtp"),
         ("[notify]\nzzz = 1\n", "notify"),
         ("[offices.tirane]\nzzz = 1\n", "offices"),
-        ("[limits]\nzzz = 1\n", "limits"),
     ];
     for (text, section) in sections {
         let errs = errors(text);

@@ -27,6 +27,8 @@ pub struct FileConfig {
     pub log: Option<LogFile>,
     /// Health and metrics listener. Default: off.
     pub http: Option<HttpFile>,
+    /// The work one message may cost (time, memory). Default: 2 s, 64 MiB, watchdog 10 s.
+    pub limits: Option<LimitsFile>,
     /// Shared mailboxes to watch (`[[mailbox]]`, any number). Default: none.
     #[serde(default)]
     pub mailbox: Vec<MailboxFile>,
@@ -37,8 +39,6 @@ pub struct FileConfig {
     /// Address and opening hours per directorate (`[offices.tirane]`, …). Default: embedded names only.
     #[serde(default)]
     pub offices: BTreeMap<String, OfficeFile>,
-    /// The work one message may cost (time, memory). Default: 2 s, 64 MiB, watchdog 10 s.
-    pub limits: Option<LimitsFile>,
 }
 
 /// The top-level keys of [`FileConfig`], for error messages.
@@ -48,11 +48,11 @@ pub const TOP_KEYS: [&str; 10] = [
     "instance",
     "log",
     "http",
+    "limits",
     "mailbox",
     "smtp",
     "notify",
     "offices",
-    "limits",
 ];
 
 /// `[log]`

@@ -27,6 +27,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// The health/metrics listener; `None` = off (default).
     pub http: Option<HttpSettings>,
+    /// The work one message may cost (`[limits]`).
+    pub limits: crate::budget::Limits,
     /// The shared mailboxes to watch (none by default).
     pub mailboxes: Vec<MailboxSettings>,
     /// Outgoing mail; `None` = nothing is sent and the outbox accumulates.
@@ -35,8 +37,6 @@ pub struct Settings {
     pub notify: NotifySettings,
     /// All twelve directorates, with their embedded names and optional address/hours.
     pub offices: BTreeMap<Directorate, OfficeInfo>,
-    /// The work one message may cost (`[limits]`).
-    pub limits: crate::budget::Limits,
 }
 
 /// How and how much is logged.

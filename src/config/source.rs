@@ -254,11 +254,11 @@ impl Structural<'_> {
                 "store" | "instance" => try_de::<String>(v),
                 "log" => try_de::<super::file::LogFile>(v),
                 "http" => try_de::<super::file::HttpFile>(v),
+                "limits" => try_de::<super::file::LimitsFile>(v),
                 "mailbox" => try_de::<super::file::MailboxFile>(v),
                 "smtp" => try_de::<super::file::SmtpFile>(v),
                 "notify" => try_de::<super::file::NotifyFile>(v),
                 "offices" => try_de::<super::file::OfficeFile>(v),
-                "limits" => try_de::<super::file::LimitsFile>(v),
                 _ => Ok(()),
             };
             let Err(e) = r else { return true };

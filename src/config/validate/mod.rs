@@ -156,10 +156,10 @@ pub(crate) fn to_settings(
         mailboxes.push(mb);
     }
 
+    let limits = limits::limits(cx, f.limits.as_ref());
     let smtp = f.smtp.as_ref().map(|s| outgoing::smtp(cx, s));
     let notify = outgoing::notify(cx, f.notify.as_ref());
     let offices = outgoing::offices(cx, &f.offices);
-    let limits = limits::limits(cx, f.limits.as_ref());
 
     if !cx.errors.is_empty() {
         let mut errors = std::mem::take(&mut cx.errors);
@@ -177,11 +177,11 @@ pub(crate) fn to_settings(
         instance,
         log,
         http,
+        limits,
         mailboxes,
         smtp,
         notify,
         offices,
-        limits,
     })
 }
 
