@@ -127,12 +127,12 @@ const DEFAULT_MAX_MESSAGE_SIZE: u64 = 25 << 20;
 /// Store URL, state directory and staff addresses for a CLI command.
 struct Target {
     url: String,
-    state_dir: PathBuf,
-    staff_addresses: Vec<String>,
-    staff_domains: Vec<String>,
     /// The largest `max_message_size` of the configured mailboxes (default 25 MB).
     max_message_size: u64,
     limits: crate::budget::Limits,
+    state_dir: PathBuf,
+    staff_addresses: Vec<String>,
+    staff_domains: Vec<String>,
 }
 
 fn target(globals: &crate::cli::Globals) -> anyhow::Result<Target> {
@@ -152,9 +152,6 @@ fn target(globals: &crate::cli::Globals) -> anyhow::Result<Target> {
     }
     Ok(Target {
         url: settings.store_url,
-        state_dir,
-        staff_addresses: settings.notify.staff_addresses,
-        staff_domains: settings.notify.staff_domains,
         max_message_size: settings
             .mailboxes
             .iter()
@@ -162,6 +159,9 @@ fn target(globals: &crate::cli::Globals) -> anyhow::Result<Target> {
             .max()
             .unwrap_or(DEFAULT_MAX_MESSAGE_SIZE),
         limits: settings.limits,
+        state_dir,
+        staff_addresses: settings.notify.staff_addresses,
+        staff_domains: settings.notify.staff_domains,
     })
 }
 
