@@ -20,6 +20,9 @@
 //!
 //! - [`config`]: the TOML file, validated once into runtime settings.
 //! - [`parse`]: raw RFC 5322 bytes → [`parse::ParsedMessage`]; pure, never panics.
+//! - [`budget`]: bounded work per message: a CPU-time budget and a memory
+//!   ceiling around each parse, and the parser threads with their watchdog.
+//! - [`sanitize`]: names and filenames from email made safe to show or send.
 //! - [`store`]: cases, events, processed messages, outbox and IMAP checkpoints
 //!   over SQLite or PostgreSQL. A group of messages is one transaction (their rows,
 //!   case changes, outbox rows and the checkpoint at the group's last UID), which
@@ -40,6 +43,7 @@
 //! - [`links`]: signed one-click links (HMAC-SHA256, one case, one step, expiring).
 //! - [`web::public`]: the public one-click pages (axum router; GET confirms, POST acts).
 
+pub mod budget;
 pub mod citizenship;
 pub mod cli;
 pub mod config;
@@ -50,6 +54,7 @@ pub mod links;
 pub mod logging;
 pub mod notify;
 pub mod parse;
+pub mod sanitize;
 pub mod store;
 // NOTE: src/web/mod.rs belongs to the console branch (issue 19); until it is
 // merged, the public pages are declared here.

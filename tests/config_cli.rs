@@ -72,6 +72,7 @@ fn example_documents_every_key() {
         ("zzz = 1\n", ""),
         ("[log]\nzzz = 1\n", "log"),
         ("[http]\nzzz = 1\n", "http"),
+        ("[limits]\nzzz = 1\n", "limits"),
         ("[[mailbox]]\nzzz = 1\n", "mailbox"),
         (
             "[[mailbox]]\n[mailbox.actions]\nzzz = 1\n",
@@ -111,6 +112,7 @@ fn example_documents_every_key() {
                 "followup",
                 "after",
                 "trust",
+                "limits",
             ];
             if header.contains(&k) {
                 assert!(

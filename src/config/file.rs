@@ -27,6 +27,8 @@ pub struct FileConfig {
     pub log: Option<LogFile>,
     /// Health and metrics listener. Default: off.
     pub http: Option<HttpFile>,
+    /// The work one message may cost (time, memory). Default: 2 s, 64 MiB, watchdog 10 s.
+    pub limits: Option<LimitsFile>,
     /// Shared mailboxes to watch (`[[mailbox]]`, any number). Default: none.
     #[serde(default)]
     pub mailbox: Vec<MailboxFile>,
@@ -46,12 +48,13 @@ pub struct FileConfig {
 }
 
 /// The top-level keys of [`FileConfig`], for error messages.
-pub const TOP_KEYS: [&str; 12] = [
+pub const TOP_KEYS: [&str; 13] = [
     "state_dir",
     "store",
     "instance",
     "log",
     "http",
+    "limits",
     "mailbox",
     "smtp",
     "notify",
@@ -246,4 +249,17 @@ pub struct OfficeFile {
     pub address: Option<String>,
     /// Opening hours shown to applicants. Default none.
     pub hours: Option<String>,
+}
+
+/// `[limits]`: the work one message may cost; over it, the message gets outcome
+/// `failed` (moved aside by the `failed` action) and the next one goes on.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsFile {
+    /// Time a message's parse may take before it is stopped. Default `2s`.
+    pub message_time: Option<NumOrText>,
+    /// Memory a message's parse may hold at once, besides the raw message. Default `64MB`.
+    pub message_memory: Option<NumOrText>,
+    /// Wall time after which a parse that did not stop is abandoned. Default `10s`.
+    pub watchdog: Option<NumOrText>,
 }

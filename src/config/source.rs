@@ -254,6 +254,7 @@ impl Structural<'_> {
                 "store" | "instance" => try_de::<String>(v),
                 "log" => try_de::<super::file::LogFile>(v),
                 "http" => try_de::<super::file::HttpFile>(v),
+                "limits" => try_de::<super::file::LimitsFile>(v),
                 "mailbox" => try_de::<super::file::MailboxFile>(v),
                 "smtp" => try_de::<super::file::SmtpFile>(v),
                 "notify" => try_de::<super::file::NotifyFile>(v),

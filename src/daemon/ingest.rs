@@ -8,9 +8,9 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use super::health::Health;
-use super::parsers::Parsers;
 use super::pending::Pending;
 use super::worker::SessionError;
+use crate::budget::pool::{Failure, Parsers};
 use crate::config::{Action, MailboxSettings};
 use crate::imap::Session;
 use crate::store::{Checkpoint, Origin, Outcome, Store, StoreError};
@@ -28,6 +28,8 @@ pub struct Ctx {
     pub outbox_kick: Arc<tokio::sync::Notify>,
     /// Judges who sent each message (`[trust]`).
     pub trust: Arc<crate::trust::Checker>,
+    /// The work one message may cost (`[limits]`; taken at start, not on reload).
+    pub limits: crate::budget::Limits,
 }
 
 impl Ctx {
@@ -205,7 +207,11 @@ pub async fn run_batch(
 
     let mut g = Group::default();
     // A message arriving alone (IDLE) needs one thread, a backlog all of them.
-    let mut parsers = Parsers::start(parser_threads().min(small.len()), ctx.trust.clone());
+    let mut parsers = Parsers::start(
+        parser_threads().min(small.len()),
+        ctx.limits,
+        crate::budget::pool::judge_with(ctx.trust.clone()),
+    );
     let mut inflight_bytes = 0usize;
     let limit = max_inflight();
     let mut handler_err = None;
@@ -284,7 +290,7 @@ pub async fn run_batch(
                 }
                 Err(e) => {
                     g.commit(ctx, batch, &mut done).await?;
-                    done.push((uid, parser_crashed(ctx, batch, uid, &e).await?));
+                    done.push((uid, given_up(ctx, batch, uid, p.size, &e).await?));
                 }
             }
             Ok::<(), StoreError>(())
@@ -354,18 +360,33 @@ pub async fn run_batch(
     result
 }
 
-/// Records a message the parser crashed on: unreadable, moved aside, never dropped.
-async fn parser_crashed(
+/// Records a message that has no parse result (over its budget, or the parser
+/// crashed): outcome `failed` with the reason, moved aside, never dropped.
+async fn given_up(
     ctx: &Ctx,
     batch: &mut Batch,
     uid: u32,
-    error: &str,
+    size: usize,
+    failure: &Failure,
 ) -> Result<Category, StoreError> {
-    // parse() promises never to panic; if it does, say so loudly.
-    tracing::error!(mailbox = %batch.mailbox, uid, "parser failed on this message: {error}");
-    let reason = "the parser crashed on this message; please report it";
+    match failure {
+        // parse() promises never to panic; if it does, say so loudly.
+        Failure::Panic(_) => {
+            tracing::error!(mailbox = %batch.mailbox, uid, "parser failed on this message: {failure}")
+        }
+        Failure::Exceeded(_) => {
+            tracing::warn!(mailbox = %batch.mailbox, uid, size, "{failure}")
+        }
+    }
     ctx.store
-        .record_skipped(&batch.origin(uid), None, reason)
+        .record_unparsed(
+            &batch.origin(uid),
+            None,
+            None,
+            size as u64,
+            Outcome::Failed,
+            &failure.to_string(),
+        )
         .await?;
     batch.last_uid = Some(uid);
     ctx.health

@@ -11,7 +11,6 @@ pub mod cli;
 pub mod health;
 pub mod http;
 pub mod ingest;
-mod parsers;
 pub mod pending;
 pub mod systemd;
 pub mod worker;
@@ -80,6 +79,7 @@ pub async fn run_with(
         staff_domains: settings.notify.staff_domains.clone(),
         outbox_kick: outbox_kick.clone(),
         trust: Arc::new(crate::trust::Checker::new(&settings.trust)),
+        limits: settings.limits,
     });
 
     let mut aux: Vec<JoinHandle<()>> = Vec::new();

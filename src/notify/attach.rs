@@ -56,12 +56,9 @@ fn named(filename: Option<&str>, index: usize, ext: &str) -> String {
     let stem = filename
         .map(|f| f.rsplit(['/', '\\']).next().unwrap_or(f))
         .map(|f| f.rsplit_once('.').map_or(f, |(s, _)| s))
-        .map(|s| {
-            s.chars()
-                .filter(|c| !c.is_control())
-                .take(80)
-                .collect::<String>()
-        })
+        // One sanitiser for every name from email (control characters and escapes out).
+        .and_then(crate::sanitize::filename)
+        .map(|s| s.chars().take(80).collect::<String>())
         .filter(|s| !s.trim().is_empty());
     match stem {
         Some(s) => format!("{}.{ext}", s.trim()),

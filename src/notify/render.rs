@@ -108,14 +108,24 @@ impl EmailContext {
         let fee_lek = read.unwrap_or(f.fee_default_lek);
         EmailContext {
             lang: super::templates::lang_code(f.language),
-            name: f.name.clone().filter(|n| !n.trim().is_empty()),
+            // NOTE: the name came from an email: no control character may reach
+            // the Subject or the text (crate::sanitize).
+            name: f
+                .name
+                .as_deref()
+                .map(|n| crate::sanitize::strip(n).into_owned())
+                .filter(|n| !n.trim().is_empty()),
             city: f.directorate.map(|d| city(d, f.language).to_string()),
             office: f.office.clone(),
             fee_lek,
             fee: format_lek(fee_lek, f.language),
             fee_from_waybill: read.is_some(),
             payment: f.payment,
-            attachments: f.attachments.clone(),
+            attachments: f
+                .attachments
+                .iter()
+                .map(|a| crate::sanitize::strip(a).into_owned())
+                .collect(),
             missing_applicant_address: f.missing_applicant_address,
             agency_name: f.agency_name.clone().filter(|n| !n.trim().is_empty()),
             retry_from: f.retry_from.map(|d| format_date(d, f.language)),
@@ -165,7 +175,10 @@ pub fn render(
     let subject = templates.render_part(lang, kind, Part::Subject, ctx)?;
     // NOTE: a subject is one header line; collapsing whitespace also removes any newline an
     // override template might produce, so no template can inject a header.
-    let subject = subject.split_whitespace().collect::<Vec<_>>().join(" ");
+    let subject = crate::sanitize::strip(&subject)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     let text = templates.render_part(lang, kind, Part::Text, ctx)?;
     let html = if html {
         Some(templates.render_part(lang, kind, Part::Html, ctx)?)

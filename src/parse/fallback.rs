@@ -6,7 +6,9 @@
 use super::html;
 
 /// Raw input scanned at most.
-const MAX_SCAN: usize = 16 << 20;
+// NOTE: 4 MiB, not 16: the scan makes several copies of what it reads (NULs
+// removed, lines joined, decoded, lower-cased), and a notice is near the top.
+const MAX_SCAN: usize = 4 << 20;
 
 /// Readable text recovered from raw message bytes.
 pub fn text(raw: &[u8]) -> String {
@@ -15,19 +17,27 @@ pub fn text(raw: &[u8]) -> String {
     let (head, body) = split_head(&cleaned);
     let outer = ChunkInfo::from_headers(head);
     let mut out = String::new();
-    let mut chunk: Vec<&[u8]> = Vec::new();
+    // NOTE: the chunk is its byte range in `body`, not a list of its lines: a
+    // body of millions of empty lines cost 16 bytes a line.
+    let mut chunk = 0..0;
     let mut first = true;
+    let mut at = 0;
     for line in body.split(|&b| b == b'\n') {
+        if !crate::budget::check() {
+            break;
+        }
+        let start = at;
+        at += line.len() + 1;
         let l = strip_cr(line);
         if l.starts_with(b"--") && l.len() >= 3 && !l[2..].contains(&b' ') {
-            flush(&mut out, &chunk, first.then_some(&outer));
-            chunk.clear();
+            flush(&mut out, &body[chunk.clone()], first.then_some(&outer));
+            chunk = at.min(body.len())..at.min(body.len());
             first = false;
             continue;
         }
-        chunk.push(l);
+        chunk.end = (start + line.len()).min(body.len());
     }
-    flush(&mut out, &chunk, first.then_some(&outer));
+    flush(&mut out, &body[chunk], first.then_some(&outer));
     out
 }
 
@@ -82,11 +92,18 @@ impl ChunkInfo {
     }
 }
 
-fn flush(out: &mut String, lines: &[&[u8]], outer: Option<&ChunkInfo>) {
-    if lines.is_empty() {
+/// `chunk`: the chunk's lines as they are in the body (CR LF or LF).
+fn flush(out: &mut String, chunk: &[u8], outer: Option<&ChunkInfo>) {
+    if chunk.is_empty() {
         return;
     }
-    let joined = lines.join(&b"\n"[..]);
+    let mut joined = Vec::with_capacity(chunk.len());
+    for (i, l) in chunk.split(|&b| b == b'\n').enumerate() {
+        if i > 0 {
+            joined.push(b'\n');
+        }
+        joined.extend_from_slice(strip_cr(l));
+    }
     // A part inside a multipart starts with its own headers.
     let (info, body) = match outer {
         Some(o) => (
@@ -98,8 +115,8 @@ fn flush(out: &mut String, lines: &[&[u8]], outer: Option<&ChunkInfo>) {
             &joined[..],
         ),
         None => {
-            let looks_headed = lines
-                .iter()
+            let looks_headed = joined
+                .split(|&b| b == b'\n')
                 .find(|l| !l.is_empty())
                 .is_some_and(|l| l.to_ascii_lowercase().starts_with(b"content-"));
             if looks_headed {

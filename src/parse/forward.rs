@@ -157,22 +157,28 @@ fn split_glued(line: &str) -> Option<Vec<usize>> {
 pub fn blocks(text: &str) -> Vec<Block> {
     let mut out = Vec::new();
     let mut run: Option<Run> = None;
-    let mut lines: Vec<(usize, &str)> = Vec::new();
     let mut off = 0;
-    for line in text.split('\n') {
-        match split_glued(line) {
-            Some(cuts) => {
-                lines.push((off, &line[..cuts[0]]));
-                for (k, &c) in cuts.iter().enumerate() {
-                    let end = cuts.get(k + 1).copied().unwrap_or(line.len());
-                    lines.push((off + c, &line[c..end]));
-                }
-            }
-            None => lines.push((off, line)),
-        }
+    // NOTE: an iterator, not a list collected first: 24 bytes a line was most of
+    // what a body of millions of short lines cost.
+    let lines = text.split('\n').flat_map(|line| {
+        let at = off;
         off += line.len() + 1;
-    }
+        let cuts = split_glued(line).unwrap_or_default();
+        let first = cuts.first().copied().unwrap_or(line.len());
+        let rest: Vec<(usize, &str)> = cuts
+            .iter()
+            .enumerate()
+            .map(|(k, &c)| {
+                let end = cuts.get(k + 1).copied().unwrap_or(line.len());
+                (at + c, &line[c..end])
+            })
+            .collect();
+        std::iter::once((at, &line[..first])).chain(rest)
+    });
     for (start, line) in lines {
+        if !crate::budget::check() {
+            break;
+        }
         let trimmed = line.trim();
         match label_line(trimmed) {
             Some((label, value)) if label != Label::Other || run.is_some() => {

@@ -22,7 +22,7 @@ pub fn to_text(html: &str) -> String {
     // "<<<<…" linear instead of scanning to the end for each one.
     let last_gt = html.rfind('>').unwrap_or(0);
     let mut i = 0;
-    while i < b.len() {
+    while i < b.len() && crate::budget::check() {
         match b[i] {
             b'<' if i < last_gt => i = tag(html, i, &mut w),
             b'&' => {

@@ -12,7 +12,10 @@ const MAX_DEPTH: usize = 8;
 /// Parts visited per message tree.
 const MAX_PARTS: usize = 2000;
 /// Text kept over all segments.
-const MAX_TEXT: usize = 8 << 20;
+// NOTE: 4 MiB: each byte of text analysed costs about seven more (folded copy,
+// its offset map, the unquoted copy); a notice, even deep in a forward chain,
+// is within the first few hundred kilobytes.
+const MAX_TEXT: usize = 4 << 20;
 
 /// Envelope of an attached message (or of the outer message).
 #[derive(Debug, Clone, Default)]
@@ -100,10 +103,17 @@ fn content_type(p: &mail_parser::MessagePart<'_>) -> String {
     }
 }
 
-fn push_text(w: &mut Walk, text: String, origin: Option<usize>, undecoded: bool) {
+/// Keeps at most what is left of [`MAX_TEXT`] of `text` (copied only that far):
+/// a 25 MB one-line body costs one bounded copy, not a copy per stage.
+fn push_text(w: &mut Walk, text: &str, origin: Option<usize>, undecoded: bool) {
     if w.text_len >= MAX_TEXT {
         return;
     }
+    let mut end = text.len().min(MAX_TEXT - w.text_len);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let text = text[..end].to_owned();
     w.text_len += text.len();
     w.segments.push(Segment {
         text,
@@ -121,7 +131,7 @@ fn part(
     in_related: bool,
 ) {
     w.parts += 1;
-    if w.parts > MAX_PARTS {
+    if w.parts > MAX_PARTS || !crate::budget::check_now() {
         return;
     }
     let Some(p) = msg.parts.get(id) else {
@@ -182,12 +192,12 @@ fn part(
             } else if is_attachment && ct != "text/plain" && ct != "text/html" {
                 // A text attachment that is not a body (csv, vcard, …): not read.
             } else {
-                push_text(w, t.to_string(), origin, p.is_encoding_problem);
+                push_text(w, t, origin, p.is_encoding_problem);
             }
         }
         PartType::Html(h) => {
             collect_cids(&mut w.cids, h);
-            push_text(w, html::to_text(h), origin, p.is_encoding_problem);
+            push_text(w, &html::to_text(h), origin, p.is_encoding_problem);
         }
         PartType::Binary(b) | PartType::InlineBinary(b) => {
             let is_eml = ct == "message/rfc822"

@@ -27,6 +27,9 @@ struct Stream {
 
 /// Extracts the text layer; `None` when the file has no readable text.
 pub fn text(pdf: &[u8]) -> Option<String> {
+    if !crate::budget::check_now() {
+        return None;
+    }
     if !pdf.starts_with(b"%PDF") && find(pdf, b"%PDF-", 0).is_none_or(|p| p > 1024) {
         return None;
     }
@@ -43,6 +46,9 @@ pub fn text(pdf: &[u8]) -> Option<String> {
     let font_cmap = font_cmaps(pdf, &streams, &cmaps);
     let mut out = String::new();
     for s in &streams {
+        if !crate::budget::check() {
+            break;
+        }
         if is_content(s) {
             content_text(&s.data, &font_cmap, &mut out);
             out.push('\n');

@@ -29,6 +29,11 @@ pub fn run(raw: &[u8]) -> ParsedMessage {
         .ok()
         .flatten();
     let mut pm = blank();
+    // Over its budget already (mail-parser's decoding is the biggest single cost):
+    // the result is discarded (crate::budget), so stop here.
+    if !crate::budget::check_now() {
+        return with(pm, Kind::Malformed, Reason::Malformed);
+    }
     let outer = match &parsed {
         Some(m) => {
             pm.message_id = m.message_id().map(clean_id);

@@ -98,7 +98,9 @@ fn invisible(c: char) -> bool {
 /// folded string, the byte offset of the original character it came from.
 pub struct Folded {
     pub s: String,
-    map: Vec<usize>,
+    // NOTE: u32, not usize: the map is the largest thing a long text costs
+    // (one entry per byte); texts are far below 4 GiB (parse caps its input).
+    map: Vec<u32>,
     orig_len: usize,
 }
 
@@ -107,9 +109,9 @@ impl Folded {
         let mut s = String::with_capacity(orig.len());
         let mut map = Vec::with_capacity(orig.len() + 1);
         fold_into(orig, &mut s, |i, n| {
-            map.extend(std::iter::repeat_n(i, n));
+            map.extend(std::iter::repeat_n(offset32(i), n));
         });
-        map.push(orig.len());
+        map.push(offset32(orig.len()));
         Folded {
             s,
             map,
@@ -121,8 +123,7 @@ impl Folded {
     pub fn orig(&self, i: usize) -> usize {
         self.map
             .get(i)
-            .copied()
-            .unwrap_or(self.orig_len)
+            .map_or(self.orig_len, |&o| o as usize)
             .min(self.orig_len)
     }
 
@@ -134,6 +135,10 @@ impl Folded {
         }
         memmem(&self.s[from..], pat).map(|p| p + from)
     }
+}
+
+fn offset32(i: usize) -> u32 {
+    u32::try_from(i).unwrap_or(u32::MAX)
 }
 
 /// `h.find(pat)`, faster: the recognisers look for dozens of phrases in short
@@ -166,14 +171,18 @@ pub struct Line<'a> {
 
 /// Splits a text into lines and strips `>` quote markers at any depth
 /// (`> > text`, `>>text`). Returns the unquoted text and per-line info
-/// (start offset in the unquoted text, quoted flag).
+/// (start offset in the unquoted text, quoted flag) where the flag changes.
 pub fn unquote(text: &str) -> (String, Vec<(usize, bool)>) {
     let mut out = String::with_capacity(text.len());
     let mut lines = Vec::new();
     for raw in text.split('\n') {
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
         let l = strip_quote(raw);
-        lines.push((out.len(), l.quoted));
+        // NOTE: only where quoting changes (a line's flag is that of the last
+        // entry at or before it): 16 bytes a line was the largest cost of a long text.
+        if lines.last().is_none_or(|&(_, q)| q != l.quoted) {
+            lines.push((out.len(), l.quoted));
+        }
         out.push_str(l.text);
         out.push('\n');
     }
@@ -308,7 +317,8 @@ mod tests {
     fn unquote_any_depth() {
         let (t, lines) = unquote("a\n> b\n>> > c\n");
         assert_eq!(t, "a\nb\nc\n\n");
-        assert!(!lines[0].1 && lines[1].1 && lines[2].1);
+        // Where quoting starts and stops: lines 2 and 3 are quoted, the empty last one not.
+        assert_eq!(lines, [(0, false), (2, true), (6, false)]);
     }
 
     #[test]

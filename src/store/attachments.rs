@@ -32,23 +32,42 @@ pub(crate) fn private_dir(dir: &Path) -> Result<(), StoreError> {
 }
 
 /// Writes `bytes` to `path` as a file only its owner can read (0600, replacing
-/// whatever was there, whatever its mode): written under `<name>.tmp`, synced and
-/// renamed into place, so nobody sees half a file.
+/// whatever was there, whatever its mode): written to a new temporary file beside
+/// it, synced and renamed into place, so nobody sees half a file.
+///
+/// NOTE: the temporary file is created new (`O_CREAT | O_EXCL`, which never
+/// follows a symlink) under an unpredictable name: a symlink planted at
+/// `FILE.tmp` used to be followed, and its target overwritten. The rename
+/// replaces a symlink at `path` itself, never its target.
 pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
+    let mut attempt = 0;
+    let (mut f, tmp) = loop {
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(format!(".{:016x}.tmp", fastrand::u64(..)));
+        let tmp = PathBuf::from(tmp);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&tmp)
+        {
+            Ok(f) => break (f, tmp),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 8 => {
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    let written = f
+        .write_all(bytes)
+        .and_then(|()| f.sync_all())
+        .and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// Where a waybill stored before schema 5 with this hex sha256 lives.
@@ -93,6 +112,21 @@ mod tests {
             1,
             "no temp file left"
         );
+    }
+
+    #[test]
+    fn a_planted_symlink_is_never_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        let p = dir.path().join("waybill.pdf");
+        // Every name an attacker could guess for the temporary file, and the file itself.
+        std::os::unix::fs::symlink(&victim, dir.path().join("waybill.pdf.tmp")).unwrap();
+        std::os::unix::fs::symlink(&victim, &p).unwrap();
+        write_private(&p, b"%PDF-1.4").unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+        assert!(!std::fs::symlink_metadata(&p).unwrap().is_symlink());
+        assert_eq!(std::fs::read(&p).unwrap(), b"%PDF-1.4");
     }
 
     #[test]

@@ -7,11 +7,12 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use sha2::{Digest, Sha256};
 
-use super::import::collect;
+use super::import::{self as local, Item};
 use super::output::{export_csv, print_cases, review, show, table};
 use super::{parse_directorate, CaseFilter, Cause, Incoming, Keep, Origin, Outcome, Stage, Store};
 use crate::parse::Directorate;
@@ -129,9 +130,15 @@ fn parse_outcome(s: &str) -> Result<Outcome, String> {
     s.parse()
 }
 
+/// `max_message_size` when no mailbox is configured: the mailbox default.
+const DEFAULT_MAX_MESSAGE_SIZE: u64 = 25 << 20;
+
 /// Store URL, state directory and staff addresses for a CLI command.
 struct Target {
     url: String,
+    /// The largest `max_message_size` of the configured mailboxes (default 25 MB).
+    max_message_size: u64,
+    limits: crate::budget::Limits,
     state_dir: PathBuf,
     staff_addresses: Vec<String>,
     staff_domains: Vec<String>,
@@ -156,6 +163,13 @@ fn target(globals: &crate::cli::Globals) -> anyhow::Result<Target> {
     }
     Ok(Target {
         url: settings.store_url,
+        max_message_size: settings
+            .mailboxes
+            .iter()
+            .map(|m| m.max_message_size)
+            .max()
+            .unwrap_or(DEFAULT_MAX_MESSAGE_SIZE),
+        limits: settings.limits,
         state_dir,
         staff_addresses: settings.notify.staff_addresses,
         staff_domains: settings.notify.staff_domains,
@@ -168,58 +182,116 @@ async fn open(t: &Target) -> anyhow::Result<Store> {
     Ok(Store::open(&t.url, &t.state_dir).await?)
 }
 
-/// `leje import PATH...`: parse and ingest every message; prints a summary by outcome.
+/// `leje import PATH...`: parse and ingest every message, one at a time and each
+/// under the daemon's size limit and per-message budget; prints a summary by outcome.
 pub async fn import(args: &ImportArgs, globals: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
     let t = target(globals)?;
     let store = open(&t).await?;
-    let (messages, failures) = collect(&args.paths);
     let mut counts: BTreeMap<&'static str, u64> = BTreeMap::new();
-    let checker = crate::trust::Checker::new(&t.trust);
-    for m in &messages {
-        let parsed = crate::parse::parse(&m.raw);
-        let verdict = checker.assess(&m.raw, &parsed).await;
-        let raw_sha256 = hex::encode(Sha256::digest(&m.raw));
-        let staff = parsed
-            .forwarded_by
-            .as_deref()
-            .is_some_and(|f| is_staff(f, &t.staff_addresses, &t.staff_domains));
-        let r = store
-            .ingest(&Incoming {
-                origin: Origin::File { path: &m.origin },
-                raw_sha256: &raw_sha256,
-                size: m.raw.len() as u64,
-                parsed: &parsed,
-                forwarder_is_staff: staff,
-                trust: &verdict,
-            })
-            .await
-            .with_context(|| format!("cannot import `{}`", m.origin))?;
-        *counts.entry(r.outcome.as_str()).or_default() += 1;
-    }
-    for f in &failures {
-        eprintln!("leje: cannot read `{}`: {}", f.path.display(), f.error);
+    let mut read = 0usize;
+    let mut unreadable = Vec::new();
+    // NOTE: one parser thread under the watchdog, fed one message at a time: a
+    // message over its budget is recorded `failed` and the next one goes on.
+    // NOTE: each message is judged (who sent it) on the parser thread, as in the daemon.
+    let judge = crate::budget::pool::judge_with(Arc::new(crate::trust::Checker::new(&t.trust)));
+    let mut parsers = crate::budget::pool::Parsers::start(1, t.limits, judge);
+    for item in local::messages(&args.paths, t.max_message_size) {
+        let (origin, outcome) = match item {
+            Item::Unreadable(f) => {
+                eprintln!("leje: cannot read `{}`: {}", f.path.display(), f.error);
+                unreadable.push(f.path.display().to_string());
+                continue;
+            }
+            Item::Oversize {
+                origin,
+                size,
+                sha256,
+                message_id,
+            } => {
+                let reason = format!(
+                    "message is {size} bytes, over the limit of {} bytes (max_message_size)",
+                    t.max_message_size
+                );
+                store
+                    .record_unparsed(
+                        &Origin::File { path: &origin },
+                        message_id.as_deref(),
+                        Some(&sha256),
+                        size,
+                        Outcome::Skipped,
+                        &reason,
+                    )
+                    .await
+                    .with_context(|| format!("cannot import `{origin}`"))?;
+                (origin, Outcome::Skipped)
+            }
+            Item::Message(m) => {
+                let size = m.raw.len();
+                let sha = hex::encode(Sha256::digest(&m.raw));
+                parsers.submit(0, m.raw);
+                let p = parsers.next().await.context("the parser thread is gone")?;
+                let outcome = match p.result {
+                    Ok((raw_sha256, parsed, verdict)) => {
+                        let staff = parsed
+                            .forwarded_by
+                            .as_deref()
+                            .is_some_and(|f| is_staff(f, &t.staff_addresses, &t.staff_domains));
+                        store
+                            .ingest(&Incoming {
+                                origin: Origin::File { path: &m.origin },
+                                raw_sha256: &raw_sha256,
+                                size: size as u64,
+                                parsed: &parsed,
+                                forwarder_is_staff: staff,
+                                trust: &verdict,
+                            })
+                            .await
+                            .with_context(|| format!("cannot import `{}`", m.origin))?
+                            .outcome
+                    }
+                    Err(failure) => {
+                        eprintln!("leje: `{}`: {failure}", m.origin);
+                        store
+                            .record_unparsed(
+                                &Origin::File { path: &m.origin },
+                                None,
+                                Some(&sha),
+                                size as u64,
+                                Outcome::Failed,
+                                &failure.to_string(),
+                            )
+                            .await
+                            .with_context(|| format!("cannot import `{}`", m.origin))?;
+                        Outcome::Failed
+                    }
+                };
+                (m.origin, outcome)
+            }
+        };
+        tracing::debug!(%origin, outcome = outcome.as_str(), "imported");
+        read += 1;
+        *counts.entry(outcome.as_str()).or_default() += 1;
     }
     let mut out = std::io::stdout().lock();
     if args.json {
         let v = serde_json::json!({
-            "messages": messages.len(),
+            "messages": read,
             "outcomes": counts,
-            "unreadable": failures.iter().map(|f| f.path.display().to_string()).collect::<Vec<_>>(),
+            "unreadable": unreadable,
         });
         writeln!(out, "{v}")?;
     } else {
         writeln!(
             out,
-            "{} message(s) read, {} unreadable",
-            messages.len(),
-            failures.len()
+            "{read} message(s) read, {} unreadable",
+            unreadable.len()
         )?;
         for (k, n) in &counts {
             writeln!(out, "  {k:<14} {n}")?;
         }
     }
     store.close().await;
-    Ok(if failures.is_empty() {
+    Ok(if unreadable.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -38,6 +38,7 @@ mod review;
 mod sqlite;
 mod sqlite_raw;
 mod types;
+mod unparsed;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,13 +1,19 @@
 //! Output of the store commands: aligned tables, case details, the review
 //! queue and CSV. JSON goes straight through serde.
+//!
+//! Every value that came from an email is shown through
+//! [`crate::sanitize::visible`]: control characters appear as `\u{1b}`, never raw.
 
 use std::io::Write;
 
 use super::{Case, CaseFilter, Stage, Store};
 use crate::parse::Directorate;
 
-fn opt(s: &Option<String>) -> &str {
-    s.as_deref().unwrap_or("-")
+use crate::sanitize::visible;
+
+/// The value shown visibly, or `-`.
+fn opt(s: &Option<String>) -> std::borrow::Cow<'_, str> {
+    visible(s.as_deref().unwrap_or("-"))
 }
 
 fn dir_name(d: Option<Directorate>) -> String {
@@ -21,8 +27,8 @@ pub(super) fn print_cases(out: &mut impl Write, list: &[Case]) -> std::io::Resul
         .map(|c| {
             [
                 c.travel_document.clone(),
-                opt(&c.name).to_owned(),
-                opt(&c.nationality).to_owned(),
+                opt(&c.name).into_owned(),
+                opt(&c.nationality).into_owned(),
                 dir_name(c.directorate),
                 c.stage.to_string(),
                 c.contacts.join(", "),
@@ -46,12 +52,17 @@ pub(super) fn print_cases(out: &mut impl Write, list: &[Case]) -> std::io::Resul
     writeln!(out, "{} case(s)", list.len())
 }
 
-/// Left-aligned columns sized to their widest cell.
+/// Left-aligned columns sized to their widest cell; every cell shown visibly.
 pub(super) fn table<const N: usize>(
     out: &mut impl Write,
     head: &[&str; N],
     rows: &[[String; N]],
 ) -> std::io::Result<()> {
+    let rows: Vec<[String; N]> = rows
+        .iter()
+        .map(|r| r.clone().map(|c| visible(&c).into_owned()))
+        .collect();
+    let rows = &rows[..];
     let mut w: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
     for r in rows {
         for (i, c) in r.iter().enumerate() {
@@ -109,7 +120,7 @@ pub(super) async fn show(
     writeln!(out, "  name:        {}", opt(&c.name))?;
     writeln!(out, "  nationality: {}", opt(&c.nationality))?;
     writeln!(out, "  directorate: {}", dir_name(c.directorate))?;
-    writeln!(out, "  contacts:    {}", c.contacts.join(", "))?;
+    writeln!(out, "  contacts:    {}", visible(&c.contacts.join(", ")))?;
     writeln!(out, "  stage:       {}", c.stage)?;
     if let Some(d) = c.next_due {
         writeln!(out, "  next due:    {}", d.format("%Y-%m-%d"))?;
@@ -134,7 +145,7 @@ pub(super) async fn show(
             e.cause,
             e.detail
                 .as_deref()
-                .map(|d| format!(": {d}"))
+                .map(|d| format!(": {}", visible(d)))
                 .unwrap_or_default()
         )?;
     }
@@ -168,8 +179,8 @@ pub(super) async fn show(
                 out,
                 "  {}. {} ({}, {} bytes, {amount})",
                 n + 1,
-                w.filename.as_deref().unwrap_or("(no name)"),
-                w.content_type,
+                visible(w.filename.as_deref().unwrap_or("(no name)")),
+                visible(&w.content_type),
                 w.size,
             )?;
         }
@@ -243,7 +254,7 @@ pub(super) async fn review(store: &Store, out: &mut impl Write, json: bool) -> a
             opt(&c.name)
         )?;
         if let Some(r) = reason {
-            writeln!(out, "  why: {r}")?;
+            writeln!(out, "  why: {}", visible(r))?;
         }
         for k in conflicts {
             writeln!(
@@ -266,6 +277,7 @@ pub(super) async fn review(store: &Store, out: &mut impl Write, json: bool) -> a
 
 /// RFC 4180 field: quoted when it holds a comma, quote or line break.
 fn csv_field(s: &str) -> String {
+    let s = &*visible(s);
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {

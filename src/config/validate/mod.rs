@@ -4,6 +4,7 @@
 mod citizenship;
 mod ctx;
 mod followup;
+mod limits;
 mod mailbox;
 mod outgoing;
 mod trust;
@@ -158,6 +159,7 @@ pub(crate) fn to_settings(
         mailboxes.push(mb);
     }
 
+    let limits = limits::limits(cx, f.limits.as_ref());
     let smtp = f.smtp.as_ref().map(|s| outgoing::smtp(cx, s));
     let notify = outgoing::notify(cx, f.notify.as_ref());
     let offices = outgoing::offices(cx, &f.offices);
@@ -181,6 +183,7 @@ pub(crate) fn to_settings(
         instance,
         log,
         http,
+        limits,
         mailboxes,
         smtp,
         notify,

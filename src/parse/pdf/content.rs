@@ -19,6 +19,9 @@ pub(super) fn content_text(data: &[u8], fonts: &HashMap<Vec<u8>, CMap>, out: &mu
     let mut i = 0;
     let n = data.len();
     while i < n {
+        if !crate::budget::check() {
+            return;
+        }
         let c = data[i];
         match c {
             b' ' | b'\t' | b'\r' | b'\n' | b'\x0c' | b'\0' => i += 1,
