@@ -152,8 +152,14 @@ fn target(globals: &crate::cli::Globals) -> anyhow::Result<Target> {
     })
 }
 
+/// The store for `import`, created if missing.
 async fn open(t: &Target) -> anyhow::Result<Store> {
     Ok(Store::open(&t.url, &t.state_dir).await?)
+}
+
+/// The store for `cases` and `messages`: never created (a missing one is an error naming it).
+async fn open_existing(t: &Target) -> anyhow::Result<Store> {
+    Ok(Store::open_existing(&t.url, &t.state_dir).await?)
 }
 
 /// `leje import PATH...`: parse and ingest every message; prints a summary by outcome.
@@ -228,7 +234,7 @@ fn is_staff(addr: &str, addresses: &[String], domains: &[String]) -> bool {
 /// `leje cases …`
 pub async fn cases(cmd: &CasesCmd, globals: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
     let t = target(globals)?;
-    let store = open(&t).await?;
+    let store = open_existing(&t).await?;
     let mut out = std::io::stdout().lock();
     match cmd {
         CasesCmd::List {
@@ -323,7 +329,7 @@ pub async fn messages(
     globals: &crate::cli::Globals,
 ) -> anyhow::Result<ExitCode> {
     let t = target(globals)?;
-    let store = open(&t).await?;
+    let store = open_existing(&t).await?;
     let MessagesCmd::List {
         outcome,
         limit,
