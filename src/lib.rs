@@ -28,10 +28,12 @@
 //! - [`imap`]: connection, IDLE/polling, batched fetch, after-processing actions.
 //! - [`notify`]: renders the next-step email and sends the outbox over SMTP.
 //! - [`daemon`]: runs the mailboxes and the outbox sender until shutdown.
+//! - [`generate`]: man pages and shell completions from the clap definitions (packaging).
 
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod generate;
 pub mod imap;
 pub mod logging;
 pub mod notify;

@@ -2,12 +2,13 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use leje::cli::Globals;
 
 /// leje: residence-permit notifications in, next-step instructions out.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+// NOTE: LEJE_VERSION is the crate version and the commit (build.rs).
+#[command(version = env!("LEJE_VERSION"), about)]
 struct Cli {
     #[command(flatten)]
     globals: Globals,
@@ -34,6 +35,9 @@ enum Command {
     /// Outgoing emails.
     #[command(subcommand)]
     Outbox(leje::notify::cli::OutboxCmd),
+    /// Write man pages and shell completions (for scripts/package).
+    #[command(hide = true)]
+    Generate(leje::generate::GenerateArgs),
 }
 
 fn main() -> ExitCode {
@@ -45,6 +49,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Parse(a) => leje::parse::cli::run(a),
         Command::CheckConfig(a) => leje::config::cli::run(a, g),
+        Command::Generate(a) => leje::generate::run(a, Cli::command()),
         other => {
             // NOTE: the blocking pool does file I/O (messages are parsed on threads
             // of their own, daemon/parsers.rs); its default ceiling of 512 threads,
@@ -68,7 +73,9 @@ fn main() -> ExitCode {
                     Command::Cases(c) => leje::store::cli::cases(c, g).await,
                     Command::Messages(c) => leje::store::cli::messages(c, g).await,
                     Command::Outbox(c) => leje::notify::cli::outbox(c, g).await,
-                    Command::Parse(_) | Command::CheckConfig(_) => unreachable!("handled above"),
+                    Command::Parse(_) | Command::CheckConfig(_) | Command::Generate(_) => {
+                        unreachable!("handled above")
+                    }
                 }
             })
         }

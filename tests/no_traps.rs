@@ -53,7 +53,11 @@ fn read_commands_on_a_missing_store_fail_naming_it_and_create_nothing() {
     // The store the config names, in a state directory that does not exist yet.
     let state = root.path().join("state");
     let cfg = conf_dir.path().join("leje.toml");
-    std::fs::write(&cfg, format!("state_dir = {:?}\n", state.display().to_string())).unwrap();
+    std::fs::write(
+        &cfg,
+        format!("state_dir = {:?}\n", state.display().to_string()),
+    )
+    .unwrap();
     let expected = state.join("leje.db");
     let explicit = root.path().join("elsewhere/other.db");
     let mut ran = 0;
@@ -100,7 +104,11 @@ fn import_creates_the_store_the_read_commands_then_read() {
     let conf_dir = tempfile::tempdir().unwrap();
     let state = root.path().join("state");
     let cfg = conf_dir.path().join("leje.toml");
-    std::fs::write(&cfg, format!("state_dir = {:?}\n", state.display().to_string())).unwrap();
+    std::fs::write(
+        &cfg,
+        format!("state_dir = {:?}\n", state.display().to_string()),
+    )
+    .unwrap();
     let empty = tempfile::tempdir().unwrap();
     let out = leje(&cfg, &["import", &empty.path().display().to_string()]);
     assert!(
