@@ -343,10 +343,10 @@ pub async fn messages(
         let rows: Vec<[String; 6]> = list
             .iter()
             .map(|m| {
+                // NOTE: mailbox and message number as a mail client shows them
+                // (`permits #6`); the UIDVALIDITY that makes it unique is in `--json`.
                 let origin = match (&m.mailbox, &m.path) {
-                    (Some(mb), _) => {
-                        format!("{mb} {}/{}", m.uidvalidity.unwrap_or(0), m.uid.unwrap_or(0))
-                    }
+                    (Some(mb), _) => format!("{mb} #{}", m.uid.unwrap_or(0)),
                     (None, Some(p)) => p.clone(),
                     _ => "-".into(),
                 };

@@ -19,6 +19,8 @@ mod actions;
 mod attachments;
 pub(crate) use attachments::write_private;
 pub(crate) use cases::MINTED_DOMAIN;
+// The names the CLI and JSON use, for log lines too (`permit_approved`, not `PermitApproved`).
+pub(crate) use ingest::kind_str;
 mod bulk;
 mod cases;
 pub mod cli;

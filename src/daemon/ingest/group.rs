@@ -197,7 +197,7 @@ impl Group {
                         $level,
                         mailbox = %batch.mailbox,
                         uid = p.uid,
-                        kind = ?p.parsed.kind,
+                        kind = crate::store::kind_str(p.parsed.kind),
                         outcome = r.outcome.as_str(),
                         case = r.case_id,
                         doc = p.parsed.travel_document.as_deref().map(|d| tracing::field::display(Redacted(d))),
