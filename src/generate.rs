@@ -25,12 +25,13 @@ pub fn run(args: &GenerateArgs, cmd: clap::Command) -> anyhow::Result<ExitCode> 
     }
     clap_mangen::generate_to(cmd.clone(), &man)
         .with_context(|| format!("cannot write man pages to `{}`", man.display()))?;
+    let visible = without_hidden(&cmd);
     for (shell, name) in [
         (Shell::Bash, "leje.bash"),
         (Shell::Zsh, "_leje"),
         (Shell::Fish, "leje.fish"),
     ] {
-        write_completion(cmd.clone(), shell, &completions.join(name))?;
+        write_completion(visible.clone(), shell, &completions.join(name))?;
     }
     let pages = std::fs::read_dir(&man)?.count();
     println!(
@@ -39,6 +40,19 @@ pub fn run(args: &GenerateArgs, cmd: clap::Command) -> anyhow::Result<ExitCode> 
         completions.display()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// `cmd` without its hidden subcommands (`generate` itself), which clap_complete would
+/// offer (clap_mangen leaves them out on its own).
+fn without_hidden(cmd: &clap::Command) -> clap::Command {
+    let mut out = clap::Command::new("leje")
+        .version(env!("CARGO_PKG_VERSION"))
+        .args(cmd.get_arguments().cloned())
+        .subcommands(cmd.get_subcommands().filter(|s| !s.is_hide_set()).cloned());
+    if let Some(about) = cmd.get_about() {
+        out = out.about(about.clone());
+    }
+    out
 }
 
 fn write_completion(mut cmd: clap::Command, shell: Shell, path: &Path) -> anyhow::Result<()> {

@@ -209,5 +209,9 @@ fn generate_writes_a_man_page_per_command_and_completions() {
         let text = std::fs::read_to_string(dir.path().join("completions").join(file)).unwrap();
         assert!(text.contains(needle), "{file}");
         assert!(text.contains("messages"), "{file} lacks the subcommands");
+        assert!(
+            !text.contains("generate"),
+            "{file} offers the hidden command"
+        );
     }
 }
