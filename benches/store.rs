@@ -343,6 +343,11 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
+    // `cargo bench` passes `--bench`; without it (`cargo test --all-targets`, with
+    // scripts/test's small LEJE_BENCH_N) this is a smoke run.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("store bench: SMOKE RUN ({n} notifications, an unoptimised test build): it checks that the benchmark runs; its figures say nothing about speed. Real figures: cargo bench --bench store");
+    }
     println!(
         "leje store benchmark: {n} notifications (+{} forwarded twice), ~70 % with a 2 KiB waybill",
         n.div_ceil(20)

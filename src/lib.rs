@@ -42,6 +42,7 @@
 //!   parameter), `leje remind`, `leje replies`; replies are attached at ingest.
 //! - [`links`]: signed one-click links (HMAC-SHA256, one case, one step, expiring).
 //! - [`web::public`]: the public one-click pages (axum router; GET confirms, POST acts).
+//! - [`generate`]: man pages and shell completions from the clap definitions (packaging).
 
 pub mod budget;
 pub mod citizenship;
@@ -49,6 +50,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod followup;
+pub mod generate;
 pub mod imap;
 pub mod links;
 pub mod logging;

@@ -2,12 +2,13 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use leje::cli::Globals;
 
 /// leje: residence-permit notifications in, next-step instructions out.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+// NOTE: LEJE_VERSION is the crate version and the commit (build.rs).
+#[command(version = env!("LEJE_VERSION"), about)]
 struct Cli {
     #[command(flatten)]
     globals: Globals,
@@ -41,6 +42,9 @@ enum Command {
     /// Replies and Directorate mail waiting for an answer.
     #[command(subcommand)]
     Replies(leje::followup::cli::RepliesCmd),
+    /// Write man pages and shell completions (for scripts/package).
+    #[command(hide = true)]
+    Generate(leje::generate::GenerateArgs),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Parse(a) => leje::parse::cli::run(a),
         Command::CheckConfig(a) => leje::config::cli::run(a, g),
+        Command::Generate(a) => leje::generate::run(a, Cli::command()),
         other => {
             // NOTE: the blocking pool does file I/O (messages are parsed on threads
             // of their own, daemon/parsers.rs); its default ceiling of 512 threads,
@@ -78,7 +83,9 @@ fn main() -> ExitCode {
                     Command::Citizenship(a) => leje::citizenship::cli::run(a, g).await,
                     Command::Remind(a) => leje::followup::cli::remind(a, g).await,
                     Command::Replies(c) => leje::followup::cli::replies(c, g).await,
-                    Command::Parse(_) | Command::CheckConfig(_) => unreachable!("handled above"),
+                    Command::Parse(_) | Command::CheckConfig(_) | Command::Generate(_) => {
+                        unreachable!("handled above")
+                    }
                 }
             })
         }

@@ -99,8 +99,14 @@ pub async fn run(stack: &common::MailStack, salt: u32, lat_n: u64) {
         f.median, f.p99, f.max
     );
     println!(
-        "arrival-to-case latency with IDLE over the same {k} messages: median {:.0} ms, p99 {:.0} ms, max {:.0} ms (target p99 < 500 ms; below the floor above, so out of reach with Dovecot IDLE)",
-        l.median, l.p99, l.max
+        "arrival-to-case latency with IDLE over the same {k} messages: median {:.0} ms, p99 {:.0} ms, max {:.0} ms{}",
+        l.median, l.p99, l.max,
+        // A smoke run (`cargo test`, no `--bench`) is held to no target.
+        if std::env::args().any(|a| a == "--bench") {
+            " (target p99 < 500 ms; below the floor above, so out of reach with Dovecot IDLE)"
+        } else {
+            ""
+        }
     );
     println!(
         "leje's own share (arrival-to-case minus floor, per message): median {:.1} ms, p99 {:.1} ms, max {:.1} ms",

@@ -293,7 +293,7 @@ pub async fn run(a: &CitizenshipArgs, globals: &crate::cli::Globals) -> anyhow::
     if !settings.citizenship.enabled {
         anyhow::bail!("the citizenship clock is off (`[citizenship] enabled = false`)");
     }
-    let store = Store::open(&settings.store_url, &settings.state_dir).await?;
+    let store = Store::open_existing(&settings.store_url, &settings.state_dir).await?;
     let today = a.today.unwrap_or_else(today);
     let recs = store.citizenship_records(None).await?;
     store.close().await;

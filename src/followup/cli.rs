@@ -47,7 +47,7 @@ async fn open(globals: &crate::cli::Globals) -> anyhow::Result<(Store, crate::co
             };
         }
     }
-    let store = Store::open(&settings.store_url, &settings.state_dir)
+    let store = Store::open_existing(&settings.store_url, &settings.state_dir)
         .await
         .with_context(|| {
             format!(

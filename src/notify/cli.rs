@@ -47,7 +47,8 @@ fn parse_status(s: &str) -> Result<OutboxStatus, String> {
 /// Runs one `leje outbox` subcommand.
 pub async fn outbox(cmd: &OutboxCmd, globals: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
     let settings = crate::config::load_for(globals).map_err(|e| anyhow::anyhow!("{e}"))?;
-    let store = Store::open(&settings.store_url, &settings.state_dir).await?;
+    // NOTE: never creates a store: `outbox list` on a mistyped path must not leave an empty one.
+    let store = Store::open_existing(&settings.store_url, &settings.state_dir).await?;
     let code = match cmd {
         OutboxCmd::List { status, json } => {
             let rows = store.outbox_list(*status).await?;

@@ -178,8 +178,14 @@ fn target(globals: &crate::cli::Globals) -> anyhow::Result<Target> {
     })
 }
 
+/// The store for `import`, created if missing.
 async fn open(t: &Target) -> anyhow::Result<Store> {
     Ok(Store::open(&t.url, &t.state_dir).await?)
+}
+
+/// The store for `cases` and `messages`: never created (a missing one is an error naming it).
+async fn open_existing(t: &Target) -> anyhow::Result<Store> {
+    Ok(Store::open_existing(&t.url, &t.state_dir).await?)
 }
 
 /// `leje import PATH...`: parse and ingest every message, one at a time and each
@@ -315,7 +321,7 @@ fn is_staff(addr: &str, addresses: &[String], domains: &[String]) -> bool {
 /// `leje cases …`
 pub async fn cases(cmd: &CasesCmd, globals: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
     let t = target(globals)?;
-    let store = open(&t).await?;
+    let store = open_existing(&t).await?;
     let mut out = std::io::stdout().lock();
     match cmd {
         CasesCmd::List {
@@ -425,7 +431,7 @@ pub async fn messages(
     globals: &crate::cli::Globals,
 ) -> anyhow::Result<ExitCode> {
     let t = target(globals)?;
-    let store = open(&t).await?;
+    let store = open_existing(&t).await?;
     let MessagesCmd::List {
         outcome,
         limit,
@@ -439,10 +445,10 @@ pub async fn messages(
         let rows: Vec<[String; 7]> = list
             .iter()
             .map(|m| {
+                // NOTE: mailbox and message number as a mail client shows them
+                // (`permits #6`); the UIDVALIDITY that makes it unique is in `--json`.
                 let origin = match (&m.mailbox, &m.path) {
-                    (Some(mb), _) => {
-                        format!("{mb} {}/{}", m.uidvalidity.unwrap_or(0), m.uid.unwrap_or(0))
-                    }
+                    (Some(mb), _) => format!("{mb} #{}", m.uid.unwrap_or(0)),
                     (None, Some(p)) => p.clone(),
                     _ => "-".into(),
                 };

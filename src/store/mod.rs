@@ -19,6 +19,8 @@ mod actions;
 mod attachments;
 pub(crate) use attachments::write_private;
 pub(crate) use cases::MINTED_DOMAIN;
+// The names the CLI and JSON use, for log lines too (`permit_approved`, not `PermitApproved`).
+pub(crate) use ingest::kind_str;
 mod bulk;
 mod cases;
 mod citizenship;
@@ -70,6 +72,13 @@ pub enum StoreError {
     /// The URL is neither `sqlite:PATH` nor `postgres://…`.
     #[error("unsupported store URL `{0}`: expected `sqlite:PATH` or `postgres://…`")]
     BadUrl(String),
+    /// [`Store::open_existing`] found no SQLite file at `path` (and created nothing).
+    #[error(
+        "no store at `{}`: only `leje run` and `leje import` create one; to use another store, \
+         pass `--store sqlite:PATH` (or `postgres://…`), or a config with `--config FILE` or `LEJE_CONFIG=FILE`",
+        path.display()
+    )]
+    Missing { path: PathBuf },
     /// The database could not be reached or created.
     #[error("cannot open store `{url}`: {source}")]
     Open {
@@ -195,7 +204,18 @@ impl Store {
     /// `postgres://…`) and applies pending migrations. Waybills stored before
     /// schema 5 are read from `state_dir/attachments`. Refuses a store written by a newer leje.
     pub async fn open(url: &str, state_dir: &Path) -> Result<Store, StoreError> {
-        Self::open_inner(url, state_dir, None).await
+        Self::open_inner(url, state_dir, None, true).await
+    }
+
+    /// Opens a store that must exist already, for commands that look at or change what is in
+    /// it (`cases`, `messages`, `outbox`): a missing SQLite file is [`StoreError::Missing`] and
+    /// nothing is created, neither the file nor the state directory. Only `run` and `import`
+    /// use [`Store::open`]. (A PostgreSQL database is never created by leje either way.)
+    pub async fn open_existing(url: &str, state_dir: &Path) -> Result<Store, StoreError> {
+        if let Some(path) = sqlite::db_path(url).filter(|p| !p.exists()) {
+            return Err(StoreError::Missing { path });
+        }
+        Self::open_inner(url, state_dir, None, false).await
     }
 
     /// Opens the store migrated only up to schema `version`. For tests of
@@ -206,16 +226,19 @@ impl Store {
         state_dir: &Path,
         version: i64,
     ) -> Result<Store, StoreError> {
-        Self::open_inner(url, state_dir, Some(version)).await
+        Self::open_inner(url, state_dir, Some(version), true).await
     }
 
     async fn open_inner(
         url: &str,
         state_dir: &Path,
         target: Option<i64>,
+        create: bool,
     ) -> Result<Store, StoreError> {
         let shown = redact_url(url);
-        attachments::private_dir(state_dir)?;
+        if create || state_dir.is_dir() {
+            attachments::private_dir(state_dir)?;
+        }
         // Waybills stored before schema 5; read only, kept private if there.
         let attachments = state_dir.join("attachments");
         if attachments.is_dir() {
