@@ -28,6 +28,8 @@
 //! - [`imap`]: connection, IDLE/polling, batched fetch, after-processing actions.
 //! - [`notify`]: renders the next-step email and sends the outbox over SMTP.
 //! - [`daemon`]: runs the mailboxes and the outbox sender until shutdown.
+//! - [`web`]: the one HTTP server (axum): `/healthz`, `/metrics` and the staff
+//!   console (login, cases, review, outbox, messages; English and Albanian).
 
 pub mod cli;
 pub mod config;
@@ -37,3 +39,4 @@ pub mod logging;
 pub mod notify;
 pub mod parse;
 pub mod store;
+pub mod web;

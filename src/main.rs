@@ -34,6 +34,9 @@ enum Command {
     /// Outgoing emails.
     #[command(subcommand)]
     Outbox(leje::notify::cli::OutboxCmd),
+    /// Staff accounts of the web console.
+    #[command(subcommand)]
+    Staff(leje::web::cli::StaffCmd),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +71,7 @@ fn main() -> ExitCode {
                     Command::Cases(c) => leje::store::cli::cases(c, g).await,
                     Command::Messages(c) => leje::store::cli::messages(c, g).await,
                     Command::Outbox(c) => leje::notify::cli::outbox(c, g).await,
+                    Command::Staff(c) => leje::web::cli::staff(c, g).await,
                     Command::Parse(_) | Command::CheckConfig(_) => unreachable!("handled above"),
                 }
             })

@@ -27,6 +27,8 @@ pub struct FileConfig {
     pub log: Option<LogFile>,
     /// Health and metrics listener. Default: off.
     pub http: Option<HttpFile>,
+    /// The staff console (`[web]`). Default: on whenever `[http]` is.
+    pub web: Option<super::web::WebFile>,
     /// Shared mailboxes to watch (`[[mailbox]]`, any number). Default: none.
     #[serde(default)]
     pub mailbox: Vec<MailboxFile>,
@@ -40,12 +42,13 @@ pub struct FileConfig {
 }
 
 /// The top-level keys of [`FileConfig`], for error messages.
-pub const TOP_KEYS: [&str; 9] = [
+pub const TOP_KEYS: [&str; 10] = [
     "state_dir",
     "store",
     "instance",
     "log",
     "http",
+    "web",
     "mailbox",
     "smtp",
     "notify",

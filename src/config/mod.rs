@@ -15,6 +15,7 @@ pub mod settings;
 mod source;
 pub mod units;
 pub mod validate;
+pub mod web;
 
 use std::path::{Path, PathBuf};
 

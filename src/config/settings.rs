@@ -27,6 +27,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// The health/metrics listener; `None` = off (default).
     pub http: Option<HttpSettings>,
+    /// The staff console (on the `[http]` listener).
+    pub web: super::web::WebSettings,
     /// The shared mailboxes to watch (none by default).
     pub mailboxes: Vec<MailboxSettings>,
     /// Outgoing mail; `None` = nothing is sent and the outbox accumulates.

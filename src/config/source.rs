@@ -254,6 +254,7 @@ impl Structural<'_> {
                 "store" | "instance" => try_de::<String>(v),
                 "log" => try_de::<super::file::LogFile>(v),
                 "http" => try_de::<super::file::HttpFile>(v),
+                "web" => try_de::<super::web::WebFile>(v),
                 "mailbox" => try_de::<super::file::MailboxFile>(v),
                 "smtp" => try_de::<super::file::SmtpFile>(v),
                 "notify" => try_de::<super::file::NotifyFile>(v),

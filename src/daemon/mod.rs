@@ -91,14 +91,14 @@ pub async fn run_with(
             h.listen
         );
         let figures = figures_fn(store.clone());
+        let app = http::app(&settings, h, &store, health.clone(), figures);
+        if settings.web.console {
+            tracing::info!("staff console on {}", settings.web.console_url(h.listen));
+        }
         let mut rx = stop_rx.clone();
-        aux.push(tokio::spawn(http::serve(
-            listener,
-            health.clone(),
-            h.stale_after,
-            figures,
-            async move { worker::stopped(&mut rx).await },
-        )));
+        aux.push(tokio::spawn(crate::web::serve(listener, app, async move {
+            worker::stopped(&mut rx).await
+        })));
     }
     aux.push(spawn_outbox(
         &settings,

@@ -20,6 +20,7 @@
 pub mod cli;
 mod deliver;
 pub mod message;
+pub mod preview;
 pub mod recipients;
 pub mod render;
 pub mod smtp;

@@ -33,7 +33,11 @@ mod query;
 mod review;
 mod sqlite;
 mod sqlite_raw;
+pub mod staff;
+mod staff_actions;
 mod types;
+// The console's reads (issue 19), apart from the ledger that ingest writes.
+pub mod views;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -45,6 +49,9 @@ pub use types::{
     Incoming, Ingested, Keep, MessageRecord, Origin, OutboxKind, OutboxRow, OutboxStatus, Outcome,
     Stage, Stats, StoredWaybill,
 };
+
+pub use staff::{SessionLimits, StaffMember, StaffSession};
+pub use staff_actions::{CaseEdit, MAX_NOTE};
 
 use query::Pool;
 

@@ -143,6 +143,8 @@ pub enum Cause {
     Outbox,
     /// An approval for a renewed permit: the case started over at `approved`.
     Renewal,
+    /// A staff member in the web console (the event's `actor` names who).
+    Staff,
 }
 
 string_enum!(Cause, "cause", {
@@ -151,6 +153,7 @@ string_enum!(Cause, "cause", {
     Reminder => "reminder",
     Outbox => "outbox",
     Renewal => "renewal",
+    Staff => "staff",
 });
 
 /// What ingesting one message did.

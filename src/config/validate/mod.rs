@@ -4,6 +4,7 @@
 mod ctx;
 mod mailbox;
 mod outgoing;
+mod web;
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
@@ -155,6 +156,7 @@ pub(crate) fn to_settings(
         mailboxes.push(mb);
     }
 
+    let web = web::web(cx, f.web.as_ref());
     let smtp = f.smtp.as_ref().map(|s| outgoing::smtp(cx, s));
     let notify = outgoing::notify(cx, f.notify.as_ref());
     let offices = outgoing::offices(cx, &f.offices);
@@ -175,6 +177,7 @@ pub(crate) fn to_settings(
         instance,
         log,
         http,
+        web,
         mailboxes,
         smtp,
         notify,
