@@ -118,23 +118,47 @@ impl Store {
                 .await?;
             let n = rows.len();
             let mut last = None;
-            for r in &rows {
-                let id: i64 = r.get("id")?;
-                let name: Option<String> = r.get("name")?;
-                let doc: String = r.get("travel_document")?;
-                let contacts = r.get_list("contacts")?;
-                tx.execute(q("DELETE FROM case_terms WHERE case_id = $1").bind(id))
-                    .await?;
-                for t in terms(name.as_deref(), &doc, &contacts) {
-                    tx.execute(
-                        q("INSERT INTO case_terms (term, case_id) VALUES ($1, $2) \
-                           ON CONFLICT DO NOTHING")
-                        .bind(t)
-                        .bind(id),
-                    )
-                    .await?;
+            // NOTE: a chunk of cases per statement (ids in one DELETE, terms in one
+            // multi-row INSERT): one statement per term made indexing 100,000 cases
+            // take minutes on PostgreSQL, a round trip each.
+            for chunk in rows.chunks(200) {
+                let mut ids = Vec::with_capacity(chunk.len());
+                let mut pairs: Vec<(String, i64)> = Vec::new();
+                for r in chunk {
+                    let id: i64 = r.get("id")?;
+                    let name: Option<String> = r.get("name")?;
+                    let doc: String = r.get("travel_document")?;
+                    let contacts = r.get_list("contacts")?;
+                    pairs.extend(
+                        terms(name.as_deref(), &doc, &contacts)
+                            .into_iter()
+                            .map(|t| (t, id)),
+                    );
+                    ids.push(id);
+                    last = Some(r.get::<DateTime<Utc>>("updated_at")?);
                 }
-                last = Some(r.get::<DateTime<Utc>>("updated_at")?);
+                let list = ids
+                    .iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                tx.execute(q(format!("DELETE FROM case_terms WHERE case_id IN ({list})")).once())
+                    .await?;
+                for part in pairs.chunks(1000) {
+                    let mut sql = String::from("INSERT INTO case_terms (term, case_id) VALUES ");
+                    for k in 0..part.len() {
+                        if k > 0 {
+                            sql.push_str(", ");
+                        }
+                        sql.push_str(&format!("(${}, ${})", 2 * k + 1, 2 * k + 2));
+                    }
+                    sql.push_str(" ON CONFLICT DO NOTHING");
+                    let mut stmt = q(sql).once();
+                    for (t, id) in part {
+                        stmt = stmt.bind(t.clone()).bind(*id);
+                    }
+                    tx.execute(stmt).await?;
+                }
             }
             if let Some(l) = last {
                 tx.execute(

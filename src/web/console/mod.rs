@@ -46,6 +46,8 @@ pub(crate) struct Inner {
     /// For showing emails as sent (templates, offices, fee).
     pub(crate) settings: Arc<crate::config::Settings>,
     pub(crate) templates: Arc<crate::notify::Templates>,
+    /// The nationalities of the case filter, read at most once a minute.
+    pub(crate) nationalities: std::sync::Mutex<Option<(std::time::Instant, Vec<String>)>>,
 }
 
 impl Console {
@@ -76,6 +78,7 @@ impl Console {
                 crate::notify::Templates::load(settings.notify.templates_dir.as_deref())
                     .unwrap_or_else(|_| crate::notify::Templates::embedded()),
             ),
+            nationalities: std::sync::Mutex::new(None),
         }))
     }
 
@@ -85,6 +88,22 @@ impl Console {
 
     pub(crate) fn store(&self) -> &Store {
         &self.0.store
+    }
+
+    /// The nationalities in the store, for the filter (the list reads an index from
+    /// end to end, so it is kept for a minute).
+    pub(crate) async fn nationalities(&self) -> Result<Vec<String>, StoreError> {
+        let fresh = |t: &std::time::Instant| t.elapsed() < std::time::Duration::from_secs(60);
+        if let Ok(g) = self.0.nationalities.lock() {
+            if let Some((_, v)) = g.as_ref().filter(|(t, _)| fresh(t)) {
+                return Ok(v.clone());
+            }
+        }
+        let v = self.0.store.view_nationalities().await?;
+        if let Ok(mut g) = self.0.nationalities.lock() {
+            *g = Some((std::time::Instant::now(), v.clone()));
+        }
+        Ok(v)
     }
 
     /// Renders `name` with the staff member's words and the page's values.

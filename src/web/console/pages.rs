@@ -171,7 +171,7 @@ pub(crate) async fn cases(
         csv: p.link(0),
         stages: Stage::ALL.iter().map(|s| s.as_str()).collect(),
         directorates: DIRECTORATES.to_vec(),
-        nationalities: c.store().view_nationalities().await?,
+        nationalities: c.nationalities().await?,
         params: p,
     };
     c.page("cases.html", Some(&staff), page)
