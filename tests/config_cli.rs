@@ -72,6 +72,7 @@ fn example_documents_every_key() {
         ("zzz = 1\n", ""),
         ("[log]\nzzz = 1\n", "log"),
         ("[http]\nzzz = 1\n", "http"),
+        ("[web]\nzzz = 1\n", "web"),
         ("[[mailbox]]\nzzz = 1\n", "mailbox"),
         (
             "[[mailbox]]\n[mailbox.actions]\nzzz = 1\n",
@@ -97,7 +98,7 @@ fn example_documents_every_key() {
         for k in keys {
             // Tables are documented by their header.
             let header = [
-                "log", "http", "mailbox", "smtp", "notify", "offices", "actions",
+                "log", "http", "web", "mailbox", "smtp", "notify", "offices", "actions",
             ];
             if header.contains(&k) {
                 assert!(

@@ -261,6 +261,9 @@ fn changed_fields_needing_restart(old: &Settings, new: &Settings) -> Vec<&'stati
     if old.http != new.http {
         v.push("http");
     }
+    if old.web != new.web {
+        v.push("web");
+    }
     if old.smtp != new.smtp || old.notify != new.notify || old.offices != new.offices {
         v.push("smtp/notify/offices");
     }

@@ -326,7 +326,14 @@ pub async fn cases(cmd: &CasesCmd, globals: &crate::cli::Globals) -> anyhow::Res
         }
         CasesCmd::Review { json } => review(&store, &mut out, *json).await?,
         CasesCmd::Resolve { doc, keep, note } => {
-            let a = store.resolve_review(doc, *keep, note.as_deref()).await?;
+            let id = store
+                .case_by_document(doc)
+                .await?
+                .with_context(|| format!("no case `{}`", super::redact_doc(doc)))?
+                .id;
+            let a = store
+                .resolve_as(id, *keep, &cli_actor(), note.as_deref())
+                .await?;
             writeln!(
                 out,
                 "case {}: kept the {keep} values; {} → {}",

@@ -111,6 +111,7 @@ impl Store {
         case_id: i64,
         keep: Keep,
         actor: &str,
+        note: Option<&str>,
     ) -> Result<Advanced, StoreError> {
         let doc = {
             let mut tx = self.pool().read().await?;
@@ -125,7 +126,7 @@ impl Store {
             let mut tx = self.pool().read().await?;
             max_event_id(&mut tx, case_id).await?
         };
-        let done = self.resolve_review(&doc, keep, None).await?;
+        let done = self.resolve_review(&doc, keep, note).await?;
         let mut tx = self.pool().write().await?;
         stamp_actor(&mut tx, case_id, before, actor).await?;
         tx.commit().await?;

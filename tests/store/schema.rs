@@ -128,18 +128,23 @@ async fn refuses_newer_schema(backend: Backend) {
         &url,
         &format!(
             "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
-             VALUES (8, 'from the future', TRUE, {checksum}, 1)"
+             VALUES (999, 'from the future', TRUE, {checksum}, 1)"
         ),
     )
     .await;
     let err = Store::open(&url, state.path()).await.unwrap_err();
     match &err {
-        StoreError::NewerSchema { found, known, .. } => assert_eq!((*found, *known), (8, 7)),
+        // NOTE: a version far ahead, so new migrations (several branches add theirs)
+        // do not turn it into one this leje knows or merely misses.
+        StoreError::NewerSchema { found, known, .. } => {
+            assert_eq!(*found, 999);
+            assert!((9..999).contains(known), "{known}");
+        }
         other => panic!("expected NewerSchema, got {other:?}"),
     }
     let msg = err.to_string();
     assert!(
-        msg.contains("version 8") && msg.contains("up to 7") && msg.contains("newer leje"),
+        msg.contains("version 999") && msg.contains("up to ") && msg.contains("newer leje"),
         "{msg}"
     );
 }

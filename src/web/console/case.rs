@@ -193,7 +193,7 @@ pub(crate) async fn resolve(
         .keep
         .parse()
         .map_err(|e: String| WebError::BadRequest(e))?;
-    c.store().resolve_as(id, keep, &staff.email).await?;
+    c.store().resolve_as(id, keep, &staff.email, None).await?;
     if f.back == "review" {
         return Ok(Redirect::to("/review").into_response());
     }
