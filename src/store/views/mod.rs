@@ -266,6 +266,53 @@ impl Store {
     /// edits, emails, messages received.
     pub async fn view_timeline(&self, case_id: i64) -> Result<Vec<TimelineEntry>, StoreError> {
         let mut tx = self.pool().read().await?;
+        let emails = self.view_case_outbox_tx(&mut tx, case_id).await?;
+        let msgs = self.view_case_messages_tx(&mut tx, case_id).await?;
+        timeline_tx(&mut tx, case_id, &emails, &msgs).await
+    }
+
+    /// Everything the case page shows but its waybills and conflicts, in one
+    /// snapshot (one transaction: on PostgreSQL a round trip per query, not three).
+    pub async fn view_case_page(&self, case_id: i64) -> Result<Option<CaseView>, StoreError> {
+        let mut tx = self.pool().read().await?;
+        let Some(r) = tx
+            .fetch_optional(q(format!("SELECT {CASE_COLS} FROM cases WHERE id = $1")).bind(case_id))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let l = case_from_row(&r)?;
+        let emails = self.view_case_outbox_tx(&mut tx, case_id).await?;
+        let messages = self.view_case_messages_tx(&mut tx, case_id).await?;
+        let timeline = timeline_tx(&mut tx, case_id, &emails, &messages).await?;
+        Ok(Some(CaseView {
+            case: l.case,
+            review_from: l.review_from,
+            timeline,
+            emails,
+            messages,
+        }))
+    }
+}
+
+/// What [`Store::view_case_page`] reads.
+#[derive(Debug, Clone)]
+pub struct CaseView {
+    pub case: Case,
+    /// The stage a case in review returns to.
+    pub review_from: Option<Stage>,
+    pub timeline: Vec<TimelineEntry>,
+    pub emails: Vec<OutboxLine>,
+    pub messages: Vec<MessageLine>,
+}
+
+async fn timeline_tx(
+    tx: &mut super::query::Tx,
+    case_id: i64,
+    emails: &[OutboxLine],
+    msgs: &[MessageLine],
+) -> Result<Vec<TimelineEntry>, StoreError> {
+    {
         let mut out = Vec::new();
         for r in tx
             .fetch_all(
@@ -310,7 +357,7 @@ impl Store {
                 detail: None,
             });
         }
-        for o in self.view_case_outbox_tx(&mut tx, case_id).await? {
+        for o in emails {
             out.push(TimelineEntry {
                 at: o.created_at,
                 kind: "email".into(),
@@ -336,7 +383,7 @@ impl Store {
                 });
             }
         }
-        for m in self.view_case_messages_tx(&mut tx, case_id).await? {
+        for m in msgs {
             out.push(TimelineEntry {
                 at: m.at,
                 kind: "message".into(),
@@ -348,7 +395,9 @@ impl Store {
         out.sort_by_key(|e| std::cmp::Reverse(e.at));
         Ok(out)
     }
+}
 
+impl Store {
     async fn view_case_outbox_tx(
         &self,
         tx: &mut super::query::Tx,

@@ -31,20 +31,25 @@ pub(crate) async fn show(
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
     let store = c.store();
-    let case = store.case_by_id(id).await?.ok_or(WebError::NotFound)?;
-    let review_from = store.review_from(id).await?;
+    let v = store.view_case_page(id).await?.ok_or(WebError::NotFound)?;
+    let case = v.case;
+    let conflicts = if case.stage == Stage::NeedsReview {
+        store.case_conflicts(id, true).await?
+    } else {
+        Vec::new()
+    };
     let page = CasePage {
         moves: case
             .stage
-            .allowed_next(review_from)
+            .allowed_next(v.review_from)
             .iter()
             .map(|s| s.as_str())
             .collect(),
-        timeline: store.view_timeline(id).await?,
+        timeline: v.timeline,
         waybills: store.case_waybills(id).await?,
-        emails: store.view_case_outbox(id).await?,
-        messages: store.view_case_messages(id).await?,
-        conflicts: store.case_conflicts(id, true).await?,
+        emails: v.emails,
+        messages: v.messages,
+        conflicts,
         language: case
             .language
             .map(crate::notify::templates::lang_code)
