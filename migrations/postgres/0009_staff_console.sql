@@ -47,7 +47,7 @@ CREATE TABLE case_terms (
     case_id BIGINT NOT NULL REFERENCES cases (id),
     PRIMARY KEY (term, case_id)
 );
-CREATE INDEX case_terms_case ON case_terms (case_id);
+CREATE INDEX case_terms_case ON case_terms (case_id, term);
 
 -- How far case_terms has caught up with cases.updated_at.
 CREATE TABLE view_marks (

@@ -104,16 +104,23 @@ impl Store {
             return Ok(0);
         }
         let mut done = 0;
-        let mut from = mark.map(|m| m - Duration::seconds(LAG));
+        // Keyset paging on (updated_at, id): a batch of ingest gives hundreds of
+        // cases one timestamp, so a page may end inside such a run.
+        let mut from = (
+            mark.map_or(DateTime::<Utc>::UNIX_EPOCH, |m| m - Duration::seconds(LAG)),
+            0i64,
+        );
         loop {
             let mut tx = self.pool().write().await?;
             let rows = tx
                 .fetch_all(
                     q(
                         "SELECT id, name, travel_document, contacts, updated_at FROM cases \
-                       WHERE updated_at >= $1 ORDER BY updated_at, id LIMIT 2000",
+                       WHERE updated_at > $1 OR (updated_at = $1 AND id >= $2) \
+                       ORDER BY updated_at, id LIMIT 2000",
                     )
-                    .bind(from.unwrap_or(DateTime::<Utc>::UNIX_EPOCH)),
+                    .bind(from.0)
+                    .bind(from.1),
                 )
                 .await?;
             let n = rows.len();
@@ -135,7 +142,7 @@ impl Store {
                             .map(|t| (t, id)),
                     );
                     ids.push(id);
-                    last = Some(r.get::<DateTime<Utc>>("updated_at")?);
+                    last = Some((r.get::<DateTime<Utc>>("updated_at")?, id + 1));
                 }
                 let list = ids
                     .iter()
@@ -165,18 +172,16 @@ impl Store {
                     q("INSERT INTO view_marks (name, at) VALUES ($1, $2) \
                        ON CONFLICT (name) DO UPDATE SET at = excluded.at")
                     .bind(MARK)
-                    .bind(l),
+                    .bind(l.0),
                 )
                 .await?;
             }
             tx.commit().await?;
             done += n as u64;
-            // A full page may stop inside a run of equal timestamps: go on from its
-            // last one (re-indexing a few is harmless).
-            if n < 2000 || last == from {
-                break;
+            match last {
+                Some(l) if n == 2000 => from = l,
+                _ => break,
             }
-            from = last;
         }
         Ok(done)
     }
