@@ -67,14 +67,13 @@ pub const ACTIVE_STAGES: [Stage; 5] = [
     Stage::NidPending,
 ];
 
-/// A search word matching fewer cases than this drives the query from its terms
-/// (at most this many rows looked up and sorted); a word matching more is checked
-/// case by case while walking the sort order's index, where one case in every
-/// `RARE` or more matches, so a page is found within a few thousand rows.
-const RARE: i64 = 2000;
-
-/// `rare[i]`: whether `cq.words[i]` matches fewer than [`RARE`] cases.
-fn case_list_sql(cq: &CaseQuery, rare: &[bool], count_only: bool) -> Q {
+/// The list's SQL. Each search word is a prefix range of `case_terms` that the
+/// query is driven from (the cases it names are looked up and sorted).
+// NOTE: tried and measured (benches/console.rs, 100,000 cases): checking a common
+// word per row while walking the sort order's index instead is fast when its
+// cases are spread over the order, and walks nearly the whole index when they are
+// clustered (`bn0000`: the oldest tenth); search p50 went from 136 to 484 ms.
+fn case_list_sql(cq: &CaseQuery, count_only: bool) -> Q {
     let mut sql = if count_only {
         String::from("SELECT COUNT(*) AS n FROM cases c WHERE 1=1")
     } else {
@@ -87,19 +86,12 @@ fn case_list_sql(cq: &CaseQuery, rare: &[bool], count_only: bool) -> Q {
         n += 1;
         format!("${n}")
     };
-    for (i, w) in cq.words.iter().enumerate() {
+    for w in &cq.words {
         let a = next(&mut args, w.clone().into());
         let b = next(&mut args, search::prefix_end(w).into());
-        if rare.get(i).copied().unwrap_or(true) {
-            sql.push_str(&format!(
-                " AND c.id IN (SELECT case_id FROM case_terms WHERE term >= {a} AND term < {b})"
-            ));
-        } else {
-            sql.push_str(&format!(
-                " AND EXISTS (SELECT 1 FROM case_terms t WHERE t.case_id = c.id \
-                 AND t.term >= {a} AND t.term < {b})"
-            ));
-        }
+        sql.push_str(&format!(
+            " AND c.id IN (SELECT case_id FROM case_terms WHERE term >= {a} AND term < {b})"
+        ));
     }
     if let Some(s) = cq.stage {
         let a = next(&mut args, s.as_str().into());
@@ -245,27 +237,7 @@ impl Store {
             self.sync_case_terms().await?;
         }
         let mut tx = self.pool().read().await?;
-        let mut rare = Vec::with_capacity(cq.words.len());
-        for w in &cq.words {
-            let r = tx
-                .fetch_one(
-                    q("SELECT COUNT(*) AS n FROM (SELECT 1 FROM case_terms \
-                       WHERE term >= $1 AND term < $2 LIMIT $3) x")
-                    .bind(w.clone())
-                    .bind(search::prefix_end(w))
-                    .bind(RARE),
-                )
-                .await?;
-            let n: i64 = r.get("n")?;
-            rare.push(n < RARE);
-        }
-        // One rare word is enough to drive the query; the others are then checked per row.
-        if let Some(first) = rare.iter().position(|r| *r) {
-            for (i, r) in rare.iter_mut().enumerate() {
-                *r = i == first;
-            }
-        }
-        let rows = tx.fetch_all(case_list_sql(cq, &rare, false)).await?;
+        let rows = tx.fetch_all(case_list_sql(cq, false)).await?;
         rows.iter()
             .map(|r| case_from_row(r).map(|l| l.case))
             .collect()
