@@ -43,6 +43,8 @@
 //! - [`links`]: signed one-click links (HMAC-SHA256, one case, one step, expiring).
 //! - [`web::public`]: the public one-click pages (axum router; GET confirms, POST acts).
 //! - [`generate`]: man pages and shell completions from the clap definitions (packaging).
+//! - [`web`]: the one HTTP server (axum): `/healthz`, `/metrics` and the staff
+//!   console (login, cases, review, outbox, messages; English and Albanian).
 
 pub mod budget;
 pub mod citizenship;
@@ -58,9 +60,5 @@ pub mod notify;
 pub mod parse;
 pub mod sanitize;
 pub mod store;
-// NOTE: src/web/mod.rs belongs to the console branch (issue 19); until it is
-// merged, the public pages are declared here.
-pub mod web {
-    pub mod public;
-}
 pub mod trust;
+pub mod web;

@@ -45,6 +45,9 @@ enum Command {
     /// Write man pages and shell completions (for scripts/package).
     #[command(hide = true)]
     Generate(leje::generate::GenerateArgs),
+    /// Staff accounts of the web console.
+    #[command(subcommand)]
+    Staff(leje::web::cli::StaffCmd),
 }
 
 fn main() -> ExitCode {
@@ -83,6 +86,7 @@ fn main() -> ExitCode {
                     Command::Citizenship(a) => leje::citizenship::cli::run(a, g).await,
                     Command::Remind(a) => leje::followup::cli::remind(a, g).await,
                     Command::Replies(c) => leje::followup::cli::replies(c, g).await,
+                    Command::Staff(c) => leje::web::cli::staff(c, g).await,
                     Command::Parse(_) | Command::CheckConfig(_) | Command::Generate(_) => {
                         unreachable!("handled above")
                     }

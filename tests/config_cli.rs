@@ -73,6 +73,7 @@ fn example_documents_every_key() {
         ("[log]\nzzz = 1\n", "log"),
         ("[http]\nzzz = 1\n", "http"),
         ("[limits]\nzzz = 1\n", "limits"),
+        ("[web]\nzzz = 1\n", "web"),
         ("[[mailbox]]\nzzz = 1\n", "mailbox"),
         (
             "[[mailbox]]\n[mailbox.actions]\nzzz = 1\n",
@@ -103,6 +104,7 @@ fn example_documents_every_key() {
             let header = [
                 "log",
                 "http",
+                "web",
                 "mailbox",
                 "smtp",
                 "notify",

@@ -29,6 +29,8 @@ pub struct FileConfig {
     pub http: Option<HttpFile>,
     /// The work one message may cost (time, memory). Default: 2 s, 64 MiB, watchdog 10 s.
     pub limits: Option<LimitsFile>,
+    /// The staff console (`[web]`). Default: on whenever `[http]` is.
+    pub web: Option<super::web::WebFile>,
     /// Shared mailboxes to watch (`[[mailbox]]`, any number). Default: none.
     #[serde(default)]
     pub mailbox: Vec<MailboxFile>,
@@ -48,13 +50,14 @@ pub struct FileConfig {
 }
 
 /// The top-level keys of [`FileConfig`], for error messages.
-pub const TOP_KEYS: [&str; 13] = [
+pub const TOP_KEYS: [&str; 14] = [
     "state_dir",
     "store",
     "instance",
     "log",
     "http",
     "limits",
+    "web",
     "mailbox",
     "smtp",
     "notify",

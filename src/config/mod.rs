@@ -18,6 +18,7 @@ mod source;
 pub mod trust;
 pub mod units;
 pub mod validate;
+pub mod web;
 
 use std::path::{Path, PathBuf};
 

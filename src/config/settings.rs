@@ -29,6 +29,8 @@ pub struct Settings {
     pub http: Option<HttpSettings>,
     /// The work one message may cost (`[limits]`).
     pub limits: crate::budget::Limits,
+    /// The staff console (on the `[http]` listener).
+    pub web: super::web::WebSettings,
     /// The shared mailboxes to watch (none by default).
     pub mailboxes: Vec<MailboxSettings>,
     /// Outgoing mail; `None` = nothing is sent and the outbox accumulates.

@@ -255,6 +255,7 @@ impl Structural<'_> {
                 "log" => try_de::<super::file::LogFile>(v),
                 "http" => try_de::<super::file::HttpFile>(v),
                 "limits" => try_de::<super::file::LimitsFile>(v),
+                "web" => try_de::<super::web::WebFile>(v),
                 "mailbox" => try_de::<super::file::MailboxFile>(v),
                 "smtp" => try_de::<super::file::SmtpFile>(v),
                 "notify" => try_de::<super::file::NotifyFile>(v),

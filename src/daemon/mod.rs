@@ -92,14 +92,14 @@ pub async fn run_with(
             h.listen
         );
         let figures = figures_fn(store.clone());
+        let app = http::app(&settings, h, &store, health.clone(), figures);
+        if settings.web.console {
+            tracing::info!("staff console on {}", settings.web.console_url(h.listen));
+        }
         let mut rx = stop_rx.clone();
-        aux.push(tokio::spawn(http::serve(
-            listener,
-            health.clone(),
-            h.stale_after,
-            figures,
-            async move { worker::stopped(&mut rx).await },
-        )));
+        aux.push(tokio::spawn(crate::web::serve(listener, app, async move {
+            worker::stopped(&mut rx).await
+        })));
     }
     if settings.citizenship.enabled {
         let mut rx = stop_rx.clone();
@@ -277,6 +277,9 @@ fn changed_fields_needing_restart(old: &Settings, new: &Settings) -> Vec<&'stati
     }
     if old.http != new.http {
         v.push("http");
+    }
+    if old.web != new.web {
+        v.push("web");
     }
     if old.smtp != new.smtp || old.notify != new.notify || old.offices != new.offices {
         v.push("smtp/notify/offices");

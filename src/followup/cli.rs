@@ -73,7 +73,7 @@ pub async fn remind(args: &RemindArgs, globals: &crate::cli::Globals) -> anyhow:
         crate::store::write_private(&path, &body)
             .with_context(|| format!("cannot write `{}`", path.display()))?;
         // The emails themselves, as the sender would write them.
-        let files = crate::notify::preview::write(&store, &settings, &r.rows, dir).await?;
+        let files = crate::notify::dryrun::write(&store, &settings, &r.rows, dir).await?;
         writeln!(
             out,
             "dry run: nothing changed; wrote `{}` and {} email(s)",

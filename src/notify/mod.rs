@@ -24,6 +24,8 @@ pub mod caps;
 mod citizenship;
 pub mod cli;
 mod deliver;
+/// `leje remind --dry-run`: emails not in the outbox yet, written as .eml files.
+pub mod dryrun;
 pub mod links;
 pub mod message;
 pub mod preview;

@@ -1,42 +1,105 @@
-//! Emails that are not in the outbox yet, written as .eml files: what
-//! `leje remind --dry-run DIR` shows (the reminders a pass would queue).
+//! An outbox email rendered as its recipient sees it (for the staff console),
+//! from the same facts and templates the sender uses.
 
-use std::path::{Path, PathBuf};
+use super::recipients::Parties;
+use super::render::{render, EmailContext, Facts, OfficeView, Payment, Rendered};
+use super::templates::{TemplateKind, Templates};
+use super::worker::policy_for;
+use crate::config::{PaymentRoute, Settings};
+use crate::store::{Case, StoredWaybill};
 
-use chrono::Utc;
+/// Who an email is for, and what it says.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    /// Recipients as the current policy decides them (empty: none allowed).
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub rendered: Rendered,
+}
 
-use super::deliver::{create_private_dir, Mode, Pass, RowOutcome};
-use super::templates::Templates;
-use super::NotifyError;
-use crate::config::Settings;
-use crate::store::{OutboxRow, Store};
+/// The routing hints of an outbox row.
+pub struct Routing<'a> {
+    pub forwarded_by: Option<&'a str>,
+    pub forwarder_is_staff: bool,
+    pub original_to: Option<&'a str>,
+    /// The trust verdict's flags, as the sender reads them (notify/deliver.rs).
+    pub forwarder_unverified: bool,
+    pub original_to_unverified: bool,
+}
 
-/// Renders each row as the sender would and writes it into `dir`; changes nothing
-/// in the store. Returns the files written.
-pub async fn write(
-    store: &Store,
+/// Renders email `kind` (`instructions`, `card_ready`, `nid_pending`) of `case`.
+/// `None` for a kind this leje has no template for.
+pub fn preview(
     settings: &Settings,
-    rows: &[OutboxRow],
-    dir: &Path,
-) -> Result<Vec<PathBuf>, NotifyError> {
-    let templates = Templates::load(settings.notify.templates_dir.as_deref())?;
-    create_private_dir(dir).map_err(|source| NotifyError::DryRun {
-        path: dir.to_owned(),
-        source,
-    })?;
-    let mode = Mode::DryRun(dir.to_owned());
-    let pass = Pass {
-        store,
-        settings,
-        templates: &templates,
-        mode: &mode,
-        now: Utc::now(),
+    templates: &Templates,
+    case: &Case,
+    kind: &str,
+    routing: &Routing<'_>,
+    waybills: &[StoredWaybill],
+) -> Option<Result<Preview, super::templates::TemplateError>> {
+    let kind = TemplateKind::ALL.into_iter().find(|k| k.as_str() == kind)?;
+    let decided = policy_for(settings).decide(&Parties {
+        forwarded_by: routing.forwarded_by,
+        forwarder_is_staff: routing.forwarder_is_staff,
+        original_to: routing.original_to,
+        contacts: &case.contacts,
+        forwarder_unverified: routing.forwarder_unverified,
+        original_to_unverified: routing.original_to_unverified,
+    });
+    let (to, cc, missing) = match &decided {
+        Ok(r) => (r.to.clone(), r.cc.clone(), r.missing_applicant_address),
+        Err(_) => (Vec::new(), Vec::new(), false),
     };
-    let mut out = Vec::new();
-    for row in rows {
-        if let RowOutcome::Written(p) = pass.one(row).await? {
-            out.push(p);
-        }
-    }
-    Ok(out)
+    let lang = case.language.unwrap_or(settings.notify.default_language);
+    let (amounts, names) = if kind == TemplateKind::Instructions {
+        (
+            waybills.iter().map(|w| w.amount_lek).collect(),
+            waybills
+                .iter()
+                .enumerate()
+                .map(|(i, w)| {
+                    w.filename
+                        .clone()
+                        .filter(|f| !f.trim().is_empty())
+                        .unwrap_or_else(|| super::message::fallback_filename(i, &w.content_type))
+                })
+                .collect(),
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let facts = Facts {
+        language: lang,
+        name: case.name.clone(),
+        directorate: case.directorate,
+        office: case
+            .directorate
+            .and_then(|d| settings.offices.get(&d))
+            .map(|o| OfficeView {
+                name: o.name.clone(),
+                address: o.address.clone(),
+                hours: o.hours.clone(),
+            }),
+        waybill_amounts: amounts,
+        attachments: names,
+        fee_default_lek: settings.notify.fee_default_lek,
+        payment: match settings.notify.payment_route {
+            PaymentRoute::Bank => Payment::Bank,
+            PaymentRoute::Post => Payment::Post,
+        },
+        missing_applicant_address: missing,
+        agency_name: settings.notify.agency_name.clone(),
+        retry_from: case.next_due.map(|d| d.date_naive()),
+        // NOTE: a preview shows no live one-click links (they would be valid links).
+        stage: Some(case.stage),
+        links: None,
+        citizenship: None,
+    };
+    Some(
+        render(templates, lang, kind, &EmailContext::new(&facts), true).map(|rendered| Preview {
+            to,
+            cc,
+            rendered,
+        }),
+    )
 }

@@ -188,6 +188,21 @@ async fn open_existing(t: &Target) -> anyhow::Result<Store> {
     Ok(Store::open_existing(&t.url, &t.state_dir).await?)
 }
 
+/// The store the command line points at (`--store`, else the configuration's), opened
+/// (created when missing: `leje staff add` may come before the first `leje run`).
+pub async fn open_for(globals: &crate::cli::Globals) -> anyhow::Result<Store> {
+    open(&target(globals)?).await
+}
+
+/// Who runs a command, for the events it records: `cli:<unix user>`.
+pub fn cli_actor() -> String {
+    let user = std::env::var("SUDO_USER")
+        .or_else(|_| std::env::var("USER"))
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    format!("cli:{user}")
+}
+
 /// `leje import PATH...`: parse and ingest every message, one at a time and each
 /// under the daemon's size limit and per-message budget; prints a summary by outcome.
 pub async fn import(args: &ImportArgs, globals: &crate::cli::Globals) -> anyhow::Result<ExitCode> {
@@ -389,7 +404,21 @@ pub async fn cases(cmd: &CasesCmd, globals: &crate::cli::Globals) -> anyhow::Res
             )?;
         }
         CasesCmd::Advance { doc, to, note } => {
-            let a = store.advance(doc, *to, Cause::Cli, note.as_deref()).await?;
+            let id = store
+                .case_by_document(doc)
+                .await?
+                .with_context(|| format!("no case `{}`", super::redact_doc(doc)))?
+                .id;
+            let a = store
+                .advance_as(
+                    id,
+                    *to,
+                    Cause::Cli,
+                    &cli_actor(),
+                    note.as_deref(),
+                    super::query::now(),
+                )
+                .await?;
             writeln!(
                 out,
                 "case {}: {} → {}",
@@ -403,7 +432,14 @@ pub async fn cases(cmd: &CasesCmd, globals: &crate::cli::Globals) -> anyhow::Res
         }
         CasesCmd::Review { json } => review(&store, &mut out, *json).await?,
         CasesCmd::Resolve { doc, keep, note } => {
-            let a = store.resolve_review(doc, *keep, note.as_deref()).await?;
+            let id = store
+                .case_by_document(doc)
+                .await?
+                .with_context(|| format!("no case `{}`", super::redact_doc(doc)))?
+                .id;
+            let a = store
+                .resolve_as(id, *keep, &cli_actor(), note.as_deref())
+                .await?;
             writeln!(
                 out,
                 "case {}: kept the {keep} values; {} → {}",

@@ -39,8 +39,12 @@ mod replies;
 mod review;
 mod sqlite;
 mod sqlite_raw;
+pub mod staff;
+mod staff_actions;
 mod types;
 mod unparsed;
+// The console's reads (issue 19), apart from the ledger that ingest writes.
+pub mod views;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -58,6 +62,8 @@ pub use citizenship::{
 };
 pub use followup::{DueBatch, Followup, RemindState, Schedule, StepOutcome};
 pub use replies::{CaseMail, MailFile, MailKind};
+pub use staff::{SessionLimits, StaffMember, StaffSession};
+pub use staff_actions::{CaseEdit, MAX_NOTE};
 
 use query::Pool;
 

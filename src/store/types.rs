@@ -145,6 +145,8 @@ pub enum Cause {
     Renewal,
     /// The applicant, through a signed one-click link (issue 20).
     Applicant,
+    /// A staff member in the web console (the event's `actor` names who).
+    Staff,
 }
 
 string_enum!(Cause, "cause", {
@@ -154,6 +156,7 @@ string_enum!(Cause, "cause", {
     Outbox => "outbox",
     Renewal => "renewal",
     Applicant => "applicant",
+    Staff => "staff",
 });
 
 /// What ingesting one message did.

@@ -134,8 +134,12 @@ async fn refuses_newer_schema(backend: Backend) {
     .await;
     let err = Store::open(&url, state.path()).await.unwrap_err();
     match &err {
-        // NOTE: `known` is this leje's latest migration, which grows with every schema.
-        StoreError::NewerSchema { found, known, .. } => assert!(*found == 999 && *known >= 11),
+        // NOTE: a version far ahead, so new migrations (several branches add theirs)
+        // do not turn it into one this leje knows or merely misses.
+        StoreError::NewerSchema { found, known, .. } => {
+            assert_eq!(*found, 999);
+            assert!((11..999).contains(known), "{known}");
+        }
         other => panic!("expected NewerSchema, got {other:?}"),
     }
     let msg = err.to_string();

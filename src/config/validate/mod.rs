@@ -8,6 +8,7 @@ mod limits;
 mod mailbox;
 mod outgoing;
 mod trust;
+mod web;
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
@@ -160,6 +161,7 @@ pub(crate) fn to_settings(
     }
 
     let limits = limits::limits(cx, f.limits.as_ref());
+    let web = web::web(cx, f.web.as_ref());
     let smtp = f.smtp.as_ref().map(|s| outgoing::smtp(cx, s));
     let notify = outgoing::notify(cx, f.notify.as_ref());
     let offices = outgoing::offices(cx, &f.offices);
@@ -184,6 +186,7 @@ pub(crate) fn to_settings(
         log,
         http,
         limits,
+        web,
         mailboxes,
         smtp,
         notify,
