@@ -36,6 +36,8 @@ enum Command {
     Outbox(leje::notify::cli::OutboxCmd),
     /// When each case may apply for Albanian citizenship (Law No. 8389), and why.
     Citizenship(leje::citizenship::cli::CitizenshipArgs),
+    /// Which instance holds which mailbox, since when, until when; claimed outbox rows.
+    Status(leje::daemon::status::StatusArgs),
 }
 
 fn main() -> ExitCode {
@@ -71,6 +73,7 @@ fn main() -> ExitCode {
                     Command::Messages(c) => leje::store::cli::messages(c, g).await,
                     Command::Outbox(c) => leje::notify::cli::outbox(c, g).await,
                     Command::Citizenship(a) => leje::citizenship::cli::run(a, g).await,
+                    Command::Status(a) => leje::daemon::status::run(a, g).await,
                     Command::Parse(_) | Command::CheckConfig(_) => unreachable!("handled above"),
                 }
             })

@@ -86,6 +86,8 @@ pub struct Batch {
     last_uid: Option<u32>,
     /// The folder was recreated: check each message against what was processed before.
     revalidate: bool,
+    /// The mailbox lease this session works under: every commit checks it.
+    pub(crate) fence: Option<crate::store::Fence>,
 }
 
 impl Batch {
@@ -100,6 +102,7 @@ impl Batch {
             uidvalidity,
             last_uid,
             revalidate,
+            fence: None,
         }
     }
 
@@ -121,7 +124,9 @@ impl Batch {
             uidvalidity: self.uidvalidity,
             last_uid: uid,
         };
-        ctx.store.set_checkpoint(&self.mailbox, cp).await?;
+        ctx.store
+            .set_checkpoint_fenced(&self.mailbox, cp, self.fence.as_ref())
+            .await?;
         self.last_uid = Some(uid);
         Ok(())
     }
@@ -361,7 +366,7 @@ async fn parser_crashed(
     tracing::error!(mailbox = %batch.mailbox, uid, "parser failed on this message: {error}");
     let reason = "the parser crashed on this message; please report it";
     ctx.store
-        .record_skipped(&batch.origin(uid), None, reason)
+        .record_skipped_fenced(&batch.origin(uid), None, reason, batch.fence.as_ref())
         .await?;
     batch.last_uid = Some(uid);
     ctx.health
@@ -394,7 +399,12 @@ async fn oversize(
         mb.max_message_size
     );
     ctx.store
-        .record_skipped(&batch.origin(uid), message_id.as_deref(), &reason)
+        .record_skipped_fenced(
+            &batch.origin(uid),
+            message_id.as_deref(),
+            &reason,
+            batch.fence.as_ref(),
+        )
         .await?;
     batch.last_uid = Some(uid);
     ctx.health

@@ -11,8 +11,10 @@ pub mod cli;
 pub mod health;
 pub mod http;
 pub mod ingest;
+pub mod leases;
 mod parsers;
 pub mod pending;
+pub mod status;
 pub mod systemd;
 pub mod worker;
 
@@ -25,7 +27,7 @@ use anyhow::Context as _;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::{MailboxSettings, Settings};
+use crate::config::Settings;
 use crate::store::Store;
 use health::Health;
 use ingest::Ctx;
@@ -75,7 +77,7 @@ pub async fn run_with(
     let ctx = Arc::new(Ctx {
         store: store.clone(),
         health: health.clone(),
-        instance: settings.instance.clone(),
+        instance: crate::store::process_holder(&settings.instance),
         staff_addresses: settings.notify.staff_addresses.clone(),
         staff_domains: settings.notify.staff_domains.clone(),
         outbox_kick: outbox_kick.clone(),
@@ -101,12 +103,31 @@ pub async fn run_with(
         )));
     }
     if settings.citizenship.enabled {
-        let mut rx = stop_rx.clone();
-        aux.push(tokio::spawn(crate::citizenship::pass::run_loop(
+        // NOTE: run once across instances: only the holder of the job's lease runs it.
+        let (st, cit, kick) = (
             store.clone(),
             settings.citizenship.clone(),
             outbox_kick.clone(),
-            async move { worker::stopped(&mut rx).await },
+        );
+        let job = move || {
+            let (store, cit, kick) = (st.clone(), cit.clone(), kick.clone());
+            async move {
+                match crate::citizenship::pass::run_once(&store, &cit, chrono::Utc::now()).await {
+                    Ok(r) if !r.queued.is_empty() => kick.notify_one(),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!("citizenship pass failed (retried at the next): {e}")
+                    }
+                }
+            }
+        };
+        aux.push(tokio::spawn(leases::job_loop(
+            store.clone(),
+            ctx.instance.clone(),
+            "citizenship",
+            settings.citizenship.check_interval,
+            job,
+            stop_rx.clone(),
         )));
     }
     aux.push(spawn_outbox(
@@ -115,12 +136,24 @@ pub async fn run_with(
         &health,
         outbox_kick,
         stop_rx.clone(),
+        &ctx.instance,
     ));
 
-    let mut workers = Workers::default();
-    for mb in &settings.mailboxes {
-        workers.start(mb.clone(), &ctx);
-    }
+    let lease_wake = Arc::new(tokio::sync::Notify::new());
+    aux.push(tokio::spawn(leases::listen(
+        settings.store_url.clone(),
+        lease_wake.clone(),
+        stop_rx.clone(),
+    )));
+    let (cmd_tx, cmd_rx) = mpsc::channel(4);
+    let coordinator = tokio::spawn(
+        leases::Coordinator::new(ctx.clone(), &settings.mailboxes).run(
+            stop_rx.clone(),
+            cmd_rx,
+            lease_wake,
+        ),
+    );
+    let mut workers = Workers { cmd: cmd_tx };
     if settings.mailboxes.is_empty() {
         tracing::warn!("no [[mailbox]] configured: nothing to watch");
     }
@@ -134,7 +167,7 @@ pub async fn run_with(
     systemd::ready(&health.status_line());
     tracing::info!(
         mailboxes = settings.mailboxes.len(),
-        instance = %settings.instance,
+        instance = %ctx.instance,
         "leje is running"
     );
 
@@ -154,7 +187,12 @@ pub async fn run_with(
     tracing::info!("shutting down: finishing the messages in hand");
     systemd::stopping();
     let _ = stop_tx.send(true);
-    workers.stop_all().await;
+    if tokio::time::timeout(SHUTDOWN_GRACE * 2, coordinator)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the mailbox workers did not stop in time");
+    }
     for h in aux {
         if tokio::time::timeout(SHUTDOWN_GRACE, h).await.is_err() {
             tracing::warn!("a background task did not stop in time");
@@ -164,42 +202,9 @@ pub async fn run_with(
     Ok(())
 }
 
-/// The running mailbox workers, by mailbox name.
-#[derive(Default)]
+/// The mailbox workers, run by the [`leases::Coordinator`] as it wins leases.
 struct Workers {
-    running: BTreeMap<String, (MailboxSettings, watch::Sender<bool>, JoinHandle<()>)>,
-}
-
-impl Workers {
-    fn start(&mut self, mb: MailboxSettings, ctx: &Arc<Ctx>) {
-        let (tx, rx) = watch::channel(false);
-        ctx.health.add_mailbox(&mb.name);
-        let handle = tokio::spawn(worker::run_mailbox(mb.clone(), ctx.clone(), rx));
-        self.running.insert(mb.name.clone(), (mb, tx, handle));
-    }
-
-    async fn stop(&mut self, name: &str) {
-        if let Some((_, tx, handle)) = self.running.remove(name) {
-            let _ = tx.send(true);
-            match tokio::time::timeout(SHUTDOWN_GRACE, handle).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::error!(mailbox = %name, "mailbox worker failed: {e}"),
-                Err(_) => {
-                    tracing::error!(mailbox = %name, "mailbox worker did not stop within {SHUTDOWN_GRACE:?}")
-                }
-            }
-        }
-    }
-
-    async fn stop_all(&mut self) {
-        for (_, tx, _) in self.running.values() {
-            let _ = tx.send(true);
-        }
-        let names: Vec<String> = self.running.keys().cloned().collect();
-        for n in names {
-            self.stop(&n).await;
-        }
-    }
+    cmd: mpsc::Sender<leases::Command>,
 }
 
 /// SIGHUP: load and validate the file again; apply mailbox changes; keep the old
@@ -224,28 +229,15 @@ async fn reload_config(old: Settings, workers: &mut Workers, ctx: &Arc<Ctx>) -> 
     for field in changed_fields_needing_restart(&old, &new) {
         tracing::warn!("`{field}` changed: takes effect only after a restart");
     }
-    let old_names: Vec<&str> = old.mailboxes.iter().map(|m| m.name.as_str()).collect();
-    let new_names: Vec<&str> = new.mailboxes.iter().map(|m| m.name.as_str()).collect();
-    for name in &old_names {
-        if !new_names.contains(name) {
-            tracing::info!(mailbox = %name, "removed from the config: stopping");
-            workers.stop(name).await;
-            ctx.health.remove_mailbox(name);
-        }
-    }
-    for mb in &new.mailboxes {
-        match old.mailboxes.iter().find(|m| m.name == mb.name) {
-            Some(same) if same == mb => {}
-            Some(_) => {
-                tracing::info!(mailbox = %mb.name, "settings changed: restarting its worker");
-                workers.stop(&mb.name).await;
-                workers.start(mb.clone(), ctx);
-            }
-            None => {
-                tracing::info!(mailbox = %mb.name, "added to the config: starting");
-                workers.start(mb.clone(), ctx);
-            }
-        }
+    // NOTE: removed and changed mailboxes stop gracefully; the coordinator's next
+    // heartbeat takes the changed and added ones with their new settings.
+    if workers
+        .cmd
+        .send(leases::Command::SetMailboxes(new.mailboxes.clone()))
+        .await
+        .is_err()
+    {
+        tracing::warn!("the mailbox coordinator is gone; mailbox changes not applied");
     }
     if old.log.level != new.log.level {
         if let Err(e) = crate::logging::set_level(&new.log.level) {
@@ -322,9 +314,11 @@ fn spawn_outbox(
     health: &Arc<Health>,
     kick: Arc<tokio::sync::Notify>,
     mut stop: watch::Receiver<bool>,
+    holder: &str,
 ) -> JoinHandle<()> {
     let opts = crate::notify::worker::WorkerOptions {
         wake: Some(kick),
+        holder: Some(holder.to_owned()),
         ..Default::default()
     };
     let fut = crate::notify::worker::run_outbox_with(

@@ -11,11 +11,12 @@ use super::{
     StoredWaybill,
 };
 
-const OUTBOX_COLS: &str = "id, case_id, kind, message_id, in_reply_to, refs, forwarded_by, \
+pub(super) const OUTBOX_COLS: &str =
+    "id, case_id, kind, message_id, in_reply_to, refs, forwarded_by, \
      forwarder_is_staff, original_to, status, attempts, next_attempt_at, last_error, created_at, \
      sent_at, sent_to, failing_since";
 
-fn outbox_from_row(r: &Row) -> Result<OutboxRow, StoreError> {
+pub(super) fn outbox_from_row(r: &Row) -> Result<OutboxRow, StoreError> {
     Ok(OutboxRow {
         id: r.get("id")?,
         case_id: r.get("case_id")?,
