@@ -252,3 +252,14 @@ pub async fn sink_count(stack: &MailStack, sink: &str) -> usize {
     imap.logout().await;
     n
 }
+
+/// Waits (up to 90 s) until the sink holds at least `n` emails, then a moment
+/// more for any duplicate still on its way; what it received.
+pub async fn received_at_least(stack: &MailStack, sink: &str, n: usize) -> BTreeMap<String, usize> {
+    let t = Instant::now();
+    while sink_count(stack, sink).await < n && t.elapsed() < Duration::from_secs(90) {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    received(stack, sink).await
+}
