@@ -191,7 +191,7 @@ async fn sigterm_hands_over_within_2s_and_kill_9_within_20s() {
 async fn kill_9_mid_backlog_repeats_at_most_the_email_in_flight() {
     let Some(stack) = common::stack() else { return };
     let mut c = Cluster::new(stack, "kill9", 1).await;
-    let ids = c.seed(stack, 0, 0, 300).await;
+    let ids = c.seed(stack, 0, 0, 150).await;
     let store = c.store().await;
     let a = c.spawn();
     let ha = holder_of(&a).await;
