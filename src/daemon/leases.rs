@@ -53,6 +53,8 @@ pub struct Coordinator {
     epoch: Option<i64>,
     beat_ok: Instant,
     warned_twin: bool,
+    /// Woken when a graceful stop is done (its mailbox may be taken again).
+    wake: Arc<Notify>,
 }
 
 /// Fair share: at most ⌈M/N⌉ of `m` mailboxes for `n` live instances.
@@ -62,7 +64,7 @@ pub fn share(m: usize, n: u64) -> usize {
 }
 
 impl Coordinator {
-    pub fn new(ctx: Arc<Ctx>, mailboxes: &[MailboxSettings]) -> Coordinator {
+    pub fn new(ctx: Arc<Ctx>, mailboxes: &[MailboxSettings], wake: Arc<Notify>) -> Coordinator {
         Coordinator {
             ctx,
             mailboxes: mailboxes
@@ -74,6 +76,7 @@ impl Coordinator {
             epoch: None,
             beat_ok: Instant::now(),
             warned_twin: false,
+            wake,
         }
     }
 
@@ -91,13 +94,20 @@ impl Coordinator {
         mut self,
         mut stop: watch::Receiver<bool>,
         mut commands: mpsc::Receiver<Command>,
-        wake: Arc<Notify>,
     ) {
+        let wake = self.wake.clone();
         loop {
             self.tick().await;
+            // NOTE: while a worker is stopping, look again soon: its mailbox is
+            // free to take (again, after a reload) as soon as it has ended.
+            let next = if self.stopping.is_empty() {
+                HEARTBEAT
+            } else {
+                Duration::from_millis(200)
+            };
             tokio::select! {
                 _ = stopped(&mut stop) => break,
-                _ = tokio::time::sleep(HEARTBEAT) => {}
+                _ = tokio::time::sleep(next) => {}
                 _ = wake.notified() => {}
                 Some(cmd) = commands.recv() => self.command(cmd).await,
             }
@@ -122,10 +132,16 @@ impl Coordinator {
                     list.into_iter().map(|m| (m.name.clone(), m)).collect();
                 let names: Vec<String> = self.held.keys().cloned().collect();
                 for n in names {
-                    let changed = new.get(&n) != self.held.get(&n).map(|h| &h.mb);
-                    if changed {
-                        tracing::info!(mailbox = %n, "removed or changed in the config: stopping its worker");
-                        self.stop_gracefully(&n);
+                    match new.get(&n) {
+                        None => {
+                            tracing::info!(mailbox = %n, "removed from the config: stopping");
+                            self.stop_gracefully(&n);
+                        }
+                        Some(mb) if self.held.get(&n).is_some_and(|h| &h.mb != mb) => {
+                            tracing::info!(mailbox = %n, "settings changed: restarting its worker");
+                            self.stop_gracefully(&n);
+                        }
+                        Some(_) => {}
                     }
                 }
                 for n in self.mailboxes.keys() {
@@ -332,6 +348,7 @@ impl Coordinator {
         let store = self.ctx.store.clone();
         let holder = self.holder().to_owned();
         let name_owned = name.to_owned();
+        let wake = self.wake.clone();
         let mut handle = h.handle;
         self.stopping.insert(
             name.to_owned(),
@@ -343,6 +360,7 @@ impl Coordinator {
                 if let Err(e) = store.release_lease(&name_owned, &holder).await {
                     tracing::warn!(mailbox = %name_owned, "cannot release the lease: {e}");
                 }
+                wake.notify_one();
             }),
         );
     }

@@ -147,11 +147,8 @@ pub async fn run_with(
     )));
     let (cmd_tx, cmd_rx) = mpsc::channel(4);
     let coordinator = tokio::spawn(
-        leases::Coordinator::new(ctx.clone(), &settings.mailboxes).run(
-            stop_rx.clone(),
-            cmd_rx,
-            lease_wake,
-        ),
+        leases::Coordinator::new(ctx.clone(), &settings.mailboxes, lease_wake)
+            .run(stop_rx.clone(), cmd_rx),
     );
     let mut workers = Workers { cmd: cmd_tx };
     if settings.mailboxes.is_empty() {
