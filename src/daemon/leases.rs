@@ -169,6 +169,7 @@ impl Coordinator {
             }
         };
         let quota = share(self.mailboxes.len(), live);
+        self.vouch_for_others().await;
         // Above the share: hand the surplus over (the last ones by name).
         while self.held.len() > quota {
             let Some(name) = self.held.keys().next_back().cloned() else {
@@ -205,6 +206,20 @@ impl Coordinator {
                 Ok(Some(generation)) => self.start(name.clone(), generation),
                 Ok(None) => {}
                 Err(e) => tracing::warn!(mailbox = %name, "cannot take the lease: {e}"),
+            }
+        }
+    }
+
+    /// A mailbox another live instance works is not stale here: `/healthz` of a
+    /// standby stays healthy. One nobody holds goes stale as before.
+    async fn vouch_for_others(&self) {
+        let Ok((leases, _)) = self.store().cluster_status().await else {
+            return;
+        };
+        for l in leases {
+            let mine = self.held.contains_key(&l.name) || self.stopping.contains_key(&l.name);
+            if l.live && !mine && self.mailboxes.contains_key(&l.name) {
+                self.ctx.health.touch(&l.name);
             }
         }
     }
