@@ -9,6 +9,8 @@ mod common;
 mod daemon_support;
 #[path = "daemon/mail.rs"]
 mod mail;
+#[path = "instances/proxy.rs"]
+mod proxy;
 #[path = "instances/support.rs"]
 mod support;
 
@@ -350,4 +352,88 @@ async fn four_mailboxes_two_each_then_four_after_one_stops() {
     }
     assert!(text.contains("INSTANCES") && text.contains(&ha), "{text}");
     drop(a);
+}
+
+/// PostgreSQL unreachable for 45 s (an in-process TCP proxy in front of the shared
+/// server is cut: every connection dropped, new ones refused): both processes
+/// carry on by themselves afterwards, and nothing is lost or done twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_recover_from_a_45s_database_outage() {
+    let Some(stack) = common::stack() else { return };
+    let mut c = Cluster::new(stack, "outage", 2).await;
+    let url = c.db.url.clone();
+    let rest = url.split_once("://").unwrap().1;
+    let (cred_host, dbname) = rest.split_once('/').unwrap();
+    let (cred, hostport) = cred_host.rsplit_once('@').unwrap();
+    let proxy = proxy::Proxy::start(hostport.to_string()).await;
+    c.store_via(&format!(
+        "postgres://{cred}@127.0.0.1:{}/{dbname}",
+        proxy.port
+    ));
+    let mut ids = c.seed(stack, 0, 0, 20).await;
+    ids.extend(c.seed(stack, 1, 0, 20).await);
+    let store = c.store().await;
+    let mut a = c.spawn();
+    let ha = holder_of(&a).await;
+    let mut b = c.spawn();
+    let hb = holder_of(&b).await;
+    all_done(&store, ids.len(), Duration::from_secs(90)).await;
+
+    proxy.cut();
+    // Mail keeps arriving meanwhile.
+    ids.extend(c.seed(stack, 0, 100, 10).await);
+    ids.extend(c.seed(stack, 1, 100, 10).await);
+    tokio::time::sleep(Duration::from_secs(45)).await;
+    assert!(
+        a.child.try_wait().unwrap().is_none(),
+        "A exited during the outage:\n{}",
+        a.log()
+    );
+    assert!(
+        b.child.try_wait().unwrap().is_none(),
+        "B exited during the outage:\n{}",
+        b.log()
+    );
+    assert_eq!(
+        processed_count(&store).await,
+        40,
+        "nothing can be recorded while the store is away"
+    );
+    proxy.restore();
+    let t = Instant::now();
+    all_done(&store, ids.len(), Duration::from_secs(120)).await;
+    eprintln!(
+        "recovered: everything recorded and sent {:?} after the database came back",
+        t.elapsed()
+    );
+    assert_exactly_once(&store, &ids).await;
+    let got = received_at_least(stack, &c.sink, ids.len()).await;
+    assert_eq!(locals(&got), outbox_ids(&store).await);
+    let total: usize = got.values().sum();
+    assert!(
+        total <= ids.len() + 2,
+        "{total} emails for {} rows",
+        ids.len()
+    );
+    wait_until(
+        Duration::from_secs(30),
+        "one mailbox each again",
+        || async {
+            let s = shares(&store).await;
+            (s.get(&ha) == Some(&1) && s.get(&hb) == Some(&1)).then_some(())
+        },
+    )
+    .await;
+    a.signal("TERM");
+    b.signal("TERM");
+    assert!(
+        a.wait_exit(Duration::from_secs(30)).success(),
+        "{}",
+        a.log()
+    );
+    assert!(
+        b.wait_exit(Duration::from_secs(30)).success(),
+        "{}",
+        b.log()
+    );
 }

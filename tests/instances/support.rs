@@ -120,6 +120,17 @@ impl Cluster {
         }
     }
 
+    /// The processes reach the store at `url` instead (a proxy); the test's own
+    /// connections still go straight to the database.
+    pub fn store_via(&self, url: &str) {
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        let text = text.replace(
+            &format!("store = \"{}\"", self.db.url),
+            &format!("store = \"{url}\""),
+        );
+        std::fs::write(&self.config, text).unwrap();
+    }
+
     /// `n` approval notifications into mailbox `mb`, each naming the sink as the
     /// applicant; their Message-IDs.
     pub async fn seed(&self, stack: &MailStack, mb: usize, from: u64, n: u64) -> Vec<String> {
