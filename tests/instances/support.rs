@@ -120,6 +120,15 @@ impl Cluster {
         }
     }
 
+    /// No `[smtp]`: emails stay in the outbox (the benchmark measures ingestion).
+    pub fn without_smtp(&self) {
+        let text = std::fs::read_to_string(&self.config).unwrap();
+        let start = text.find("[smtp]").unwrap();
+        let end = start + text[start..].find("\n\n").unwrap() + 2;
+        let text = format!("{}{}", &text[..start], &text[end..]);
+        std::fs::write(&self.config, text).unwrap();
+    }
+
     /// The processes reach the store at `url` instead (a proxy); the test's own
     /// connections still go straight to the database.
     pub fn store_via(&self, url: &str) {
