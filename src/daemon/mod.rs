@@ -292,7 +292,22 @@ fn figures_fn(store: Store) -> http::FiguresFn {
 
 async fn store_figures(store: &Store) -> Option<health::StoreFigures> {
     let stats = store.stats().await.ok()?;
-    Some(figures_from(&stats))
+    let mut f = figures_from(&stats);
+    if let Ok((leases, _)) = store.cluster_status().await {
+        let now = chrono::Utc::now();
+        f.leases = leases
+            .into_iter()
+            .filter(|l| l.live)
+            .map(|l| health::LeaseFigure {
+                since_unix: l.since.map_or(0, |t| t.timestamp()),
+                expires_in: (l.expires_at - now).num_milliseconds() as f64 / 1000.0,
+                name: l.name,
+                holder: l.holder,
+                generation: l.generation,
+            })
+            .collect();
+    }
+    Some(f)
 }
 
 fn figures_from(stats: &crate::store::Stats) -> health::StoreFigures {
@@ -301,6 +316,7 @@ fn figures_from(stats: &crate::store::Stats) -> health::StoreFigures {
         messages_by_outcome: list(&stats.messages_by_outcome),
         cases_by_stage: list(&stats.cases_by_stage),
         outbox_by_status: list(&stats.outbox_by_status),
+        leases: Vec::new(),
     }
 }
 
