@@ -227,11 +227,8 @@ impl Coordinator {
     /// Renews this process's instance row. `false` when the tick should go no
     /// further (the store is unreachable).
     async fn beat(&mut self) -> bool {
-        match self
-            .store()
-            .instance_beat(self.holder(), INSTANCE_TTL)
-            .await
-        {
+        let beat = self.store().instance_beat(self.holder(), INSTANCE_TTL);
+        match within_heartbeat(beat).await {
             Ok(epoch) => {
                 if self.epoch.is_some_and(|e| e != epoch) {
                     tracing::warn!("this instance was taken for dead (stopped or cut off past its lease): dropping every mailbox");
@@ -278,10 +275,8 @@ impl Coordinator {
     async fn renew(&mut self) {
         let names: Vec<String> = self.held.keys().cloned().collect();
         for name in names {
-            let r = self
-                .store()
-                .take_lease(&name, self.holder(), INSTANCE_TTL)
-                .await;
+            let r =
+                within_heartbeat(self.store().take_lease(&name, self.holder(), INSTANCE_TTL)).await;
             let Some(h) = self.held.get_mut(&name) else {
                 continue;
             };
@@ -396,6 +391,17 @@ impl Coordinator {
     }
 }
 
+/// A store call of the heartbeat, given up after one heartbeat (a hung store
+/// must not keep the heartbeat from stopping the workers in time).
+async fn within_heartbeat<T>(
+    f: impl std::future::Future<Output = Result<T, crate::store::StoreError>>,
+) -> Result<T, String> {
+    match tokio::time::timeout(HEARTBEAT, f).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(_) => Err(format!("no answer from the store within {HEARTBEAT:?}")),
+    }
+}
+
 /// A small stable hash (FNV-1a) of the holder, to spread starting points.
 fn fxhash(s: &str) -> u64 {
     s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
@@ -437,10 +443,11 @@ pub async fn listen(url: String, wake: Arc<Notify>, mut stop: watch::Receiver<bo
     }
 }
 
-/// A periodic job run once across instances: each `interval`, if this process
-/// holds (or takes) the job's lease, run `job`. The lease outlives two
-/// intervals, so the same instance keeps the job while it lives and another
-/// takes it over only once it is gone. Released at `stop`.
+/// A periodic job run once across instances: only the holder of the job's
+/// lease runs it, every `interval` (and at once when it takes the lease over).
+/// The lease is short and renewed every [`HEARTBEAT`], also while the job runs,
+/// so another instance takes the job over within seconds of its holder's end.
+/// Released at `stop`.
 pub async fn job_loop<F, Fut>(
     store: Store,
     holder: String,
@@ -452,16 +459,41 @@ pub async fn job_loop<F, Fut>(
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
-    let ttl = interval * 2 + INSTANCE_TTL;
+    let mut last_run: Option<Instant> = None;
+    let mut holding = false;
     loop {
-        match store.with_job_lease(name, &holder, ttl).await {
-            Ok(true) => job().await,
-            Ok(false) => tracing::debug!(job = name, "another instance runs this job"),
-            Err(e) => tracing::warn!(job = name, "cannot take the job's lease: {e}"),
+        match store.with_job_lease(name, &holder, INSTANCE_TTL).await {
+            Ok(true) => {
+                let due = !holding || last_run.is_none_or(|t| t.elapsed() >= interval);
+                holding = true;
+                if due {
+                    last_run = Some(Instant::now());
+                    let run = job();
+                    tokio::pin!(run);
+                    loop {
+                        tokio::select! {
+                            _ = &mut run => break,
+                            _ = tokio::time::sleep(HEARTBEAT) => {
+                                if let Err(e) = store.with_job_lease(name, &holder, INSTANCE_TTL).await {
+                                    tracing::warn!(job = name, "cannot renew the job's lease: {e}");
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            Ok(false) => {
+                holding = false;
+                tracing::debug!(job = name, "another instance runs this job");
+            }
+            Err(e) => {
+                holding = false;
+                tracing::warn!(job = name, "cannot take the job's lease: {e}");
+            }
         }
         tokio::select! {
             _ = stopped(&mut stop) => break,
-            _ = tokio::time::sleep(interval) => {}
+            _ = tokio::time::sleep(HEARTBEAT.min(interval)) => {}
         }
     }
     let _ = store.release_lease(&format!("@job:{name}"), &holder).await;
