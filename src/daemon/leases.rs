@@ -55,6 +55,10 @@ pub struct Coordinator {
     warned_twin: bool,
     /// Woken when a graceful stop is done (its mailbox may be taken again).
     wake: Arc<Notify>,
+    /// Live instances at the last tick.
+    live: u64,
+    /// When the first lease held by another instance runs out (at the last tick).
+    next_expiry: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Fair share: at most ⌈M/N⌉ of `m` mailboxes for `n` live instances.
@@ -77,6 +81,8 @@ impl Coordinator {
             beat_ok: Instant::now(),
             warned_twin: false,
             wake,
+            live: 1,
+            next_expiry: None,
         }
     }
 
@@ -94,17 +100,15 @@ impl Coordinator {
         mut self,
         mut stop: watch::Receiver<bool>,
         mut commands: mpsc::Receiver<Command>,
+        listening: tokio::sync::oneshot::Receiver<()>,
     ) {
         let wake = self.wake.clone();
+        // NOTE: register only once releases will be heard, or a release right
+        // after start-up would wait for the next heartbeat.
+        let _ = tokio::time::timeout(HEARTBEAT, listening).await;
         loop {
             self.tick().await;
-            // NOTE: while a worker is stopping, look again soon: its mailbox is
-            // free to take (again, after a reload) as soon as it has ended.
-            let next = if self.stopping.is_empty() {
-                HEARTBEAT
-            } else {
-                Duration::from_millis(200)
-            };
+            let next = self.next_tick();
             tokio::select! {
                 _ = stopped(&mut stop) => break,
                 _ = tokio::time::sleep(next) => {}
@@ -168,6 +172,7 @@ impl Coordinator {
                 return;
             }
         };
+        self.live = live;
         let quota = share(self.mailboxes.len(), live);
         self.vouch_for_others().await;
         // Above the share: hand the surplus over (the last ones by name).
@@ -212,7 +217,10 @@ impl Coordinator {
 
     /// A mailbox another live instance works is not stale here: `/healthz` of a
     /// standby stays healthy. One nobody holds goes stale as before.
-    async fn vouch_for_others(&self) {
+    /// Also notes when the first of those leases runs out, so that a process
+    /// below its share looks again right then rather than up to a heartbeat later.
+    async fn vouch_for_others(&mut self) {
+        self.next_expiry = None;
         let Ok((leases, _)) = self.store().cluster_status().await else {
             return;
         };
@@ -220,7 +228,26 @@ impl Coordinator {
             let mine = self.held.contains_key(&l.name) || self.stopping.contains_key(&l.name);
             if l.live && !mine && self.mailboxes.contains_key(&l.name) {
                 self.ctx.health.touch(&l.name);
+                if self.next_expiry.is_none_or(|t| l.expires_at < t) {
+                    self.next_expiry = Some(l.expires_at);
+                }
             }
+        }
+    }
+
+    /// When to tick next: a heartbeat from now, sooner while a worker is stopping
+    /// or when a lease this process could take is about to run out.
+    fn next_tick(&self) -> Duration {
+        if !self.stopping.is_empty() {
+            return Duration::from_millis(200);
+        }
+        let quota = share(self.mailboxes.len(), self.live);
+        match self.next_expiry {
+            Some(at) if self.held.len() < quota => {
+                let ms = (at - chrono::Utc::now()).num_milliseconds() + 50;
+                Duration::from_millis(u64::try_from(ms).unwrap_or(0).max(50)).min(HEARTBEAT)
+            }
+            _ => HEARTBEAT,
         }
     }
 
@@ -412,14 +439,24 @@ fn fxhash(s: &str) -> u64 {
 /// On PostgreSQL: wakes `wake` whenever a lease is released or an instance
 /// leaves (`NOTIFY` on [`LEASE_CHANNEL`]); the heartbeat's polling is the
 /// fallback while the listener is down. Ends at `stop`.
-pub async fn listen(url: String, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+/// `ready` is sent once the first `LISTEN` is in place (dropped on SQLite or failure).
+pub async fn listen(
+    url: String,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+    ready: tokio::sync::oneshot::Sender<()>,
+) {
     if !url.starts_with("postgres") {
         return;
     }
+    let mut ready = Some(ready);
     loop {
         let connected = async {
             let mut l = sqlx::postgres::PgListener::connect(&url).await?;
             l.listen(LEASE_CHANNEL).await?;
+            if let Some(r) = ready.take() {
+                let _ = r.send(());
+            }
             loop {
                 let n = l.recv().await?;
                 tracing::debug!(payload = n.payload(), "lease released or instance left");

@@ -140,15 +140,20 @@ pub async fn run_with(
     ));
 
     let lease_wake = Arc::new(tokio::sync::Notify::new());
+    let (listening_tx, listening) = tokio::sync::oneshot::channel();
     aux.push(tokio::spawn(leases::listen(
         settings.store_url.clone(),
         lease_wake.clone(),
         stop_rx.clone(),
+        listening_tx,
     )));
     let (cmd_tx, cmd_rx) = mpsc::channel(4);
     let coordinator = tokio::spawn(
-        leases::Coordinator::new(ctx.clone(), &settings.mailboxes, lease_wake)
-            .run(stop_rx.clone(), cmd_rx),
+        leases::Coordinator::new(ctx.clone(), &settings.mailboxes, lease_wake).run(
+            stop_rx.clone(),
+            cmd_rx,
+            listening,
+        ),
     );
     let mut workers = Workers { cmd: cmd_tx };
     if settings.mailboxes.is_empty() {
