@@ -37,7 +37,10 @@
 //! - [`citizenship`]: the citizenship clock (issue 21): pure rules of Law No. 8389
 //!   (facts and `today` in, each route's opening day and why out) and the periodic
 //!   pass that queues each route's eligibility email once.
-//! - [`daemon`]: runs the mailboxes and the outbox sender until shutdown.
+//! - [`daemon`]: runs the mailboxes and the outbox sender until shutdown; with
+//!   several instances on one PostgreSQL store (issue 24), `daemon::leases` shares
+//!   the mailboxes out under heartbeat-renewed, fenced leases and `store`'s cluster
+//!   part claims outbox rows one at a time, so nothing is done twice.
 //! - [`followup`]: after the first email: the reminder pass (`now` is a
 //!   parameter), `leje remind`, `leje replies`; replies are attached at ingest.
 //! - [`links`]: signed one-click links (HMAC-SHA256, one case, one step, expiring).

@@ -48,6 +48,8 @@ enum Command {
     /// Staff accounts of the web console.
     #[command(subcommand)]
     Staff(leje::web::cli::StaffCmd),
+    /// Which instance holds which mailbox, since when, until when; claimed outbox rows.
+    Status(leje::daemon::status::StatusArgs),
 }
 
 fn main() -> ExitCode {
@@ -87,6 +89,7 @@ fn main() -> ExitCode {
                     Command::Remind(a) => leje::followup::cli::remind(a, g).await,
                     Command::Replies(c) => leje::followup::cli::replies(c, g).await,
                     Command::Staff(c) => leje::web::cli::staff(c, g).await,
+                    Command::Status(a) => leje::daemon::status::run(a, g).await,
                     Command::Parse(_) | Command::CheckConfig(_) | Command::Generate(_) => {
                         unreachable!("handled above")
                     }

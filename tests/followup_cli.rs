@@ -127,23 +127,22 @@ async fn remind_replies_pause_and_show() {
     assert!(out.contains("0 reminder(s) queued"), "{out}");
 }
 
-/// The daemon's loop runs the pass on its own, wakes the outbox sender when it
-/// queued mail, and stops when told to.
+/// The daemon's pass (run every `interval` under a job lease, daemon/leases.rs)
+/// queues the due reminder and wakes the outbox sender; a second pass queues nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_daemon_loop_reminds_and_wakes_the_sender() {
+async fn the_daemon_pass_reminds_and_wakes_the_sender() {
     let env = fc::env(fc::Backend::Sqlite).await.unwrap();
     ingest(&env.store, &approval("DL1234567", "d@example.org")).await;
     env.age_cases("1 = 1", 11).await;
     let mut settings = leje::config::load(None).unwrap();
     settings.followup.window = (0, 24 * 60);
     let kick = std::sync::Arc::new(tokio::sync::Notify::new());
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let woken = kick.notified();
-    let handle =
-        leje::followup::spawn(&settings, &env.store, kick.clone(), stop_rx).expect("enabled");
-    tokio::time::timeout(std::time::Duration::from_secs(20), woken)
+    leje::followup::pass_once(&env.store, &settings.followup, &kick).await;
+    tokio::time::timeout(std::time::Duration::from_secs(5), woken)
         .await
         .expect("the sender was woken");
+    leje::followup::pass_once(&env.store, &settings.followup, &kick).await;
     let rows = env.store.outbox_list(None).await.unwrap();
     assert_eq!(
         rows.iter()
@@ -151,12 +150,4 @@ async fn the_daemon_loop_reminds_and_wakes_the_sender() {
             .count(),
         1
     );
-    stop_tx.send(true).unwrap();
-    tokio::time::timeout(std::time::Duration::from_secs(10), handle)
-        .await
-        .expect("stopped")
-        .unwrap();
-    settings.followup.reminders = false;
-    let (_tx, rx) = tokio::sync::watch::channel(false);
-    assert!(leje::followup::spawn(&settings, &env.store, kick, rx).is_none());
 }

@@ -10,6 +10,8 @@
 mod batch;
 #[path = "store/cli.rs"]
 mod cli;
+#[path = "store/cluster.rs"]
+mod cluster;
 mod common;
 #[path = "store/concurrency.rs"]
 mod concurrency;

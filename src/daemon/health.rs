@@ -42,6 +42,20 @@ pub struct StoreFigures {
     pub messages_by_outcome: Vec<(String, u64)>,
     pub cases_by_stage: Vec<(String, u64)>,
     pub outbox_by_status: Vec<(String, u64)>,
+    /// Live leases (mailboxes, `@job:…`): who holds each, since and until when.
+    pub leases: Vec<LeaseFigure>,
+}
+
+/// One live lease, for `/metrics`.
+#[derive(Debug, Default, Clone)]
+pub struct LeaseFigure {
+    pub name: String,
+    pub holder: String,
+    pub generation: i64,
+    /// Unix time the holder took it.
+    pub since_unix: i64,
+    /// Seconds until it expires unless renewed.
+    pub expires_in: f64,
 }
 
 impl Health {
@@ -188,6 +202,8 @@ impl Health {
     }
 
     /// Prometheus text exposition format (version 0.0.4).
+    // NOTE: the lease families come from the store (every instance's leases), so
+    // any instance's /metrics shows who holds which mailbox.
     pub fn metrics(&self, store: Option<&StoreFigures>) -> String {
         let mut out = String::new();
         let now = Instant::now();
@@ -220,6 +236,7 @@ impl Health {
             for (k, v) in &s.outbox_by_status {
                 let _ = writeln!(out, "leje_outbox{{status=\"{}\"}} {v}", esc(k));
             }
+            lease_metrics(&mut out, &s.leases);
         }
         family(
             &mut out,
@@ -318,6 +335,34 @@ fn esc(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
+fn lease_metrics(out: &mut String, leases: &[LeaseFigure]) {
+    let families: [(&str, &str); 3] = [
+        (
+            "leje_lease_expires_in_seconds",
+            "Seconds until each live lease expires unless its holder renews it.",
+        ),
+        (
+            "leje_lease_held_since_seconds",
+            "Unix time the current holder took each live lease.",
+        ),
+        (
+            "leje_lease_generation",
+            "Each live lease's fencing token (grows on every takeover).",
+        ),
+    ];
+    for (i, (name, help)) in families.iter().enumerate() {
+        family(out, name, "gauge", help);
+        for l in leases {
+            let labels = format!("lease=\"{}\",holder=\"{}\"", esc(&l.name), esc(&l.holder));
+            let _ = match i {
+                0 => writeln!(out, "{name}{{{labels}}} {:.3}", l.expires_in),
+                1 => writeln!(out, "{name}{{{labels}}} {}", l.since_unix),
+                _ => writeln!(out, "{name}{{{labels}}} {}", l.generation),
+            };
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,7 +393,19 @@ mod tests {
             messages_by_outcome: vec![("case_created".into(), 7)],
             cases_by_stage: vec![("approved".into(), 5)],
             outbox_by_status: vec![("pending".into(), 1)],
+            leases: vec![LeaseFigure {
+                name: "mb0".into(),
+                holder: "h~1".into(),
+                generation: 3,
+                since_unix: 1_700_000_000,
+                expires_in: 12.5,
+            }],
         }));
+        assert!(
+            m.contains("leje_lease_expires_in_seconds{lease=\"mb0\",holder=\"h~1\"} 12.500\n"),
+            "{m}"
+        );
+        assert!(m.contains("leje_lease_generation{lease=\"mb0\",holder=\"h~1\"} 3\n"));
         assert!(
             m.contains("leje_messages{outcome=\"case_created\"} 7\n"),
             "{m}"

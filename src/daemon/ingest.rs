@@ -90,6 +90,8 @@ pub struct Batch {
     last_uid: Option<u32>,
     /// The folder was recreated: check each message against what was processed before.
     revalidate: bool,
+    /// The mailbox lease this session works under: every commit checks it.
+    pub(crate) fence: Option<crate::store::Fence>,
 }
 
 impl Batch {
@@ -104,6 +106,7 @@ impl Batch {
             uidvalidity,
             last_uid,
             revalidate,
+            fence: None,
         }
     }
 
@@ -125,7 +128,9 @@ impl Batch {
             uidvalidity: self.uidvalidity,
             last_uid: uid,
         };
-        ctx.store.set_checkpoint(&self.mailbox, cp).await?;
+        ctx.store
+            .set_checkpoint_fenced(&self.mailbox, cp, self.fence.as_ref())
+            .await?;
         self.last_uid = Some(uid);
         Ok(())
     }
@@ -379,13 +384,14 @@ async fn given_up(
         }
     }
     ctx.store
-        .record_unparsed(
+        .record_unparsed_fenced(
             &batch.origin(uid),
             None,
             None,
             size as u64,
             Outcome::Failed,
             &failure.to_string(),
+            batch.fence.as_ref(),
         )
         .await?;
     batch.last_uid = Some(uid);
@@ -419,7 +425,12 @@ async fn oversize(
         mb.max_message_size
     );
     ctx.store
-        .record_skipped(&batch.origin(uid), message_id.as_deref(), &reason)
+        .record_skipped_fenced(
+            &batch.origin(uid),
+            message_id.as_deref(),
+            &reason,
+            batch.fence.as_ref(),
+        )
         .await?;
     batch.last_uid = Some(uid);
     ctx.health

@@ -11,7 +11,9 @@ pub mod cli;
 pub mod health;
 pub mod http;
 pub mod ingest;
+pub mod leases;
 pub mod pending;
+pub mod status;
 pub mod systemd;
 pub mod worker;
 
@@ -24,7 +26,7 @@ use anyhow::Context as _;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::config::{MailboxSettings, Settings};
+use crate::config::Settings;
 use crate::store::Store;
 use health::Health;
 use ingest::Ctx;
@@ -74,7 +76,7 @@ pub async fn run_with(
     let ctx = Arc::new(Ctx {
         store: store.clone(),
         health: health.clone(),
-        instance: settings.instance.clone(),
+        instance: crate::store::process_holder(&settings.instance),
         staff_addresses: settings.notify.staff_addresses.clone(),
         staff_domains: settings.notify.staff_domains.clone(),
         outbox_kick: outbox_kick.clone(),
@@ -102,33 +104,80 @@ pub async fn run_with(
         })));
     }
     if settings.citizenship.enabled {
-        let mut rx = stop_rx.clone();
-        aux.push(tokio::spawn(crate::citizenship::pass::run_loop(
+        // NOTE: run once across instances: only the holder of the job's lease runs it.
+        let (st, cit, kick) = (
             store.clone(),
             settings.citizenship.clone(),
             outbox_kick.clone(),
-            async move { worker::stopped(&mut rx).await },
+        );
+        let job = move || {
+            let (store, cit, kick) = (st.clone(), cit.clone(), kick.clone());
+            async move {
+                match crate::citizenship::pass::run_once(&store, &cit, chrono::Utc::now()).await {
+                    Ok(r) if !r.queued.is_empty() => kick.notify_one(),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!("citizenship pass failed (retried at the next): {e}")
+                    }
+                }
+            }
+        };
+        aux.push(tokio::spawn(leases::job_loop(
+            store.clone(),
+            ctx.instance.clone(),
+            "citizenship",
+            settings.citizenship.check_interval,
+            job,
+            stop_rx.clone(),
         )));
     }
-    // The reminder pass (issue 20) wakes the sender when it queued mail.
-    aux.extend(crate::followup::spawn(
-        &settings,
-        &store,
-        outbox_kick.clone(),
-        stop_rx.clone(),
-    ));
+    if settings.followup.reminders {
+        // The reminder pass (issue 20), once across instances like the citizenship pass
+        // (its rows are taken with SKIP LOCKED too, so an overlap would only cost work).
+        let (st, f, kick) = (
+            store.clone(),
+            settings.followup.clone(),
+            outbox_kick.clone(),
+        );
+        let job = move || {
+            let (store, f, kick) = (st.clone(), f.clone(), kick.clone());
+            async move { crate::followup::pass_once(&store, &f, &kick).await }
+        };
+        aux.push(tokio::spawn(leases::job_loop(
+            store.clone(),
+            ctx.instance.clone(),
+            "followup",
+            settings.followup.interval,
+            job,
+            stop_rx.clone(),
+        )));
+    }
     aux.push(spawn_outbox(
         &settings,
         &store,
         &health,
         outbox_kick,
         stop_rx.clone(),
+        &ctx.instance,
     ));
 
-    let mut workers = Workers::default();
-    for mb in &settings.mailboxes {
-        workers.start(mb.clone(), &ctx);
-    }
+    let lease_wake = Arc::new(tokio::sync::Notify::new());
+    let (listening_tx, listening) = tokio::sync::oneshot::channel();
+    aux.push(tokio::spawn(leases::listen(
+        settings.store_url.clone(),
+        lease_wake.clone(),
+        stop_rx.clone(),
+        listening_tx,
+    )));
+    let (cmd_tx, cmd_rx) = mpsc::channel(4);
+    let coordinator = tokio::spawn(
+        leases::Coordinator::new(ctx.clone(), &settings.mailboxes, lease_wake).run(
+            stop_rx.clone(),
+            cmd_rx,
+            listening,
+        ),
+    );
+    let mut workers = Workers { cmd: cmd_tx };
     if settings.mailboxes.is_empty() {
         tracing::warn!("no [[mailbox]] configured: nothing to watch");
     }
@@ -142,7 +191,7 @@ pub async fn run_with(
     systemd::ready(&health.status_line());
     tracing::info!(
         mailboxes = settings.mailboxes.len(),
-        instance = %settings.instance,
+        instance = %ctx.instance,
         "leje is running"
     );
 
@@ -162,7 +211,12 @@ pub async fn run_with(
     tracing::info!("shutting down: finishing the messages in hand");
     systemd::stopping();
     let _ = stop_tx.send(true);
-    workers.stop_all().await;
+    if tokio::time::timeout(SHUTDOWN_GRACE * 2, coordinator)
+        .await
+        .is_err()
+    {
+        tracing::warn!("the mailbox workers did not stop in time");
+    }
     for h in aux {
         if tokio::time::timeout(SHUTDOWN_GRACE, h).await.is_err() {
             tracing::warn!("a background task did not stop in time");
@@ -172,42 +226,9 @@ pub async fn run_with(
     Ok(())
 }
 
-/// The running mailbox workers, by mailbox name.
-#[derive(Default)]
+/// The mailbox workers, run by the [`leases::Coordinator`] as it wins leases.
 struct Workers {
-    running: BTreeMap<String, (MailboxSettings, watch::Sender<bool>, JoinHandle<()>)>,
-}
-
-impl Workers {
-    fn start(&mut self, mb: MailboxSettings, ctx: &Arc<Ctx>) {
-        let (tx, rx) = watch::channel(false);
-        ctx.health.add_mailbox(&mb.name);
-        let handle = tokio::spawn(worker::run_mailbox(mb.clone(), ctx.clone(), rx));
-        self.running.insert(mb.name.clone(), (mb, tx, handle));
-    }
-
-    async fn stop(&mut self, name: &str) {
-        if let Some((_, tx, handle)) = self.running.remove(name) {
-            let _ = tx.send(true);
-            match tokio::time::timeout(SHUTDOWN_GRACE, handle).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::error!(mailbox = %name, "mailbox worker failed: {e}"),
-                Err(_) => {
-                    tracing::error!(mailbox = %name, "mailbox worker did not stop within {SHUTDOWN_GRACE:?}")
-                }
-            }
-        }
-    }
-
-    async fn stop_all(&mut self) {
-        for (_, tx, _) in self.running.values() {
-            let _ = tx.send(true);
-        }
-        let names: Vec<String> = self.running.keys().cloned().collect();
-        for n in names {
-            self.stop(&n).await;
-        }
-    }
+    cmd: mpsc::Sender<leases::Command>,
 }
 
 /// SIGHUP: load and validate the file again; apply mailbox changes; keep the old
@@ -232,28 +253,15 @@ async fn reload_config(old: Settings, workers: &mut Workers, ctx: &Arc<Ctx>) -> 
     for field in changed_fields_needing_restart(&old, &new) {
         tracing::warn!("`{field}` changed: takes effect only after a restart");
     }
-    let old_names: Vec<&str> = old.mailboxes.iter().map(|m| m.name.as_str()).collect();
-    let new_names: Vec<&str> = new.mailboxes.iter().map(|m| m.name.as_str()).collect();
-    for name in &old_names {
-        if !new_names.contains(name) {
-            tracing::info!(mailbox = %name, "removed from the config: stopping");
-            workers.stop(name).await;
-            ctx.health.remove_mailbox(name);
-        }
-    }
-    for mb in &new.mailboxes {
-        match old.mailboxes.iter().find(|m| m.name == mb.name) {
-            Some(same) if same == mb => {}
-            Some(_) => {
-                tracing::info!(mailbox = %mb.name, "settings changed: restarting its worker");
-                workers.stop(&mb.name).await;
-                workers.start(mb.clone(), ctx);
-            }
-            None => {
-                tracing::info!(mailbox = %mb.name, "added to the config: starting");
-                workers.start(mb.clone(), ctx);
-            }
-        }
+    // NOTE: removed and changed mailboxes stop gracefully; the coordinator's next
+    // heartbeat takes the changed and added ones with their new settings.
+    if workers
+        .cmd
+        .send(leases::Command::SetMailboxes(new.mailboxes.clone()))
+        .await
+        .is_err()
+    {
+        tracing::warn!("the mailbox coordinator is gone; mailbox changes not applied");
     }
     if old.log.level != new.log.level {
         if let Err(e) = crate::logging::set_level(&new.log.level) {
@@ -314,7 +322,22 @@ fn figures_fn(store: Store) -> http::FiguresFn {
 
 async fn store_figures(store: &Store) -> Option<health::StoreFigures> {
     let stats = store.stats().await.ok()?;
-    Some(figures_from(&stats))
+    let mut f = figures_from(&stats);
+    if let Ok((leases, _)) = store.cluster_status().await {
+        let now = chrono::Utc::now();
+        f.leases = leases
+            .into_iter()
+            .filter(|l| l.live)
+            .map(|l| health::LeaseFigure {
+                since_unix: l.since.map_or(0, |t| t.timestamp()),
+                expires_in: (l.expires_at - now).num_milliseconds() as f64 / 1000.0,
+                name: l.name,
+                holder: l.holder,
+                generation: l.generation,
+            })
+            .collect();
+    }
+    Some(f)
 }
 
 fn figures_from(stats: &crate::store::Stats) -> health::StoreFigures {
@@ -323,6 +346,7 @@ fn figures_from(stats: &crate::store::Stats) -> health::StoreFigures {
         messages_by_outcome: list(&stats.messages_by_outcome),
         cases_by_stage: list(&stats.cases_by_stage),
         outbox_by_status: list(&stats.outbox_by_status),
+        leases: Vec::new(),
     }
 }
 
@@ -333,9 +357,11 @@ fn spawn_outbox(
     health: &Arc<Health>,
     kick: Arc<tokio::sync::Notify>,
     mut stop: watch::Receiver<bool>,
+    holder: &str,
 ) -> JoinHandle<()> {
     let opts = crate::notify::worker::WorkerOptions {
         wake: Some(kick),
+        holder: Some(holder.to_owned()),
         ..Default::default()
     };
     let fut = crate::notify::worker::run_outbox_with(

@@ -1,5 +1,6 @@
-//! One mailbox worker: lease, connect, catch up on the backlog in batches, then IDLE
-//! (or poll), reconnecting with backoff after any failure, until told to stop.
+//! One mailbox worker: connect, catch up on the backlog in batches, then IDLE (or
+//! poll), reconnecting with backoff after any failure, until told to stop. The
+//! mailbox's lease is taken, renewed and released by [`super::leases`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use super::pending::Pending;
 use crate::config::MailboxSettings;
 use crate::imap::backoff::Backoff;
 use crate::imap::{ImapError, Session, Wake};
+use crate::store::{Fence, StoreError};
 
 /// Messages asked for in one `UID FETCH` of a backlog (at least `batch_size`).
 /// Bodies stream in one at a time, so this costs no memory.
@@ -64,51 +66,32 @@ fn is_stopped(stop: &watch::Receiver<bool>) -> bool {
     *stop.borrow()
 }
 
-/// How long a lease lasts without renewal: long enough to cover the longest quiet
-/// stretch between renewals (one poll interval, one batch), short enough that a
-/// crashed instance on another host frees the mailbox within minutes.
-pub(crate) fn lease_ttl(mb: &MailboxSettings) -> Duration {
-    (mb.poll_interval.min(mb.idle_renew) * 3)
-        .clamp(Duration::from_secs(90), Duration::from_secs(30 * 60))
-}
-
-/// Runs the mailbox until `stop` becomes true. Never returns early on errors.
-pub async fn run_mailbox(mb: MailboxSettings, ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) {
+/// Runs the mailbox under the lease `fence` (taken and renewed by
+/// [`super::leases`]) until `stop` becomes true, reconnecting after errors. Every
+/// commit checks the fence: once the lease is lost nothing more is committed, and
+/// the worker ends (its coordinator also aborts it at once).
+pub async fn run_mailbox(
+    mb: MailboxSettings,
+    ctx: Arc<Ctx>,
+    mut stop: watch::Receiver<bool>,
+    fence: Fence,
+) {
     let name = mb.name.clone();
     let mut backoff = Backoff::new(Duration::from_secs(1), mb.reconnect_max);
-    let mut lease_warned = false;
+    tracing::info!(mailbox = %name, generation = fence.generation, "mailbox lease taken: working it");
     loop {
         if is_stopped(&stop) {
             break;
         }
-        match ctx
-            .store
-            .try_lease(&name, &ctx.instance, lease_ttl(&mb))
-            .await
-        {
-            Ok(true) => lease_warned = false,
-            Ok(false) => {
-                if !lease_warned {
-                    tracing::warn!(mailbox = %name, "mailbox is being worked by another instance (lease held); waiting");
-                    lease_warned = true;
-                }
-                ctx.health
-                    .error(&name, "lease", "lease held by another instance");
-                sleep_or_stop(mb.poll_interval.min(Duration::from_secs(60)), &mut stop).await;
-                continue;
-            }
-            Err(e) => {
-                let d = backoff.next_delay();
-                tracing::error!(mailbox = %name, "cannot take the mailbox lease: {e}; retrying in {:.1}s", d.as_secs_f64());
-                ctx.health.error(&name, "store", &e.to_string());
-                sleep_or_stop(d, &mut stop).await;
-                continue;
-            }
-        }
-        let result = session(&mb, &ctx, &mut stop, &mut backoff).await;
+        let result = session(&mb, &ctx, &mut stop, &mut backoff, &fence).await;
         ctx.health.set_connected(&name, false);
         match result {
             Ok(()) => break,
+            Err(SessionError::Store(StoreError::LeaseLost(_)) | SessionError::LeaseLost) => {
+                tracing::warn!(mailbox = %name, "mailbox lease lost: stopping this worker; nothing more is committed");
+                ctx.health.error(&name, "lease", "lease lost");
+                break;
+            }
             Err(e) => {
                 let d = backoff.next_delay();
                 let n = backoff.failures();
@@ -127,9 +110,6 @@ pub async fn run_mailbox(mb: MailboxSettings, ctx: Arc<Ctx>, mut stop: watch::Re
             }
         }
     }
-    if let Err(e) = ctx.store.release_lease(&name, &ctx.instance).await {
-        tracing::warn!(mailbox = %name, "cannot release the lease: {e}");
-    }
     tracing::info!(mailbox = %name, "mailbox worker stopped");
 }
 
@@ -146,10 +126,9 @@ async fn session(
     ctx: &Ctx,
     stop: &mut watch::Receiver<bool>,
     backoff: &mut Backoff,
+    fence: &Fence,
 ) -> Result<(), SessionError> {
     let name = mb.name.as_str();
-    // The caller has just taken (or renewed) the lease.
-    let mut renewed = std::time::Instant::now();
     let mut s = Session::open(mb).await?;
     ctx.health.set_connected(name, true);
     let sel = s.select(&mb.folder).await?;
@@ -159,6 +138,7 @@ async fn session(
         .await
         .map_err(SessionError::Store)?;
     let mut batch = Batch::new(mb, sel.uidvalidity, cp);
+    batch.fence = Some(fence.clone());
     if let Some(old) = cp.filter(|c| c.uidvalidity != sel.uidvalidity) {
         tracing::warn!(
             mailbox = %name,
@@ -215,7 +195,6 @@ async fn session(
             if pending.due() {
                 pending.flush(&mut s, mb, ctx).await?;
             }
-            renew_lease(mb, ctx, &mut renewed).await?;
             if !more {
                 break;
             }
@@ -248,28 +227,5 @@ async fn session(
             }
             s.noop().await?;
         }
-        renew_lease(mb, ctx, &mut renewed).await?;
-    }
-}
-
-/// Renews the mailbox lease once a third of its life has passed (a store write: not
-/// after every batch of a backlog).
-async fn renew_lease(
-    mb: &MailboxSettings,
-    ctx: &Ctx,
-    renewed: &mut std::time::Instant,
-) -> Result<(), SessionError> {
-    if renewed.elapsed() < lease_ttl(mb) / 3 {
-        return Ok(());
-    }
-    *renewed = std::time::Instant::now();
-    match ctx
-        .store
-        .try_lease(&mb.name, &ctx.instance, lease_ttl(mb))
-        .await
-    {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(SessionError::LeaseLost),
-        Err(e) => Err(SessionError::Store(e)),
     }
 }

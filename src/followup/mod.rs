@@ -15,15 +15,10 @@
 pub mod cli;
 pub mod window;
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use tokio::sync::watch;
-use tokio::task::JoinHandle;
 
 use crate::config::followup::FollowupSettings;
-use crate::config::Settings;
 use crate::store::{Schedule, Stage, Store, StoreError};
 
 /// Cases per transaction of a pass.
@@ -93,37 +88,20 @@ pub async fn run_pass(
     }
 }
 
-/// The daemon's reminder loop: a pass every `followup.interval`, and the
-/// outbox sender woken when one queued mail. Stops at `stop`.
-pub fn spawn(
-    settings: &Settings,
-    store: &Store,
-    kick: Arc<tokio::sync::Notify>,
-    mut stop: watch::Receiver<bool>,
-) -> Option<JoinHandle<()>> {
-    let f = settings.followup.clone();
-    if !f.reminders {
-        return None;
-    }
-    let store = store.clone();
-    Some(tokio::spawn(async move {
-        loop {
-            match run_pass(&store, &f, Utc::now(), true).await {
-                Ok(r) if !r.reminded.is_empty() || !r.stalled.is_empty() => {
-                    tracing::info!(
-                        reminders = r.reminded.len(),
-                        stalled = r.stalled.len(),
-                        "reminder pass"
-                    );
-                    kick.notify_one();
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "reminder pass failed; will try again"),
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(f.interval) => {}
-                _ = stop.wait_for(|s| *s) => return,
-            }
+/// One reminder pass of the daemon's (`now` from the system clock): logs what it
+/// did and wakes the outbox sender when it queued mail. The daemon runs it every
+/// `interval` under a job lease, so once across instances.
+pub async fn pass_once(store: &Store, f: &FollowupSettings, kick: &tokio::sync::Notify) {
+    match run_pass(store, f, Utc::now(), true).await {
+        Ok(r) if !r.reminded.is_empty() || !r.stalled.is_empty() => {
+            tracing::info!(
+                reminders = r.reminded.len(),
+                stalled = r.stalled.len(),
+                "reminder pass"
+            );
+            kick.notify_one();
         }
-    }))
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "reminder pass failed; will try again"),
+    }
 }

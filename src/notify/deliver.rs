@@ -38,6 +38,9 @@ pub(super) enum RowOutcome {
     Retried,
     Deferred,
     Failed,
+    /// The row's claim was lost before sending (this process was taken for dead):
+    /// not sent here; another sender has it.
+    Lost,
 }
 
 pub(super) struct Pass<'a> {
@@ -46,6 +49,8 @@ pub(super) struct Pass<'a> {
     pub(super) templates: &'a Templates,
     pub(super) mode: &'a Mode,
     pub(super) now: DateTime<Utc>,
+    /// The claim token the row was claimed with; checked just before sending.
+    pub(super) claim: Option<&'a str>,
 }
 
 impl Pass<'_> {
@@ -201,6 +206,10 @@ impl Pass<'_> {
                 tracing::info!(file = %path.display(), to = %all.join(", "), "dry run: email written, row left pending");
                 Ok(RowOutcome::Written(path))
             }
+            Mode::Smtp(_) if !self.claim_held(row).await? => {
+                tracing::warn!("claim on the row lost before sending (this process was taken for dead): not sent here");
+                Ok(RowOutcome::Lost)
+            }
             Mode::Smtp(t) => match smtp::send(t, msg).await {
                 Ok(()) => {
                     self.store.outbox_mark_sent(row.id, &all).await?;
@@ -210,6 +219,13 @@ impl Pass<'_> {
                 Err(Failure::Temporary(e)) => self.temporary(row, &e, &doc).await,
                 Err(Failure::Permanent(e)) => self.fail(row, &e, &doc).await,
             },
+        }
+    }
+
+    async fn claim_held(&self, row: &OutboxRow) -> Result<bool, NotifyError> {
+        match self.claim {
+            Some(token) => Ok(self.store.outbox_claim_held(row.id, token).await?),
+            None => Ok(true),
         }
     }
 

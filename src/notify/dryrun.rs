@@ -31,6 +31,8 @@ pub async fn write(
         templates: &templates,
         mode: &mode,
         now: Utc::now(),
+        // A dry run sends nothing, so it claims nothing.
+        claim: None,
     };
     let mut out = Vec::new();
     for row in rows {

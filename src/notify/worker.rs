@@ -3,9 +3,13 @@
 //! Delivery is at-least-once with a stable identity: the row's Message-ID is fixed when
 //! the row is written, so if leje crashes after the server accepted the email but before
 //! the row is marked sent, the retry carries the same Message-ID and receiving systems
-//! (and people) can recognise it. Only one process sends at a time: a pass holds the
-//! store lease [`OUTBOX_LEASE`], so several leje instances on one PostgreSQL store never
-//! send the same row twice.
+//! (and people) can recognise it. The outbox is a shared work queue: each row is claimed
+//! (`holder#epoch`, see [`Store::outbox_claim_next`]) one at a time, just before it is
+//! sent, and the claim is checked again right before the SMTP transaction, so several
+//! senders (instances, `leje outbox send`) work side by side without overlap and a crash
+//! can repeat at most the one email in flight. A claim is void once its process's
+//! instance row expires (it died, or was stopped past the lease). A dry run changes
+//! nothing in the store and still holds the lease [`OUTBOX_LEASE`] for its pass.
 //!
 //! Dry run (`--dry-run DIR` or `notify.dry_run_dir`): each due email is written to
 //! `DIR/outbox-<id>-<kind>.eml` instead of being sent, and the row **stays pending**: a
@@ -37,7 +41,7 @@ use crate::store::{OutboxRow, OutboxStatus, Store};
 /// Lease name in the store's lease table that serialises senders.
 pub const OUTBOX_LEASE: &str = "@outbox";
 
-/// How long one pass may hold [`OUTBOX_LEASE`] before another process may take it over.
+/// How long one dry-run pass may hold [`OUTBOX_LEASE`] before another process may take it over.
 const LEASE_TTL: Duration = Duration::from_secs(300);
 
 /// Options of one sending pass.
@@ -49,7 +53,7 @@ pub struct SendOptions {
     pub now: Option<DateTime<Utc>>,
     /// At most this many rows per pass; 0 = 100.
     pub limit: u32,
-    /// Lease holder name; default `<instance>`.
+    /// Lease holder / claimer name; default this process's ([`crate::store::process_holder`]).
     pub holder: Option<String>,
 }
 
@@ -66,8 +70,10 @@ pub struct SendReport {
     pub deferred: u32,
     /// Permanent failure (or retries exhausted); the case went to needs_review.
     pub failed: u32,
-    /// Another process holds the outbox lease; nothing was done.
+    /// Another process holds the outbox lease; nothing was done (dry run only).
     pub busy: bool,
+    /// Claims lost before sending (this process was taken for dead); not sent here.
+    pub lost: u32,
 }
 
 /// Send (or, in dry-run, write) everything that is due now. For `leje outbox send`,
@@ -77,14 +83,17 @@ pub async fn send_due_once(
     settings: &Settings,
     opts: &SendOptions,
 ) -> Result<SendReport, NotifyError> {
-    send_pass(store, settings, opts, &mut HashSet::new()).await
+    send_pass(store, settings, opts, &mut HashSet::new(), None).await
 }
 
+/// One pass. `daemon_holder`: the daemon's own identity, whose instance row its
+/// heartbeat keeps; `None` for a one-off pass, which registers and leaves itself.
 async fn send_pass(
     store: &Store,
     settings: &Settings,
     opts: &SendOptions,
     written_before: &mut HashSet<i64>,
+    daemon_holder: Option<&str>,
 ) -> Result<SendReport, NotifyError> {
     let now = opts.now.unwrap_or_else(Utc::now);
     let limit = if opts.limit == 0 { 100 } else { opts.limit };
@@ -98,7 +107,17 @@ async fn send_pass(
     let holder = opts
         .holder
         .clone()
-        .unwrap_or_else(|| settings.instance.clone());
+        .or_else(|| daemon_holder.map(str::to_owned))
+        .unwrap_or_else(|| crate::store::process_holder(&settings.instance));
+    if dry.is_none() {
+        let r = send_claimed(store, settings, &holder, now, limit).await;
+        if daemon_holder.is_none() {
+            if let Err(e) = store.instance_leave(&holder).await {
+                tracing::warn!(error = %e, "cannot deregister the one-off sender");
+            }
+        }
+        return r;
+    }
     let mut report = SendReport::default();
     if !store.try_lease(OUTBOX_LEASE, &holder, LEASE_TTL).await? {
         report.busy = true;
@@ -116,7 +135,7 @@ async fn send_pass(
                 .filter(|r| r.next_attempt_at <= now && !written_before.contains(&r.id))
                 .take(limit as usize)
                 .collect(),
-            None => store.outbox_due(now, limit).await?,
+            None => Vec::new(), // sending goes through `send_claimed`
         };
         if rows.is_empty() {
             return Ok(());
@@ -138,6 +157,7 @@ async fn send_pass(
             templates: &templates,
             mode: &mode,
             now,
+            claim: None,
         };
         for row in rows {
             let span =
@@ -153,6 +173,7 @@ async fn send_pass(
                 RowOutcome::Retried => report.retried += 1,
                 RowOutcome::Deferred => report.deferred += 1,
                 RowOutcome::Failed => report.failed += 1,
+                RowOutcome::Lost => report.lost += 1,
             }
         }
         Ok::<(), NotifyError>(())
@@ -164,6 +185,55 @@ async fn send_pass(
         tracing::warn!(error = %e, "cannot release the outbox lease");
     }
     result.map(|()| report)
+}
+
+/// Sending: claim one due row at a time (renewing this process's instance row, whose
+/// epoch is part of the claim), send it, record the outcome; until `limit` rows or
+/// nothing is due. The SMTP transport is set up only once there is a row.
+async fn send_claimed(
+    store: &Store,
+    settings: &Settings,
+    holder: &str,
+    now: DateTime<Utc>,
+    limit: u32,
+) -> Result<SendReport, NotifyError> {
+    let mut report = SendReport::default();
+    let mut prepared: Option<(Templates, Mode)> = None;
+    for _ in 0..limit {
+        let epoch = store
+            .instance_beat(holder, crate::store::INSTANCE_TTL)
+            .await?;
+        let token = crate::store::claim_token(holder, epoch);
+        let Some(row) = store.outbox_claim_next(now, &token).await? else {
+            break;
+        };
+        if prepared.is_none() {
+            let templates = Templates::load(settings.notify.templates_dir.as_deref())?;
+            let mode = Mode::Smtp(transport_for(settings).await?);
+            prepared = Some((templates, mode));
+        }
+        let Some((templates, mode)) = &prepared else {
+            break;
+        };
+        let ctx = Pass {
+            store,
+            settings,
+            templates,
+            mode,
+            now,
+            claim: Some(&token),
+        };
+        let span = tracing::info_span!("outbox", id = row.id, case = row.case_id, kind = %row.kind);
+        match ctx.one(&row).instrument(span).await? {
+            RowOutcome::Sent => report.sent += 1,
+            RowOutcome::Written(p) => report.written.push(p),
+            RowOutcome::Retried => report.retried += 1,
+            RowOutcome::Deferred => report.deferred += 1,
+            RowOutcome::Failed => report.failed += 1,
+            RowOutcome::Lost => report.lost += 1,
+        }
+    }
+    Ok(report)
 }
 
 /// The SMTP transport from the settings, with the password resolved now.
@@ -221,6 +291,9 @@ pub struct WorkerOptions {
     pub interval: Duration,
     /// Wake the loop early (e.g. right after ingestion wrote an outbox row).
     pub wake: Option<Arc<Notify>>,
+    /// The daemon's process identity (its heartbeat keeps the instance row);
+    /// `None`: this loop's own ([`crate::store::process_holder`]).
+    pub holder: Option<String>,
 }
 
 impl Default for WorkerOptions {
@@ -228,6 +301,7 @@ impl Default for WorkerOptions {
         WorkerOptions {
             interval: Duration::from_secs(15),
             wake: None,
+            holder: None,
         }
     }
 }
@@ -258,8 +332,12 @@ pub async fn run_outbox_with(
     }
     let mut written = HashSet::new();
     let opts_pass = SendOptions::default();
+    let holder = opts
+        .holder
+        .clone()
+        .unwrap_or_else(|| crate::store::process_holder(&settings.instance));
     loop {
-        match send_pass(&store, &settings, &opts_pass, &mut written).await {
+        match send_pass(&store, &settings, &opts_pass, &mut written, Some(&holder)).await {
             Ok(r) if r != SendReport::default() => {
                 tracing::debug!(?r, "outbox pass")
             }

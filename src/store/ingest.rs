@@ -53,13 +53,23 @@ impl Store {
     /// per message is what lets a large backlog go at the speed of parsing rather
     /// than of the disk.
     pub async fn ingest_batch(&self, msgs: &[Incoming<'_>]) -> Result<Vec<Ingested>, StoreError> {
+        self.ingest_batch_fenced(msgs, None).await
+    }
+
+    /// [`Store::ingest_batch`] under a lease: the transaction commits only if
+    /// `fence` is still the live lease ([`StoreError::LeaseLost`] otherwise).
+    pub async fn ingest_batch_fenced(
+        &self,
+        msgs: &[Incoming<'_>],
+        fence: Option<&super::Fence>,
+    ) -> Result<Vec<Ingested>, StoreError> {
         if msgs.is_empty() {
             return Ok(Vec::new());
         }
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.ingest_batch_once(msgs).await {
+            match self.ingest_batch_once(msgs, fence).await {
                 // NOTE: two processes racing on the same notification: the loser
                 // hits a unique index (or a deadlock/serialization failure) and
                 // rolls back; on retry it sees the winner's rows → Duplicate.
@@ -75,7 +85,11 @@ impl Store {
         }
     }
 
-    async fn ingest_batch_once(&self, msgs: &[Incoming<'_>]) -> Result<Vec<Ingested>, StoreError> {
+    async fn ingest_batch_once(
+        &self,
+        msgs: &[Incoming<'_>],
+        fence: Option<&super::Fence>,
+    ) -> Result<Vec<Ingested>, StoreError> {
         let at = now();
         let mut tx = self.pool().write().await?;
         // NOTE: a single message goes the per-message way: the bulk path's three
@@ -97,6 +111,9 @@ impl Store {
             if !next_same_box {
                 advance_checkpoint(&mut tx, &m.origin, at).await?;
             }
+        }
+        if let Some(f) = fence {
+            super::cluster::check_fence(&mut tx, f).await?;
         }
         tx.commit().await?;
         // NOTE: at debug level: the daemon logs one line per message at info,

@@ -4,13 +4,15 @@
 //! single `INSERT … ON CONFLICT DO UPDATE … WHERE` statement, which both
 //! backends execute atomically under the row's lock: the update only happens
 //! if the lease is ours or has expired, so a process that died without
-//! releasing loses the mailbox after its TTL.
+//! releasing loses the mailbox after its TTL. Fencing tokens, releases and the
+//! instance registry are in `cluster`.
 
 use std::time::Duration;
 
+use super::cluster::check_fence;
 use super::ingest::{advance_checkpoint, origin_cols, origin_name};
 use super::query::{now, q};
-use super::{Checkpoint, Origin, Store, StoreError};
+use super::{Checkpoint, Fence, Origin, Store, StoreError};
 
 impl Store {
     /// The mailbox's checkpoint, if anything was processed from it.
@@ -33,6 +35,16 @@ impl Store {
     /// Sets the checkpoint exactly (e.g. after a UIDVALIDITY change, or to skip
     /// old mail on first start).
     pub async fn set_checkpoint(&self, mailbox: &str, cp: Checkpoint) -> Result<(), StoreError> {
+        self.set_checkpoint_fenced(mailbox, cp, None).await
+    }
+
+    /// [`Store::set_checkpoint`], committed only while `fence` is the live lease.
+    pub async fn set_checkpoint_fenced(
+        &self,
+        mailbox: &str,
+        cp: Checkpoint,
+        fence: Option<&Fence>,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool().write().await?;
         tx.execute(
             q(
@@ -47,57 +59,21 @@ impl Store {
             .bind(now()),
         )
         .await?;
+        if let Some(f) = fence {
+            check_fence(&mut tx, f).await?;
+        }
         tx.commit().await
     }
 
     /// Takes the mailbox's lease for `holder`, or renews it; `false` if another
-    /// holder has an unexpired lease.
+    /// holder has an unexpired lease. See [`Store::take_lease`] for its fencing token.
     pub async fn try_lease(
         &self,
         mailbox: &str,
         holder: &str,
         ttl: Duration,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool().write().await?;
-        let ttl_us = i64::try_from(ttl.as_micros()).unwrap_or(i64::MAX / 2);
-        // NOTE: on PostgreSQL the database's clock decides expiry, so machines
-        // with skewed clocks still agree; SQLite is one machine anyway.
-        let sql = if tx.is_pg() {
-            "INSERT INTO leases (mailbox, holder, expires_at) \
-             VALUES ($1, $2, now() + make_interval(secs => $3::float8 / 1000000)) \
-             ON CONFLICT (mailbox) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
-             WHERE leases.holder = excluded.holder OR leases.expires_at < now() \
-             RETURNING holder"
-        } else {
-            "INSERT INTO leases (mailbox, holder, expires_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (mailbox) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
-             WHERE leases.holder = excluded.holder OR leases.expires_at < $4 \
-             RETURNING holder"
-        };
-        let at = now();
-        let mut query = q(sql).bind(mailbox).bind(holder);
-        if tx.is_pg() {
-            query = query.bind(ttl_us);
-        } else {
-            query = query
-                .bind(at + chrono::Duration::microseconds(ttl_us))
-                .bind(at);
-        }
-        let got = tx.fetch_optional(query).await?.is_some();
-        tx.commit().await?;
-        Ok(got)
-    }
-
-    /// Gives the lease up (on shutdown) so another process can take it at once.
-    pub async fn release_lease(&self, mailbox: &str, holder: &str) -> Result<(), StoreError> {
-        let mut tx = self.pool().write().await?;
-        tx.execute(
-            q("DELETE FROM leases WHERE mailbox = $1 AND holder = $2")
-                .bind(mailbox)
-                .bind(holder),
-        )
-        .await?;
-        tx.commit().await
+        Ok(self.take_lease(mailbox, holder, ttl).await?.is_some())
     }
 
     /// Who holds the mailbox's lease now (unexpired), if anyone.
@@ -121,6 +97,18 @@ impl Store {
         message_id: Option<&str>,
         reason: &str,
     ) -> Result<(), StoreError> {
+        self.record_skipped_fenced(origin, message_id, reason, None)
+            .await
+    }
+
+    /// [`Store::record_skipped`], committed only while `fence` is the live lease.
+    pub async fn record_skipped_fenced(
+        &self,
+        origin: &Origin<'_>,
+        message_id: Option<&str>,
+        reason: &str,
+        fence: Option<&Fence>,
+    ) -> Result<(), StoreError> {
         let at = now();
         let (mailbox, uidvalidity, uid, path) = origin_cols(origin);
         let mut tx = self.pool().write().await?;
@@ -141,6 +129,9 @@ impl Store {
         )
         .await?;
         advance_checkpoint(&mut tx, origin, at).await?;
+        if let Some(f) = fence {
+            check_fence(&mut tx, f).await?;
+        }
         tx.commit().await
     }
 

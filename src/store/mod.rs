@@ -25,6 +25,7 @@ mod bulk;
 mod cases;
 mod citizenship;
 pub mod cli;
+mod cluster;
 mod followup;
 mod hold;
 pub mod import;
@@ -51,6 +52,9 @@ use std::sync::Arc;
 
 use sqlx::migrate::Migrator;
 
+pub use cluster::{
+    claim_token, process_holder, Fence, InstanceInfo, LeaseInfo, INSTANCE_TTL, LEASE_CHANNEL,
+};
 pub use types::{
     parse_directorate, Advanced, Case, CaseEvent, CaseFilter, Cause, Checkpoint, Conflict,
     Incoming, Ingested, Keep, MessageRecord, Origin, OutboxKind, OutboxRow, OutboxStatus, Outcome,
@@ -108,6 +112,9 @@ pub enum StoreError {
     /// No such case (the travel document is shown redacted) or row.
     #[error("not found: {0}")]
     NotFound(String),
+    /// The lease this work was done under expired or was taken over: nothing committed.
+    #[error("the lease `{0}` was lost (expired or taken over); nothing was committed")]
+    LeaseLost(String),
     /// The requested stage change is not allowed.
     #[error(
         "cannot move a case from `{from}` to `{to}`; from `{from}` it can go to: {}",

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::{plan, StoreError, PG_MIGRATIONS};
 
@@ -11,15 +11,23 @@ pub(crate) async fn open(
     shown: &str,
     target: Option<i64>,
 ) -> Result<PgPool, StoreError> {
+    let open_err = |source| StoreError::Open {
+        url: shown.to_owned(),
+        source,
+    };
+    // NOTE: a process stopped (SIGSTOP, a stall) in the middle of a transaction
+    // would hold its row locks, and block the instance that took its lease over,
+    // for as long as it stays stopped: the server ends such a session instead.
+    let opts = url
+        .parse::<PgConnectOptions>()
+        .map_err(open_err)?
+        .options([("idle_in_transaction_session_timeout", "15s")]);
     let pool = PgPoolOptions::new()
         .max_connections(8)
         .acquire_timeout(Duration::from_secs(30))
-        .connect(url)
+        .connect_with(opts)
         .await
-        .map_err(|source| StoreError::Open {
-            url: shown.to_owned(),
-            source,
-        })?;
+        .map_err(open_err)?;
     let applied: Option<i64> = {
         let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
             .fetch_one(&pool)

@@ -3,6 +3,7 @@
 //! the size limit: `skipped`). Recorded with the reason, so the message is moved
 //! aside by its action, listed by `leje messages list`, and never read again.
 
+use super::cluster::{check_fence, Fence};
 use super::ingest::{advance_checkpoint, origin_cols, origin_name};
 use super::query::{now, q};
 use super::{Origin, Outcome, Store, StoreError};
@@ -20,6 +21,25 @@ impl Store {
         size: u64,
         outcome: Outcome,
         reason: &str,
+    ) -> Result<(), StoreError> {
+        self.record_unparsed_fenced(origin, message_id, raw_sha256, size, outcome, reason, None)
+            .await
+    }
+
+    /// [`Store::record_unparsed`], committed only while `fence` is the live lease
+    /// (the daemon's mailbox workers; `import` has none).
+    // NOTE: the same columns as record_unparsed plus the fence; a struct for five
+    // of them would only move the list.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn record_unparsed_fenced(
+        &self,
+        origin: &Origin<'_>,
+        message_id: Option<&str>,
+        raw_sha256: Option<&str>,
+        size: u64,
+        outcome: Outcome,
+        reason: &str,
+        fence: Option<&Fence>,
     ) -> Result<(), StoreError> {
         let at = now();
         let (mailbox, uidvalidity, uid, path) = origin_cols(origin);
@@ -46,6 +66,9 @@ impl Store {
         )
         .await?;
         advance_checkpoint(&mut tx, origin, at).await?;
+        if let Some(f) = fence {
+            check_fence(&mut tx, f).await?;
+        }
         tx.commit().await
     }
 }

@@ -138,6 +138,7 @@ impl Group {
             .collect();
         let store = ctx.store.clone();
         let (mailbox, uidvalidity) = (batch.mailbox.clone(), batch.uidvalidity);
+        let fence = batch.fence.clone();
         self.commits += 1;
         self.inflight = Some(tokio::spawn(async move {
             let t = std::time::Instant::now();
@@ -157,7 +158,7 @@ impl Group {
                     trust: &p.verdict,
                 })
                 .collect();
-            let results = store.ingest_batch(&incoming).await;
+            let results = store.ingest_batch_fenced(&incoming, fence.as_ref()).await;
             drop(incoming);
             (todo, results, t.elapsed())
         }));
