@@ -7,6 +7,7 @@ use super::forward::{self, find_email};
 use super::mime::{self, Origin, Walk};
 use super::notice::{self, Notice};
 use super::text::{self, fold};
+use super::{attribution, directorate};
 use super::{date, waybill, Kind, ParsedMessage, Reason};
 use mail_parser::{HeaderValue, MessageParser};
 
@@ -148,17 +149,40 @@ fn analyze(t: &str, seg_origin: Option<&Origin>, outer: &Origin) -> Option<Found
         .take_while(|(start, _)| *start <= notice.start)
         .last()
         .is_some_and(|l| l.1);
-    let origin = match (block, seg_origin) {
-        (Some(b), _) => Origin {
-            from: b.from,
-            date: b.date,
-            to: b.to,
-        },
+    // A reply-style attribution ("On …, Office <…> wrote:") right above the notice.
+    let attr = attribution::find(&u)
+        .into_iter()
+        .rev()
+        .find(|a| a.end <= notice.start && near(&u[a.end..notice.start]));
+    let header = match (block, attr) {
+        (Some(b), Some(a)) if a.start > b.start => Some((a.from, a.date, None)),
+        (Some(b), _) => Some((b.from, b.date, b.to)),
+        (None, Some(a)) => Some((a.from, a.date, None)),
+        (None, None) => None,
+    };
+    let origin = match (header, seg_origin) {
+        (Some((from, date, to)), _) => Origin { from, date, to },
         (None, Some(o)) => o.clone(),
         (None, None) if quoted => Origin::default(),
-        (None, None) => outer.clone(),
+        // Sent by the office itself; anything else is a notice copied into a
+        // message of the forwarder's own, whose sender and date are not the office's.
+        (None, None)
+            if outer
+                .from
+                .as_deref()
+                .is_some_and(directorate::is_office_sender) =>
+        {
+            outer.clone()
+        }
+        (None, None) => Origin::default(),
     };
     Some(Found { notice, origin })
+}
+
+/// Whether the text between an attribution line and the notice is short enough
+/// for the notice to be what the attribution introduces (a salutation, a subject).
+fn near(between: &str) -> bool {
+    between.chars().filter(|c| !c.is_whitespace()).count() <= 400
 }
 
 /// Whether the message is automatic, from its `Auto-Submitted`, `X-Autoreply` or
