@@ -252,6 +252,10 @@ def gen_cases(g):
     fwd("fwd-outlookmac-es-issue", people[4], "tirane",
         f"El 15/07/2022 10:32, \"{d}\" <{a}> escribió:\n\n",
         "2022-07-15T10:32:00+02:00", notice=indent(g["notice_for"](people[4]), "    "))
+    # Outlook for Mac in US English: month first, 12-hour clock.
+    fwd("fwd-outlookmac-en-us", people[13], "tirane",
+        f"On 8/5/24, 9:14 AM, \"{d}\" <{a}> wrote:\n\n",
+        "2024-08-05T09:14:00+02:00", notice=indent(g["notice_for"](people[13]), "    "))
     # Gmail's reply attribution wrapped over two lines, quoted original.
     fwd("fwd-gmail-reply-wrapped", people[8], "tirane",
         f"On Mon, Jul 15, 2024 at 10:32 AM {d} <\n{a}> wrote:\n\n",

@@ -144,8 +144,8 @@ fn corpus_parses_without_panic_and_without_approvals() {
 
 /// The local date and time (`YYYY-MM-DDTHH:MM`, as the client wrote it) of the forwarded
 /// original in each email-forward-parser fixture, read off the files by hand; the first
-/// pattern a file name starts with wins. `None`: the date is ambiguous as written
-/// (`02/10/2023 4:52 PM EST`), so only its presence is checked.
+/// pattern a file name starts with wins (`02/10/2023 4:52 PM EST`, slashes and a 12-hour
+/// clock, is the US order). `None`: only its presence is checked.
 const FORWARD_DATES: &[(&str, Option<&str>)] = &[
     ("apple_mail_en_body_variant_4", Some("2021-10-25T11:43")),
     ("apple_mail_en_body_variant_6", Some("2021-07-16T19:24")),
@@ -159,7 +159,7 @@ const FORWARD_DATES: &[(&str, Option<&str>)] = &[
     ("hubspot_en_body_variant_4", Some("2022-09-20T03:44")),
     ("hubspot_fr", Some("2022-09-19T15:20")),
     ("hubspot", Some("2022-09-19T17:55")),
-    ("ionos", None),
+    ("ionos", Some("2023-02-10T16:52")),
     ("mailmate", Some("2021-10-27T09:31")),
     ("missive_en_body_variant_1", Some("2022-07-19T15:36")),
     ("missive_en_body_variant_2", Some("2022-07-19T15:36")),

@@ -130,6 +130,8 @@ pub fn parse_loose(value: &str) -> Option<DateTime<FixedOffset>> {
     let mut offset = None::<i32>;
     let mut month_cands: Vec<(usize, MonthVotes, bool)> = Vec::new();
     let mut day_dot = false;
+    // "7/5/22" with a 12-hour clock: the US order, month first.
+    let mut us_slash = false;
     let mut days: Vec<(usize, Votes<7>)> = Vec::new();
     let num = |t: Option<&Tok>| match t {
         Some(Tok::Num(n)) => n.parse::<u32>().ok(),
@@ -204,6 +206,7 @@ pub fn parse_loose(value: &str) -> Option<DateTime<FixedOffset>> {
                         day = Some(d);
                         month = Some(m);
                         year = Some(if y < 100 { 2000 + y } else { y });
+                        us_slash = s1 == Some('/') && n.len() <= 2 && v <= 12 && b <= 12;
                         i += 5;
                         continue;
                     }
@@ -297,6 +300,9 @@ pub fn parse_loose(value: &str) -> Option<DateTime<FixedOffset>> {
             Tok::Sep(_) => {}
         }
         i += 1;
+    }
+    if us_slash && pm.is_some() {
+        (day, month) = (month, day);
     }
     let (d, y) = (day?, year?);
     if month.is_none() {
@@ -427,6 +433,9 @@ mod tests {
         assert_eq!(p("2021-07-22 09:14"), "2021-07-22T09:14:00+02:00");
         assert_eq!(p("22/07/2021, 9:14"), "2021-07-22T09:14:00+02:00");
         assert_eq!(p("12/22/2021 9:14 AM"), "2021-12-22T09:14:00+01:00");
+        // Slashes and a 12-hour clock: the US order (Outlook for Mac, en-US).
+        assert_eq!(p("7/5/22, 10:32 AM"), "2022-07-05T10:32:00+02:00");
+        assert_eq!(p("05/07/2022 10:32"), "2022-07-05T10:32:00+02:00");
     }
 
     #[test]
