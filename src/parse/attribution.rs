@@ -90,6 +90,8 @@ fn read(s: &str) -> Option<(String, DateTime<FixedOffset>)> {
     let mut rest = String::with_capacity(s.len());
     let mut depth = 0usize;
     let mut quote: Option<char> = None;
+    // "(időpont: 2024. júl. 15., H, 10:32)": parentheses without an address stay.
+    let s = &keep_plain_parens(s);
     for c in s.chars() {
         match (c, quote) {
             ('<' | '(', None) => depth += 1,
@@ -114,6 +116,31 @@ fn read(s: &str) -> Option<(String, DateTime<FixedOffset>)> {
         .collect();
     let d = date::parse_loose(&rest.join(" "))?;
     Some((from, d))
+}
+
+/// Turns `(` `)` around text without an address into spaces, so that only
+/// address groups (`(a@b.c)`, `(<a@b.c>)`) are dropped with the brackets.
+fn keep_plain_parens(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('(') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        match after.find(')') {
+            Some(j) if !after[..j].contains('@') => {
+                out.push(' ');
+                out.push_str(&after[..j]);
+                out.push(' ');
+                rest = &after[j + 1..];
+            }
+            _ => {
+                out.push('(');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -155,6 +182,46 @@ mod tests {
         ] {
             let (u, _) = crate::parse::text::unquote(t);
             assert_eq!(one(&u), want, "{t}");
+        }
+    }
+
+    /// Gmail's reply attribution in its UI languages (the original quoted below).
+    #[test]
+    fn gmail_languages() {
+        let a = "Leje Qendrimi <lejeqendrimi@asp.gov.al>";
+        for t in [
+            format!("On Mon, Jul 15, 2024 at 10:32 AM {a} wrote:"),
+            format!("Il giorno lun 15 lug 2024 alle ore 10:32 {a} ha scritto:"),
+            format!("Am Mo., 15. Juli 2024 um 10:32 Uhr schrieb {a}:"),
+            format!("Le lun. 15 juil. 2024 à 10:32, {a} a écrit :"),
+            format!("El lun, 15 jul 2024 a las 10:32, Leje Qendrimi (<lejeqendrimi@asp.gov.al>) escribió:"),
+            format!("Em seg., 15 de jul. de 2024 às 10:32, {a} escreveu:"),
+            format!("pon., 15 lip 2024 o 10:32 {a} napisał(a):"),
+            format!("Op ma 15 jul 2024 om 10:32 schreef {a}:"),
+            format!("пн, 15 июл. 2024 г. в 10:32, {a}:"),
+            format!("{a}, 15 Tem 2024 Pzt, 10:32 tarihinde şunu yazdı:"),
+            format!("Den mån 15 juli 2024 kl 10:32 skrev {a}:"),
+            format!("2024年7月15日(月) 10:32 {a}:"),
+            format!("{a} 于2024年7月15日周一 10:32写道："),
+            format!("Më 15 korrik 2024, në 10:32, {a} shkroi:"),
+            format!("Στις Δευ 15 Ιουλ 2024 στις 10:32, ο/η {a} έγραψε:"),
+            format!("po 15. 7. 2024 v 10:32 odesílatel {a} napsal:"),
+            format!("{a} ezt írta (időpont: 2024. júl. 15., H, 10:32):"),
+            format!("ma 15.7.2024 klo 10.32 Leje Qendrimi (<lejeqendrimi@asp.gov.al>) kirjoitti:"),
+            format!("Pe lun., 15 iul. 2024 la 10:32, {a} a scris:"),
+            format!("pon, 15. srp 2024. u 10:32 {a} napisao je:"),
+            format!("Den man. 15. jul. 2024 kl. 10.32 skrev {a}:"),
+            format!("пн, 15 лип. 2024 р. о 10:32 {a} пише:"),
+            format!("2024년 7월 15일 (월) 오전 10:32, {a}님이 작성:"),
+        ] {
+            assert_eq!(
+                one(&t),
+                (
+                    "lejeqendrimi@asp.gov.al".to_string(),
+                    "2024-07-15T10:32:00+02:00".to_string()
+                ),
+                "{t}"
+            );
         }
     }
 

@@ -240,7 +240,7 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| {
                 // glibc starts the week on Sunday; votes start on Monday.
                 let d = (i + 6) % 7;
                 vote(&mut de, &k, d, lang);
-                for p in prefixes(&k, 2) {
+                for p in prefixes(&k, 3) {
                     vote(&mut dp, p, d, lang);
                 }
             }
@@ -281,14 +281,19 @@ pub fn month(word: &str) -> Option<MonthVotes> {
         .find_map(|e| t.month_stem.get(&w[..e]).copied())
 }
 
-/// Votes for the weekday a folded word names (exact or a 2+ letter abbreviation).
+/// Votes for the weekday a folded word names: exact (2+ letters), or a 3+
+/// letter abbreviation ("je" is no weekday, though French "jeu." starts so).
 pub fn weekday(word: &str) -> Option<Votes<7>> {
     let t = &*TABLES;
     let w = word.trim_end_matches('.');
-    if w.chars().count() < 2 {
+    let n = w.chars().count();
+    if n < 2 {
         return None;
     }
-    t.day_exact.get(w).or_else(|| t.day_prefix.get(w)).copied()
+    t.day_exact
+        .get(w)
+        .or_else(|| (n >= 3).then(|| t.day_prefix.get(w)).flatten())
+        .copied()
 }
 
 /// The month with the most votes, if it is the only one with that many.
