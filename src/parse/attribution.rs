@@ -194,7 +194,10 @@ mod tests {
             format!("Il giorno lun 15 lug 2024 alle ore 10:32 {a} ha scritto:"),
             format!("Am Mo., 15. Juli 2024 um 10:32 Uhr schrieb {a}:"),
             format!("Le lun. 15 juil. 2024 à 10:32, {a} a écrit :"),
-            format!("El lun, 15 jul 2024 a las 10:32, Leje Qendrimi (<lejeqendrimi@asp.gov.al>) escribió:"),
+            format!(
+                "El lun, 15 jul 2024 a las 10:32, Leje Qendrimi ({}) escribió:",
+                "<lejeqendrimi@asp.gov.al>"
+            ),
             format!("Em seg., 15 de jul. de 2024 às 10:32, {a} escreveu:"),
             format!("pon., 15 lip 2024 o 10:32 {a} napisał(a):"),
             format!("Op ma 15 jul 2024 om 10:32 schreef {a}:"),
@@ -207,7 +210,10 @@ mod tests {
             format!("Στις Δευ 15 Ιουλ 2024 στις 10:32, ο/η {a} έγραψε:"),
             format!("po 15. 7. 2024 v 10:32 odesílatel {a} napsal:"),
             format!("{a} ezt írta (időpont: 2024. júl. 15., H, 10:32):"),
-            format!("ma 15.7.2024 klo 10.32 Leje Qendrimi (<lejeqendrimi@asp.gov.al>) kirjoitti:"),
+            format!(
+                "ma 15.7.2024 klo 10.32 Leje Qendrimi ({}) kirjoitti:",
+                "<lejeqendrimi@asp.gov.al>"
+            ),
             format!("Pe lun., 15 iul. 2024 la 10:32, {a} a scris:"),
             format!("pon, 15. srp 2024. u 10:32 {a} napisao je:"),
             format!("Den man. 15. jul. 2024 kl. 10.32 skrev {a}:"),
