@@ -51,7 +51,7 @@ pub const FROM: &[&str] = &[
     "expediteur", "remitente", "mittente", "absender", "afzender", "gonderen", "felado",
     "lahettaja", "sender", "від", "від кого", "от кого", "dergues", "dergoi", "de la",
     "отправитель", "nadawca", "salje", "saatja", "expeditorul", "afsender", "avsandare",
-    "送信元", "差出人", "发件人", "보낸사람", "보낸 사람",
+    "送信元", "差出人", "发件人", "보낸사람", "보낸 사람", "nuo", "од", "dari", "daripada",
 ];
 
 /// Labels meaning "date" or "sent".
@@ -64,6 +64,8 @@ pub const DATE: &[&str] = &[
     "date sent", "sent date", "inviato il", "gesendet am", "lahetetty", "elkuldve", "trimis",
     "poslano", "data e dergimit", "data dhe ora", "paivamaara", "paivays", "відправлено",
     "dato sendt", "日付", "送信日時", "日期", "poslato", "날짜", "보낸 날짜", "datums",
+    "wyslane", "изпратено", "надіслано", "nosutits", "issiusta", "saadetud", "испратено",
+    "dikirim", "dihantar", "enviat", "发送时间", "時間", "寄件日期",
 ];
 
 /// Labels meaning "to" or "cc".
@@ -73,7 +75,8 @@ pub const TO: &[&str] = &[
     "destinataire", "destinatario", "empfanger", "alici", "marres", "cc", "kopie", "copie",
     "copia", "копия", "копія", "κοιν", "bilgi", "bcc", "cci", "ccn", "adresat", "prima",
     "destinatarul", "cimzett", "vastaanottaja", "mottagare", "kopia", "kopio", "masolat",
-    "宛先", "送信先", "收件人", "za", "catre", "받는사람", "받는 사람", "참조",
+    "宛先", "送信先", "收件人", "za", "catre", "받는사람", "받는 사람", "참조", "до", "kam",
+    "adressaat", "kepada", "per a", "抄送", "收件者",
 ];
 
 /// Labels meaning "subject".
@@ -82,5 +85,5 @@ pub const SUBJECT: &[&str] = &[
     "subject", "betreff", "objet", "oggetto", "asunto", "subjekti", "tema", "тема", "θεμα",
     "konu", "onderwerp", "amne", "emne", "predmet", "temat", "assunto", "sujet", "titulli",
     "titull", "teema", "aihe", "targy", "subiect", "subiectul", "naslov", "件名", "主题",
-    "zadeva", "제목",
+    "zadeva", "제목", "относно", "perihal", "subjek", "assumpte",
 ];
