@@ -355,6 +355,34 @@ mod tests {
     }
 
     #[test]
+    fn html_reply_attribution_and_copy_paste() {
+        let html = "<div dir=\"ltr\">FYI<br><div class=\"gmail_quote\"><div dir=\"ltr\" class=\"gmail_attr\">On Mon, Jul 15, 2024 at 10:32 AM Leje Qendrimi &lt;<a href=\"mailto:lejeqendrimi@asp.gov.al\">lejeqendrimi@asp.gov.al</a>&gt; wrote:<br></div><blockquote class=\"gmail_quote\"><div>Dear Sir/Madam,</div><div>We inform you that your Residence Permit for citizen Ana Lee , Travel Document no. P7788123 , Canada has been approved.</div></blockquote></div></div>";
+        let m = run(&eml(
+            "From: Ana <ana@x.com>\nDate: Tue, 16 Jul 2024 08:00:00 +0200\nContent-Type: text/html; charset=utf-8",
+            html,
+        ));
+        assert_eq!(m.kind, Kind::PermitApproved);
+        assert_eq!(m.original_from.as_deref(), Some("lejeqendrimi@asp.gov.al"));
+        assert_eq!(m.notified_at.as_deref(), Some("2024-07-15T10:32:00+02:00"));
+        // The same notice pasted into a message of the forwarder's own: no origin.
+        let m = run(&eml(
+            "From: Ana <ana@x.com>\nDate: Tue, 16 Jul 2024 08:00:00 +0200",
+            "Hi, I got this today:\n\nWe inform you that your Residence Permit for citizen Ana Lee , Travel Document no. P7788123 , Canada has been approved.",
+        ));
+        assert_eq!(m.kind, Kind::PermitApproved);
+        assert_eq!(m.original_from, None);
+        assert_eq!(m.notified_at, None);
+        assert_eq!(m.forwarded_by.as_deref(), Some("ana@x.com"));
+        // An attribution far above the notice, over other text, is not its origin.
+        let far = format!(
+            "On Mon, Jul 15, 2024 at 10:32 AM Bob <bob@x.com> wrote:\n> {}\n\nWe inform you that your Residence Permit for citizen Ana Lee , Travel Document no. P7788123 , Canada has been approved.",
+            "Some long text. ".repeat(40)
+        );
+        let m = run(&eml("From: Ana <ana@x.com>", &far));
+        assert_eq!(m.original_from, None);
+    }
+
+    #[test]
     fn attached_message() {
         let m = run(&eml(
             "From: me@x.com\nDate: Fri, 8 Jul 2022 10:00:00 +0200\nContent-Type: multipart/mixed; boundary=o",
