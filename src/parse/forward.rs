@@ -205,6 +205,11 @@ pub fn blocks(text: &str) -> Vec<Block> {
                         r.add(r.last, trimmed);
                         continue;
                     }
+                    // A date line wrapped before its time ("Date: Wed, Dec 20, 2023 at"
+                    // / "9:14 AM"), as hard-wrapping clients and quoted forwards do.
+                    if r.gap == 0 && r.last == Label::Date && r.wrapped_time(trimmed) {
+                        continue;
+                    }
                 }
                 if let Some(b) = run.take().and_then(Run::finish) {
                     out.push(b);
@@ -257,6 +262,22 @@ impl Run {
     fn continuation(&self) -> bool {
         matches!(self.last, Label::From | Label::To) && self.from.is_none()
             || self.last == Label::To
+    }
+
+    /// Appends `line` to the date value if it is the time the date line lost to a wrap.
+    fn wrapped_time(&mut self, line: &str) -> bool {
+        let Some(v) = self.date_value.as_mut() else {
+            return false;
+        };
+        let timeish = line.len() <= 40
+            && line.bytes().next().is_some_and(|b| b.is_ascii_digit())
+            && line.contains(':');
+        if !timeish || v.contains(':') {
+            return false;
+        }
+        v.push(' ');
+        v.push_str(line);
+        true
     }
 
     fn add(&mut self, label: Label, value: &str) {
@@ -399,6 +420,27 @@ mod tests {
         let b = one(t);
         assert_eq!(b.from.as_deref(), Some("n@asp.gov.al"));
         assert_eq!(date::rfc3339(&b.date.unwrap()), "2022-06-07T16:40:02+02:00");
+    }
+
+    #[test]
+    fn wrapped_lines() {
+        let t = "From: Sektori i Lejeve\n<s@asp.gov.al>\nDate: Wed, Dec 20, 2023 at\n9:14 AM\nSubject: Leje\nTo: <a@b.al>\n\nbody";
+        let b = one(t);
+        assert_eq!(b.from.as_deref(), Some("s@asp.gov.al"));
+        assert_eq!(date::rfc3339(&b.date.unwrap()), "2023-12-20T09:14:00+01:00");
+    }
+
+    #[test]
+    fn by_shape_with_unknown_labels() {
+        let t = "보낸사람: D <d@x.al>\nDate: 2023년 3월 27일 (월) 오후 12:10\n제목: Leje\n";
+        let b = one(t);
+        assert_eq!(b.from.as_deref(), Some("d@x.al"));
+        assert_eq!(date::rfc3339(&b.date.unwrap()), "2023-03-27T12:10:00+02:00");
+        // Labels no list knows: an address first, a full date below it.
+        let t = "Mittente-x: D <d@x.al>\nQuando-x: 27.03.2023 12:10\nTitolo-x: Leje\n";
+        assert_eq!(one(t).from.as_deref(), Some("d@x.al"));
+        // An address and no date: not a block.
+        assert!(blocks("Email: a@b.al\nPhone: 0691234567\nWeb: x.al\n").is_empty());
     }
 
     #[test]
