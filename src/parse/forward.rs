@@ -9,6 +9,7 @@ use super::date;
 use super::text::{fold, fold_char};
 use super::words::{DATE, FROM, SUBJECT, TO};
 use chrono::{DateTime, FixedOffset};
+use std::borrow::Cow;
 
 /// One forward header block found in a text.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,8 +128,12 @@ fn split_glued(line: &str) -> Option<Vec<usize>> {
     let mut cuts = Vec::new();
     let (mut from, mut other) = (false, false);
     let mut prev: Option<char> = None;
-    for (i, c) in line.char_indices() {
-        let boundary = c.is_uppercase() && !prev.is_some_and(char::is_uppercase);
+    let mut chars = line.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        // "Subject" after "CET" ("…09:26:50 CETSubject:"): an upper-case letter
+        // followed by a lower-case one starts a word even after capitals.
+        let next_lower = chars.peek().is_some_and(|&(_, n)| n.is_lowercase());
+        let boundary = c.is_uppercase() && (!prev.is_some_and(char::is_uppercase) || next_lower);
         prev = Some(c);
         if !boundary || cuts.last().is_some_and(|&l| i < l + 2) {
             continue;
@@ -158,27 +163,96 @@ fn split_glued(line: &str) -> Option<Vec<usize>> {
     (cuts.len() >= 3 && from && other).then_some(cuts)
 }
 
+/// Lines of a wrapped glued header joined: the text, its label cuts, how many
+/// lines after the first it took, and its score (labels, readable date).
+struct Join {
+    text: String,
+    cuts: Vec<usize>,
+    used: usize,
+    score: (usize, bool),
+}
+
+/// Whether the date-labelled piece of a glued line reads as a full date.
+fn dated(line: &str, cuts: &[usize]) -> bool {
+    cuts.iter().enumerate().any(|(j, &c)| {
+        let end = cuts.get(j + 1).copied().unwrap_or(line.len());
+        matches!(label_line(&line[c..end]), Some((Label::Date, v)) if date::parse_loose(v).is_some())
+    })
+}
+
 /// All forward header blocks in `text`, in order.
 pub fn blocks(text: &str) -> Vec<Block> {
     let mut out = Vec::new();
     let mut run: Option<Run> = None;
-    let mut lines: Vec<(usize, &str)> = Vec::new();
+    let mut lines: Vec<(usize, Cow<'_, str>)> = Vec::new();
+    let raw: Vec<&str> = text.split('\n').collect();
     let mut off = 0;
-    for line in text.split('\n') {
-        match split_glued(line) {
-            Some(cuts) => {
-                lines.push((off, &line[..cuts[0]]));
-                for (k, &c) in cuts.iter().enumerate() {
-                    let end = cuts.get(k + 1).copied().unwrap_or(line.len());
-                    lines.push((off + c, &line[c..end]));
+    let mut k = 0;
+    while k < raw.len() {
+        let line = raw[k];
+        let start = off;
+        off += line.len() + 1;
+        k += 1;
+        if let Some(cuts) = split_glued(line) {
+            lines.push((start, Cow::Borrowed(&line[..cuts[0]])));
+            for (j, &c) in cuts.iter().enumerate() {
+                let end = cuts.get(j + 1).copied().unwrap_or(line.len());
+                lines.push((start + c, Cow::Borrowed(&line[c..end])));
+            }
+            continue;
+        }
+        // Yahoo's one-line header hard-wrapped by the client that forwarded it
+        // again: "----- Forwarded Message ----- From: …" and the lines up to a blank.
+        if line.trim_start().starts_with("-----") && line.contains([':', '：']) {
+            let mut joined = line.trim_end().to_string();
+            // The shortest join with the most labels and a readable date: the body's
+            // first line, glued on without a blank line in between, adds neither.
+            let mut best: Option<Join> = None;
+            let mut used = 0;
+            while let Some(next) = raw.get(k + used) {
+                if next.trim().is_empty() || used >= 8 || joined.len() > 4000 {
+                    break;
+                }
+                joined.push(' ');
+                joined.push_str(next.trim());
+                used += 1;
+                if let Some(c) = split_glued(&joined) {
+                    let score = (c.len(), dated(&joined, &c));
+                    if best.as_ref().is_none_or(|b| score > b.score) {
+                        best = Some(Join {
+                            text: joined.clone(),
+                            cuts: c,
+                            used,
+                            score,
+                        });
+                    }
                 }
             }
-            None => lines.push((off, line)),
+            let split = best.is_some();
+            if let Some(Join {
+                text: joined,
+                cuts,
+                used,
+                ..
+            }) = best
+            {
+                for (j, &c) in cuts.iter().enumerate() {
+                    let end = cuts.get(j + 1).copied().unwrap_or(joined.len());
+                    lines.push((start, Cow::Owned(joined[c..end].to_string())));
+                }
+                for l in &raw[k..k + used] {
+                    off += l.len() + 1;
+                }
+                k += used;
+            }
+            if split {
+                continue;
+            }
         }
-        off += line.len() + 1;
+        lines.push((start, Cow::Borrowed(line)));
     }
-    for (start, line) in lines {
-        let trimmed = line.trim();
+    for (start, line) in &lines {
+        let (start, trimmed) = (*start, line.trim());
         match label_line(trimmed) {
             // A line with an unknown label may start a block when its value holds an
             // address: a client in a language the label lists miss ("보낸사람: …").
@@ -441,6 +515,15 @@ mod tests {
         assert_eq!(one(t).from.as_deref(), Some("d@x.al"));
         // An address and no date: not a block.
         assert!(blocks("Email: a@b.al\nPhone: 0691234567\nWeb: x.al\n").is_empty());
+    }
+
+    #[test]
+    fn yahoo_glued_line_wrapped_again() {
+        let t = "  ----- Mesaj redirecționat ----- De la: e-Albania <no-reply@e-albania.al>Către:\n\"a@b.ro\" <a@b.ro>Trimis: marți, 2\nnoiembrie 2021, 09:26:50 CETSubiect: Leje\n\nbody";
+        let b = one(t);
+        assert_eq!(b.from.as_deref(), Some("no-reply@e-albania.al"));
+        assert_eq!(date::rfc3339(&b.date.unwrap()), "2021-11-02T09:26:50+01:00");
+        assert_eq!(b.start, 0);
     }
 
     #[test]
