@@ -532,6 +532,10 @@ mod tests {
                 }
             }
         }
+        eprintln!(
+            "locale round trip: {tried} with a weekday, {alone} alone ({} read as another month)",
+            ambiguous.len()
+        );
         assert!(tried > 4000, "only {tried} names tried");
         assert!(
             failed.is_empty(),
