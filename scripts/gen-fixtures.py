@@ -1982,6 +1982,10 @@ def main():
     gen_wording()
     gen_clients2()
     gen_edges()
+    # Forward blocks from real clients in 20+ UI languages, and issue 18's mail cases.
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import fwd_corpus
+    fwd_corpus.generate(globals())
     names = set()
     for name, raw, exp in FIXTURES:
         names.add(name)

@@ -2,50 +2,52 @@
 //! (RFC 2822, Gmail, Outlook, Apple Mail, numeric forms), and the
 //! Europe/Tirane offset for dates written without a zone.
 
+use super::locale::{self, MonthVotes, Votes};
 use super::text::fold;
-use super::words::{MONTHS, WEEKDAYS};
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Timelike};
 
-fn month_of(word: &str) -> Option<u32> {
-    let w = word.trim_end_matches('.');
-    if let Some(&(_, m)) = MONTHS.iter().find(|(n, _)| *n == w) {
-        return Some(m);
-    }
-    if w.chars().count() < 3 {
-        return None;
-    }
-    // An abbreviation: the month most of the names it starts belong to
-    // ("mar" → March, even though Finnish "marraskuu" is November).
-    let mut votes = [0u32; 13];
-    for &(n, m) in MONTHS {
-        if n.starts_with(w) {
-            votes[m as usize] += 1;
-        }
-    }
-    let best = (1..=12).max_by_key(|&m| votes[m]).unwrap_or(1);
-    let tied = (1..=12).filter(|&m| votes[m] == votes[best]).count() > 1;
-    let mut found = (votes[best] > 0 && !tied).then_some(best as u32);
-    if found.is_none() && w.chars().count() >= 6 {
-        // Longer inflected forms: "lokakuuta", "listopada".
-        found = MONTHS
-            .iter()
-            .find(|(n, _)| n.chars().count() >= 5 && w.starts_with(n))
-            .map(|&(_, m)| m);
-    }
-    found
+fn is_weekday(word: &str) -> bool {
+    locale::weekday(word).is_some()
 }
 
-fn is_weekday(word: &str) -> bool {
-    let w = word.trim_end_matches('.');
-    w.chars().count() >= 2 && WEEKDAYS.iter().any(|d| d.starts_with(w))
+/// Picks the month of a candidate's votes: the majority, or where languages
+/// disagree ("listopada": October in Croatian, November in Polish), the month in
+/// which the day falls on the weekday written beside it.
+fn settle(mv: &MonthVotes, days: &[Votes<7>], d: u32, y: i32, day_dot: bool) -> Option<u32> {
+    let votes = &mv.all;
+    let named: Vec<usize> = (1..=12).filter(|&m| votes[m] > 0).collect();
+    if named.len() > 1 && !days.is_empty() {
+        let fits = |m: usize| {
+            NaiveDate::from_ymd_opt(y, m as u32, d).is_some_and(|date| {
+                let wd = date.weekday().num_days_from_monday() as usize;
+                days.iter().any(|v| v[wd] > 0)
+            })
+        };
+        if let Some(m) = named
+            .iter()
+            .copied()
+            .filter(|&m| fits(m))
+            .max_by_key(|&m| votes[m])
+        {
+            return Some(m as u32);
+        }
+    }
+    if named.len() > 1 {
+        // The languages that write the day the way this date does ("26." or "26").
+        let side = if day_dot { &mv.dotted } else { &mv.plain };
+        if let Some(m) = locale::best(side) {
+            return Some(m as u32);
+        }
+    }
+    locale::best(votes).map(|m| m as u32)
 }
 
 fn zone_abbrev(w: &str) -> Option<i32> {
     Some(match w {
-        "gmt" | "utc" | "ut" | "z" | "wet" => 0,
-        "cet" | "bst" | "west" | "mez" => 60,
-        "cest" | "eet" | "mesz" => 120,
-        "eest" | "msk" | "trt" => 180,
+        "gmt" | "utc" | "z" | "wet" => 0,
+        "cet" | "bst" | "west" | "mez" | "sec" => 60,
+        "cest" | "eet" | "mesz" | "oez" | "sel" => 120,
+        "eest" | "msk" | "trt" | "oesz" => 180,
         "est" => -300,
         "edt" => -240,
         "cst" => -360,
@@ -114,12 +116,23 @@ pub fn parse_loose(value: &str) -> Option<DateTime<FixedOffset>> {
             .replacen('月', "-", 1)
             .replacen('日', " ", 1);
     }
+    if f.contains('년') {
+        // Korean: 2023년 3월 27일 (월) → 2023-3-27 (월)
+        f = f
+            .replacen('년', "-", 1)
+            .replacen('월', "-", 1)
+            .replacen('일', " ", 1);
+    }
     let toks = tokenize(&f);
     let (mut day, mut month, mut year) = (None::<u32>, None::<u32>, None::<i32>);
     let (mut hour, mut minute, mut second) = (None::<u32>, 0u32, 0u32);
     let mut pm = None::<bool>;
     let mut offset = None::<i32>;
-    let mut month_cands: Vec<(usize, u32, bool)> = Vec::new();
+    let mut month_cands: Vec<(usize, MonthVotes, bool)> = Vec::new();
+    let mut day_dot = false;
+    // "7/5/22" with a 12-hour clock: the US order, month first.
+    let mut us_slash = false;
+    let mut days: Vec<(usize, Votes<7>)> = Vec::new();
     let num = |t: Option<&Tok>| match t {
         Some(Tok::Num(n)) => n.parse::<u32>().ok(),
         _ => None,
@@ -149,6 +162,34 @@ pub fn parse_loose(value: &str) -> Option<DateTime<FixedOffset>> {
                         continue;
                     }
                 }
+                // Time written with dots once the date is complete: "kl. 09.14",
+                // "klo 9.31", "kl. 11.49.56 CET", "28/10/2021 12.46".
+                if hour.is_none()
+                    && s1 == Some('.')
+                    && n.len() <= 2
+                    && v < 24
+                    && day.is_some()
+                    && year.is_some()
+                    && (month.is_some() || !month_cands.is_empty())
+                {
+                    if let Some(Tok::Num(mm)) = toks.get(i + 2) {
+                        let m: u32 = mm.parse().unwrap_or(99);
+                        if mm.len() == 2 && m < 60 {
+                            hour = Some(v);
+                            minute = m;
+                            i += 3;
+                            if sep(toks.get(i)) == Some('.') {
+                                if let Some(Tok::Num(ss)) = toks.get(i + 1) {
+                                    if ss.len() == 2 {
+                                        second = ss.parse().unwrap_or(0);
+                                        i += 2;
+                                    }
+                                }
+                            }
+                            continue;
+                        }
+                    }
+                }
                 // Numeric date: d.m.y, d/m/y, y-m-d, d-m-y
                 if day.is_none() && matches!(s1, Some('.' | '/' | '-')) {
                     let b = num(toks.get(i + 2));
@@ -165,6 +206,7 @@ pub fn parse_loose(value: &str) -> Option<DateTime<FixedOffset>> {
                         day = Some(d);
                         month = Some(m);
                         year = Some(if y < 100 { 2000 + y } else { y });
+                        us_slash = s1 == Some('/') && n.len() <= 2 && v <= 12 && b <= 12;
                         i += 5;
                         continue;
                     }
@@ -187,6 +229,7 @@ pub fn parse_loose(value: &str) -> Option<DateTime<FixedOffset>> {
                     year = Some(v as i32);
                 } else if n.len() <= 2 && day.is_none() && (1..=31).contains(&v) {
                     day = Some(v);
+                    day_dot = s1 == Some('.');
                 } else if n.len() <= 2 && year.is_none() && day.is_some() && month.is_some() {
                     year = Some(2000 + v as i32);
                 }
@@ -194,10 +237,22 @@ pub fn parse_loose(value: &str) -> Option<DateTime<FixedOffset>> {
             Tok::Word(w) => {
                 let wt = w.trim_end_matches('.');
                 match wt {
+                    // Korean, Japanese, Chinese write it before the time.
+                    "오전" | "午前" | "上午" => pm = Some(false),
+                    "오후" | "午後" | "下午" => pm = Some(true),
+                    // After the time only: "Am 28/10/2021" is German for "on".
                     "am" | "a.m" | "vorm" | "pd" | "paradite" | "paradites" | "πμ" | "π.μ"
-                    | "oo" => pm = Some(false),
+                    | "oo"
+                        if hour.is_some() =>
+                    {
+                        pm = Some(false)
+                    }
                     "pm" | "p.m" | "nachm" | "md" | "mbasdite" | "mbasdites" | "pasdite"
-                    | "pasdites" | "μμ" | "μ.μ" | "os" => pm = Some(true),
+                    | "pasdites" | "μμ" | "μ.μ" | "os"
+                        if hour.is_some() =>
+                    {
+                        pm = Some(true)
+                    }
                     // Spanish "9:14 p. m."
                     "a" | "p"
                         if hour.is_some()
@@ -207,7 +262,8 @@ pub fn parse_loose(value: &str) -> Option<DateTime<FixedOffset>> {
                         i += 1;
                     }
                     _ => {
-                        if let Some(z) = zone_abbrev(wt) {
+                        // A zone follows the time ("čet" before a date is Thursday).
+                        if let Some(z) = zone_abbrev(wt).filter(|_| hour.is_some()) {
                             if offset.is_none() {
                                 offset = Some(z);
                                 // GMT+1 / UTC+01:00
@@ -230,8 +286,13 @@ pub fn parse_loose(value: &str) -> Option<DateTime<FixedOffset>> {
                                     continue;
                                 }
                             }
-                        } else if let Some(m) = month_of(wt) {
-                            month_cands.push((i, m, is_weekday(wt)));
+                        } else {
+                            if let Some(v) = locale::month(wt) {
+                                month_cands.push((i, v, is_weekday(wt)));
+                            }
+                            if let Some(v) = locale::weekday(wt) {
+                                days.push((i, v));
+                            }
                         }
                     }
                 }
@@ -240,15 +301,22 @@ pub fn parse_loose(value: &str) -> Option<DateTime<FixedOffset>> {
         }
         i += 1;
     }
+    if us_slash && pm.is_some() {
+        (day, month) = (month, day);
+    }
+    let (d, y) = (day?, year?);
     if month.is_none() {
         let pick = if month_cands.len() > 1 {
             month_cands.iter().find(|c| !c.2).or(month_cands.last())
         } else {
             month_cands.first()
         };
-        month = pick.map(|c| c.1);
+        month = pick.and_then(|c| {
+            let beside: Vec<Votes<7>> = days.iter().filter(|w| w.0 != c.0).map(|w| w.1).collect();
+            settle(&c.1, &beside, d, y, day_dot)
+        });
     }
-    let (d, m, y) = (day?, month?, year?);
+    let m = month?;
     let date = NaiveDate::from_ymd_opt(y, m, d)?;
     let mut h = hour.unwrap_or(0);
     match pm {
@@ -365,6 +433,9 @@ mod tests {
         assert_eq!(p("2021-07-22 09:14"), "2021-07-22T09:14:00+02:00");
         assert_eq!(p("22/07/2021, 9:14"), "2021-07-22T09:14:00+02:00");
         assert_eq!(p("12/22/2021 9:14 AM"), "2021-12-22T09:14:00+01:00");
+        // Slashes and a 12-hour clock: the US order (Outlook for Mac, en-US).
+        assert_eq!(p("7/5/22, 10:32 AM"), "2022-07-05T10:32:00+02:00");
+        assert_eq!(p("05/07/2022 10:32"), "2022-07-05T10:32:00+02:00");
     }
 
     #[test]
@@ -418,6 +489,103 @@ mod tests {
             "2021-12-22T21:14:00+01:00"
         );
         assert_eq!(p("22 dic 2021, 9:14 p. m."), "2021-12-22T21:14:00+01:00");
+    }
+
+    /// Every month name (full, standalone, abbreviated) of every locale read from
+    /// glibc, written beside each of its locale's weekday names (full and
+    /// abbreviated), parses to its month; and alone, to its month unless another
+    /// language uses the same word for another month.
+    #[test]
+    fn every_locale_round_trips() {
+        let (mut tried, mut failed, mut alone, mut ambiguous) = (0, Vec::new(), 0, Vec::new());
+        for &loc in locale::LOCALES {
+            let n = locale::names(loc).expect("listed locale");
+            for &(list, _) in &n.months {
+                for (i, name) in list.iter().enumerate().take(12) {
+                    if locale::key(name).is_none() {
+                        continue; // "1월": written with digits
+                    }
+                    let m = i as u32 + 1;
+                    let date = NaiveDate::from_ymd_opt(2021, m, 15).unwrap();
+                    let off = if (4..=10).contains(&m) { 2 } else { 1 };
+                    let want = format!("2021-{m:02}-15T10:15:00+0{off}:00");
+                    let wd = date.weekday().num_days_from_sunday() as usize;
+                    for days in &n.days {
+                        if locale::key(days[wd]).is_none() {
+                            continue; // "J3": Swahili writes weekdays with digits
+                        }
+                        for s in [
+                            format!("{}, 15 {name} 2021 10:15", days[wd]),
+                            format!("{} 15 {name} 2021 kl. 10.15", days[wd]),
+                        ] {
+                            tried += 1;
+                            if p(&s) != want {
+                                failed.push(format!("{loc}: {s:?} -> {}", p(&s)));
+                            }
+                        }
+                    }
+                    alone += 1;
+                    let s = format!("15 {name} 2021 10:15");
+                    if p(&s) != want {
+                        ambiguous.push(format!("{loc}: {s:?} -> {}", p(&s)));
+                    }
+                }
+            }
+        }
+        eprintln!(
+            "locale round trip: {tried} with a weekday, {alone} alone ({} read as another month)",
+            ambiguous.len()
+        );
+        assert!(tried > 4000, "only {tried} names tried");
+        assert!(
+            failed.is_empty(),
+            "{} of {tried}: {failed:#?}",
+            failed.len()
+        );
+        assert!(
+            ambiguous.len() * 100 <= alone * 3,
+            "{} of {alone} names alone read as another month: {ambiguous:#?}",
+            ambiguous.len()
+        );
+    }
+
+    #[test]
+    fn dotted_times_korean_and_inflections() {
+        assert_eq!(
+            p("ons. 27. okt. 2021 kl. 09.31"),
+            "2021-10-27T09:31:00+02:00"
+        );
+        assert_eq!(
+            p("ke 27. lokak. 2021 klo 9.31"),
+            "2021-10-27T09:31:00+02:00"
+        );
+        assert_eq!(
+            p("17 januari 2024 kl. 11.49.56 CET"),
+            "2024-01-17T11:49:56+01:00"
+        );
+        assert_eq!(p("28/10/2021 12.46"), "2021-10-28T12:46:00+02:00");
+        assert_eq!(
+            p("2023년 3월 27일 (월) 오후 12:10"),
+            "2023-03-27T12:10:00+02:00"
+        );
+        assert_eq!(p("wo 17 mei 2023 om 09:14"), "2023-05-17T09:14:00+02:00");
+        assert_eq!(p("sri, 17. svi 2023. u 09:14"), "2023-05-17T09:14:00+02:00");
+        assert_eq!(p("17. svibnja 2023. u 09:14"), "2023-05-17T09:14:00+02:00");
+        assert_eq!(p("sreda, 17. maja 2023. 9:14"), "2023-05-17T09:14:00+02:00");
+        assert_eq!(p("17. januarja 2024 11.49"), "2024-01-17T11:49:00+01:00");
+        // Croatian "lis" is October, Polish and Czech November: the weekday decides.
+        assert_eq!(p("sri, 27. lis 2021. u 09:31"), "2021-10-27T09:31:00+02:00");
+        assert_eq!(p("sob., 27 lis 2021 o 09:31"), "2021-11-27T09:31:00+01:00");
+        // No weekday: Croatian writes "26.", Polish "26" (glibc's date formats).
+        assert_eq!(
+            p("26. listopada 2021. u 14:25:08 EEST"),
+            "2021-10-26T14:25:08+03:00"
+        );
+        assert_eq!(p("26 listopada 2021 o 14:25"), "2021-11-26T14:25:00+01:00");
+        assert_eq!(
+            p("26. Oktober 2021 um 14:25:08 OESZ"),
+            "2021-10-26T14:25:08+03:00"
+        );
     }
 
     #[test]

@@ -25,6 +25,15 @@ const PREFIXES: &[(&str, Directorate)] = &[
     ("lezh", Directorate::Lezhe),
 ];
 
+/// Whether an address is one the office sends notifications from: any address
+/// under `gov.al` (the State Police's `asp.gov.al`, the ministry's) or e-Albania.
+pub fn is_office_sender(addr: &str) -> bool {
+    let domain = addr.rsplit('@').next().unwrap_or("").to_ascii_lowercase();
+    ["gov.al", "e-albania.al"]
+        .iter()
+        .any(|d| domain == *d || domain.ends_with(&format!(".{d}")))
+}
+
 /// Normalises one city name in any spelling; `None` if it is not one of the twelve.
 pub fn normalise(word: &str) -> Option<Directorate> {
     let w = fold(word);

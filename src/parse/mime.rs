@@ -2,7 +2,7 @@
 //! (HTML converted), attachments, nested message/rfc822 with their own
 //! From/Date/To, and signs of a broken structure.
 
-use super::{date, fallback, forward::find_email, html};
+use super::{date, fallback, filename, flowed, forward::find_email, html};
 use chrono::{DateTime, FixedOffset};
 use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 use std::collections::HashSet;
@@ -142,7 +142,7 @@ fn part(
         w.broken = true;
     }
     let ct = content_type(p);
-    let filename = p.attachment_name().map(str::to_string);
+    let filename = filename::of(msg, p);
     let is_attachment = p
         .content_disposition()
         .is_some_and(|d| d.ctype().eq_ignore_ascii_case("attachment"));
@@ -191,6 +191,14 @@ fn part(
                 w.has_calendar = true;
             } else if is_attachment && ct != "text/plain" && ct != "text/html" {
                 // A text attachment that is not a body (csv, vcard, …): not read.
+            } else if let Some(delsp) = flowed_params(p) {
+                // Only what push_text keeps is unflowed (a huge body is not copied whole).
+                let mut end = t.len().min(MAX_TEXT.saturating_sub(w.text_len));
+                while !t.is_char_boundary(end) {
+                    end -= 1;
+                }
+                let text = flowed::unflow(&t[..end], delsp);
+                push_text(w, &text, origin, p.is_encoding_problem);
             } else {
                 push_text(w, t, origin, p.is_encoding_problem);
             }
@@ -218,6 +226,18 @@ fn part(
             attachment(w, p, filename, ct, b.to_vec(), in_related);
         }
     }
+}
+
+/// `Some(delsp)` for a `text/plain; format=flowed` part (RFC 3676).
+fn flowed_params(p: &mail_parser::MessagePart<'_>) -> Option<bool> {
+    let ct = p.content_type()?;
+    if !ct.attribute("format")?.eq_ignore_ascii_case("flowed") {
+        return None;
+    }
+    Some(
+        ct.attribute("delsp")
+            .is_some_and(|d| d.eq_ignore_ascii_case("yes")),
+    )
 }
 
 fn attachment(

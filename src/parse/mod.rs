@@ -8,13 +8,17 @@
 //! The serialised form of [`ParsedMessage`] (minus the `file` field that
 //! `leje parse` adds) is the public JSON contract documented in README.md.
 
+mod attribution;
 pub mod cli;
 mod date;
 mod directorate;
 mod fallback;
+mod filename;
+mod flowed;
 mod followup;
 mod forward;
 mod html;
+mod locale;
 mod mime;
 mod notice;
 mod pdf;

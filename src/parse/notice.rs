@@ -116,9 +116,11 @@ pub fn find(text: &str) -> Option<Notice> {
         }
     }
     anchors.sort_by_key(|a| a.0);
-    anchors
-        .into_iter()
-        .find_map(|(p, lang)| at_anchor(text, &f, p, lang))
+    let positions: Vec<usize> = anchors.iter().map(|a| a.0).collect();
+    anchors.iter().enumerate().find_map(|(k, &(p, _))| {
+        let next = positions.get(k + 1).copied();
+        at_anchor(text, &f, p, next)
+    })
 }
 
 /// A phrase list compiled once: one pass over a window finds the earliest of
@@ -160,10 +162,18 @@ fn earliest(f: &Folded, set: &Phrases, from: usize, to: usize) -> Option<(usize,
     (q < to).then_some((q, e))
 }
 
-fn at_anchor(text: &str, f: &Folded, p: usize, lang: Language) -> Option<Notice> {
+/// The notification whose sentence starts at the anchor at `p`, if any. `next`
+/// is the following anchor: when it also comes before the citizen word, the
+/// sentence starts there (an "Njoftim për Leje Qëndrimi" subject line just above
+/// "Residence Permit for citizen …" is not part of the sentence).
+fn at_anchor(text: &str, f: &Folded, p: usize, next: Option<usize>) -> Option<Notice> {
     let s = &f.s;
     let (c, ce) = earliest(f, &CITIZEN_SET, p, p + 90)?;
-    let _ = c;
+    if next.is_some_and(|n| n < c) {
+        return None;
+    }
+    // The language of the sentence itself, from its citizen word.
+    let lang = sentence_language(&s[c..ce]);
     // The name starts after the whole citizen word ("shtetasin", "citizen:").
     let name_start = s[ce..].find(' ').map_or(s.len(), |q| ce + q);
     let limit = name_start + WINDOW;
@@ -219,6 +229,14 @@ fn at_anchor(text: &str, f: &Folded, p: usize, lang: Language) -> Option<Notice>
         nationality: nationality.filter(|n| !is_placeholder_nationality(n)),
         directorate: directorate::find(f, outcome),
     })
+}
+
+fn sentence_language(citizen: &str) -> Language {
+    if citizen.starts_with("shtetas") {
+        Language::Sq
+    } else {
+        Language::En
+    }
 }
 
 /// Drops what is not the name: a leading "e huaj" ("shtetasin e huaj NAME")
@@ -347,10 +365,13 @@ fn check_doc(d: &str) -> Doc {
     if placeholder {
         return Doc::Placeholder;
     }
-    let ok = d.len() >= 5
-        && d.len() <= 20
-        && d.chars().all(|c| c.is_ascii_alphanumeric())
-        && digits.len() >= 2;
+    // Any 6–12 character token in the document's slot (real passport series are
+    // often mostly letters, "WCPFVJFW8"); longer or shorter ones with digits, as
+    // numbers written in groups join up to.
+    let alnum = d.chars().all(|c| c.is_ascii_alphanumeric());
+    let ok = alnum
+        && ((6..=12).contains(&d.len()) || (d.len() >= 5 && d.len() <= 20 && digits.len() >= 2))
+        && !DOC_WORDS.contains(&d.to_ascii_lowercase().as_str());
     if ok {
         Doc::Valid(d.to_string())
     } else {
@@ -473,9 +494,29 @@ mod tests {
     }
 
     #[test]
+    fn language_of_the_sentence_not_the_first_keyword() {
+        let t = "Subject: Njoftim për Leje Qëndrimi\n\nWe inform you that your Residence Permit for citizen Ana Lee , Travel Document no. P7788123 , Canada has been approved.";
+        let n = find(t).unwrap();
+        assert_eq!(n.language, Language::En);
+        assert_eq!(&t[n.start..n.start + 16], "Residence Permit");
+        let t = "Subject: Residence Permit\n\nJu informojmë se Leja e Qëndrimit për shtetasin Ana Lee, Dokument Udhëtimi nr. P7788123, Kanadeze është miratuar.";
+        assert_eq!(find(t).unwrap().language, Language::Sq);
+        let t = "Leja e Qëndrimit për shtetasin Ana Lee, Dokument Udhëtimi nr. P7788123, Kanadeze është miratuar.\n\nYour Residence Permit for citizen Ana Lee, Travel Document no. P7788123, Canada has been approved.";
+        assert_eq!(find(t).unwrap().language, Language::Sq);
+        let t = "Residence Permit (Leje Qëndrimi) for citizen Ana Lee, Travel Document no. wcpfvjfw8, Canada has been approved.";
+        let n = find(t).unwrap();
+        assert_eq!(n.language, Language::En);
+        assert_eq!(n.travel_document.as_deref(), Some("WCPFVJFW8"));
+    }
+
+    #[test]
     fn doc_shapes() {
         assert!(matches!(check_doc("AB12"), Doc::Missing));
-        assert!(matches!(check_doc("ABCDEFG1"), Doc::Missing));
+        assert!(matches!(check_doc("ABCDEFG1"), Doc::Valid(_)));
+        assert!(matches!(check_doc("WCPFVJFW8"), Doc::Valid(_)));
+        assert!(matches!(check_doc("ABCDE"), Doc::Missing));
+        assert!(matches!(check_doc("ABCDEFGHIJKLM"), Doc::Missing));
+        assert!(matches!(check_doc("PASSPORT"), Doc::Missing));
         assert!(matches!(check_doc("XXXXXXX"), Doc::Placeholder));
         assert!(matches!(check_doc("C01X00T47"), Doc::Valid(_)));
         let t =

@@ -7,6 +7,7 @@ use super::forward::{self, find_email};
 use super::mime::{self, Origin, Walk};
 use super::notice::{self, Notice};
 use super::text::{self, fold};
+use super::{attribution, directorate};
 use super::{date, waybill, Kind, ParsedMessage, Reason};
 use mail_parser::{HeaderValue, MessageParser};
 
@@ -153,17 +154,40 @@ fn analyze(t: &str, seg_origin: Option<&Origin>, outer: &Origin) -> Option<Found
         .take_while(|(start, _)| *start <= notice.start)
         .last()
         .is_some_and(|l| l.1);
-    let origin = match (block, seg_origin) {
-        (Some(b), _) => Origin {
-            from: b.from,
-            date: b.date,
-            to: b.to,
-        },
+    // A reply-style attribution ("On …, Office <…> wrote:") right above the notice.
+    let attr = attribution::find(&u)
+        .into_iter()
+        .rev()
+        .find(|a| a.end <= notice.start && near(&u[a.end..notice.start]));
+    let header = match (block, attr) {
+        (Some(b), Some(a)) if a.start > b.start => Some((a.from, a.date, None)),
+        (Some(b), _) => Some((b.from, b.date, b.to)),
+        (None, Some(a)) => Some((a.from, a.date, None)),
+        (None, None) => None,
+    };
+    let origin = match (header, seg_origin) {
+        (Some((from, date, to)), _) => Origin { from, date, to },
         (None, Some(o)) => o.clone(),
         (None, None) if quoted => Origin::default(),
-        (None, None) => outer.clone(),
+        // Sent by the office itself; anything else is a notice copied into a
+        // message of the forwarder's own, whose sender and date are not the office's.
+        (None, None)
+            if outer
+                .from
+                .as_deref()
+                .is_some_and(directorate::is_office_sender) =>
+        {
+            outer.clone()
+        }
+        (None, None) => Origin::default(),
     };
     Some(Found { notice, origin })
+}
+
+/// Whether the text between an attribution line and the notice is short enough
+/// for the notice to be what the attribution introduces (a salutation, a subject).
+fn near(between: &str) -> bool {
+    between.chars().filter(|c| !c.is_whitespace()).count() <= 400
 }
 
 /// Whether the message is automatic, from its `Auto-Submitted`, `X-Autoreply` or
@@ -334,6 +358,34 @@ mod tests {
         assert_eq!(m.original_from, None);
         assert_eq!(m.notified_at, None);
         assert_eq!(m.forwarded_by.as_deref(), Some("me@x.com"));
+    }
+
+    #[test]
+    fn html_reply_attribution_and_copy_paste() {
+        let html = "<div dir=\"ltr\">FYI<br><div class=\"gmail_quote\"><div dir=\"ltr\" class=\"gmail_attr\">On Mon, Jul 15, 2024 at 10:32 AM Leje Qendrimi &lt;<a href=\"mailto:lejeqendrimi@asp.gov.al\">lejeqendrimi@asp.gov.al</a>&gt; wrote:<br></div><blockquote class=\"gmail_quote\"><div>Dear Sir/Madam,</div><div>We inform you that your Residence Permit for citizen Ana Lee , Travel Document no. P7788123 , Canada has been approved.</div></blockquote></div></div>";
+        let m = run(&eml(
+            "From: Ana <ana@x.com>\nDate: Tue, 16 Jul 2024 08:00:00 +0200\nContent-Type: text/html; charset=utf-8",
+            html,
+        ));
+        assert_eq!(m.kind, Kind::PermitApproved);
+        assert_eq!(m.original_from.as_deref(), Some("lejeqendrimi@asp.gov.al"));
+        assert_eq!(m.notified_at.as_deref(), Some("2024-07-15T10:32:00+02:00"));
+        // The same notice pasted into a message of the forwarder's own: no origin.
+        let m = run(&eml(
+            "From: Ana <ana@x.com>\nDate: Tue, 16 Jul 2024 08:00:00 +0200",
+            "Hi, I got this today:\n\nWe inform you that your Residence Permit for citizen Ana Lee , Travel Document no. P7788123 , Canada has been approved.",
+        ));
+        assert_eq!(m.kind, Kind::PermitApproved);
+        assert_eq!(m.original_from, None);
+        assert_eq!(m.notified_at, None);
+        assert_eq!(m.forwarded_by.as_deref(), Some("ana@x.com"));
+        // An attribution far above the notice, over other text, is not its origin.
+        let far = format!(
+            "On Mon, Jul 15, 2024 at 10:32 AM Bob <bob@x.com> wrote:\n> {}\n\nWe inform you that your Residence Permit for citizen Ana Lee , Travel Document no. P7788123 , Canada has been approved.",
+            "Some long text. ".repeat(40)
+        );
+        let m = run(&eml("From: Ana <ana@x.com>", &far));
+        assert_eq!(m.original_from, None);
     }
 
     #[test]

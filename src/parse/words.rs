@@ -2,7 +2,8 @@
 //! mail clients put in forward header blocks, in many UI languages. All
 //! entries are folded (lower-case, no accents, final sigma as σ).
 
-/// Month names, full and inflected (genitive) forms; abbreviations are
+/// Month names glibc's locale tables (parse/locale.rs) do not have in this
+/// form: inflected (genitive) and unaccented spellings. Abbreviations are
 /// matched as prefixes of these.
 #[rustfmt::skip]
 pub const MONTHS: &[(&str, u32)] = &[
@@ -43,22 +44,6 @@ pub const MONTHS: &[(&str, u32)] = &[
     ("heinakuu", 7), ("elokuu", 8), ("syyskuu", 9), ("lokakuu", 10), ("marraskuu", 11), ("joulukuu", 12),
 ];
 
-/// Weekday names; a token that abbreviates one of these ("mar.") is not taken
-/// as a month when another month candidate exists.
-#[rustfmt::skip]
-pub const WEEKDAYS: &[&str] = &[
-    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
-    "hene", "marte", "merkure", "enjte", "premte", "shtune", "diel",
-    "lunedi", "martedi", "mercoledi", "giovedi", "venerdi", "sabato", "domenica",
-    "montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag",
-    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
-    "lunes", "martes", "miercoles", "jueves", "viernes", "domingo",
-    "pazartesi", "sali", "carsamba", "persembe", "cuma", "cumartesi", "pazar",
-    "segunda", "terca", "quarta", "quinta", "sexta",
-    "понедельник", "вторник", "среда", "четверг", "пятница", "суббота", "воскресенье",
-    "δευτερα", "τριτη", "τεταρτη", "πεμπτη", "παρασκευη", "σαββατο", "κυριακη",
-];
-
 /// Forward-block labels meaning "from".
 #[rustfmt::skip]
 pub const FROM: &[&str] = &[
@@ -66,7 +51,7 @@ pub const FROM: &[&str] = &[
     "expediteur", "remitente", "mittente", "absender", "afzender", "gonderen", "felado",
     "lahettaja", "sender", "від", "від кого", "от кого", "dergues", "dergoi", "de la",
     "отправитель", "nadawca", "salje", "saatja", "expeditorul", "afsender", "avsandare",
-    "送信元", "差出人", "发件人",
+    "送信元", "差出人", "发件人", "보낸사람", "보낸 사람", "nuo", "од", "dari", "daripada",
 ];
 
 /// Labels meaning "date" or "sent".
@@ -78,7 +63,9 @@ pub const DATE: &[&str] = &[
     "sendt", "dato", "odeslano", "odoslane", "wyslano", "enviado el", "envoye le", "sent on",
     "date sent", "sent date", "inviato il", "gesendet am", "lahetetty", "elkuldve", "trimis",
     "poslano", "data e dergimit", "data dhe ora", "paivamaara", "paivays", "відправлено",
-    "dato sendt", "日付", "送信日時", "日期",
+    "dato sendt", "日付", "送信日時", "日期", "poslato", "날짜", "보낸 날짜", "datums",
+    "wyslane", "изпратено", "надіслано", "nosutits", "issiusta", "saadetud", "испратено",
+    "dikirim", "dihantar", "enviat", "发送时间", "時間", "寄件日期",
 ];
 
 /// Labels meaning "to" or "cc".
@@ -88,7 +75,8 @@ pub const TO: &[&str] = &[
     "destinataire", "destinatario", "empfanger", "alici", "marres", "cc", "kopie", "copie",
     "copia", "копия", "копія", "κοιν", "bilgi", "bcc", "cci", "ccn", "adresat", "prima",
     "destinatarul", "cimzett", "vastaanottaja", "mottagare", "kopia", "kopio", "masolat",
-    "宛先", "送信先", "收件人",
+    "宛先", "送信先", "收件人", "za", "catre", "받는사람", "받는 사람", "참조", "до", "kam",
+    "adressaat", "kepada", "per a", "抄送", "收件者",
 ];
 
 /// Labels meaning "subject".
@@ -97,4 +85,5 @@ pub const SUBJECT: &[&str] = &[
     "subject", "betreff", "objet", "oggetto", "asunto", "subjekti", "tema", "тема", "θεμα",
     "konu", "onderwerp", "amne", "emne", "predmet", "temat", "assunto", "sujet", "titulli",
     "titull", "teema", "aihe", "targy", "subiect", "subiectul", "naslov", "件名", "主题",
+    "zadeva", "제목", "относно", "perihal", "subjek", "assumpte",
 ];
