@@ -20,6 +20,7 @@
 //!
 //! - [`config`]: the TOML file, validated once into runtime settings.
 //! - [`parse`]: raw RFC 5322 bytes → [`parse::ParsedMessage`]; pure, never panics.
+//!   Waybill PDFs are read through lopdf (file structure) and a bounded text walker.
 //! - [`store`]: cases, events, processed messages, outbox and IMAP checkpoints
 //!   over SQLite or PostgreSQL. A group of messages is one transaction (their rows,
 //!   case changes, outbox rows and the checkpoint at the group's last UID), which

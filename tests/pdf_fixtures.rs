@@ -164,6 +164,30 @@ fn object_stream_bomb() -> Vec<u8> {
     p
 }
 
+/// 4 M numbers in one array outside any stream (lopdf would hold each as an
+/// object of ~100 bytes).
+fn token_bomb() -> Vec<u8> {
+    let mut p = small();
+    let mut arr = b"99 0 obj\n[".to_vec();
+    arr.extend(b"0 ".iter().cycle().take(8 << 20));
+    arr.extend_from_slice(b"]\nendobj\n");
+    p.splice(9..9, arr);
+    p
+}
+
+/// 2 M numbers in a compressed object stream (a few KB of file).
+fn compressed_token_bomb() -> Vec<u8> {
+    let zeros: Vec<u8> = b"0 ".iter().cycle().take(4 << 20).copied().collect();
+    let mut p = small();
+    p.extend_from_slice(b"98 0 obj\n");
+    p.extend_from_slice(&stream(
+        "/Type /ObjStm /N 1 /First 2 /Filter /FlateDecode",
+        &zlib(&zeros),
+    ));
+    p.extend_from_slice(b"\nendobj\n");
+    p
+}
+
 fn two_hundred_pages() -> Vec<u8> {
     pages(
         (0..200)
@@ -291,6 +315,13 @@ fn hostile_and_long_pdfs_within_a_second_and_64_mb() {
         "object-stream bomb over budget"
     );
     assert_eq!(objstm.amount, "None");
+    for (name, pdf) in [
+        ("token bomb", token_bomb()),
+        ("compressed tokens", compressed_token_bomb()),
+    ] {
+        let c = measure(name, &pdf);
+        assert!(c.wall_ms < 1000 && c.hwm_mb < 64.0, "{name} over budget");
+    }
     let long = measure("200 pages", &two_hundred_pages());
     assert!(
         long.wall_ms < 1000 && long.hwm_mb < 64.0,
@@ -307,4 +338,103 @@ fn hostile_and_long_pdfs_within_a_second_and_64_mb() {
         "uncompressed bracket bomb over budget"
     );
     assert_eq!(raw.amount, "None");
+}
+
+// ---------------------------------------------------------------- mutation
+
+/// A bounded random-mutation run over the real-producer PDFs (cargo-fuzz
+/// needs a nightly toolchain and is not run in CI; see fuzz/). Each mutant
+/// must come back within the budget; a panic inside lopdf is caught (and
+/// counted), one in leje's own code fails the test.
+/// `LEJE_PDF_MUTATIONS=N` mutants per PDF (default 12).
+#[test]
+fn mutated_pdfs_never_panic_or_hang() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let per_pdf: usize = std::env::var("LEJE_PDF_MUTATIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12);
+    let crate_panics = Arc::new(Mutex::new(Vec::<String>::new()));
+    let lib_panics = Arc::new(AtomicUsize::new(0));
+    let (cp, lp) = (crate_panics.clone(), lib_panics.clone());
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let loc = info
+            .location()
+            .map(|l| l.file().to_string())
+            .unwrap_or_default();
+        if loc.contains("/registry/") {
+            lp.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        if loc.starts_with("src/") {
+            cp.lock().unwrap().push(format!("{info}"));
+        }
+        default_hook(info);
+    }));
+    let mut rng = fastrand::Rng::with_seed(0x1e7e);
+    let (mut runs, mut slowest) = (0usize, std::time::Duration::ZERO);
+    for pdf in pdf_files() {
+        let orig = std::fs::read(&pdf).unwrap();
+        for _ in 0..per_pdf {
+            let mut m = orig.clone();
+            match rng.usize(0..5) {
+                0 => {
+                    for _ in 0..rng.usize(1..16) {
+                        let i = rng.usize(0..m.len());
+                        m[i] = rng.u8(..);
+                    }
+                }
+                1 => m.truncate(rng.usize(0..m.len())),
+                2 => {
+                    let a = rng.usize(0..m.len());
+                    let b = (a + rng.usize(0..4096)).min(m.len());
+                    let chunk = m[a..b].to_vec();
+                    let at = rng.usize(0..m.len());
+                    m.splice(at..at, chunk);
+                }
+                3 => {
+                    let at = rng.usize(0..m.len());
+                    let junk: &[u8] = [
+                        &b"[[[[[[[["[..],
+                        b"<<",
+                        b"(((",
+                        b" 0 R ",
+                        b"stream\n",
+                        b"999999999 ",
+                    ][rng.usize(0..6)];
+                    m.splice(
+                        at..at,
+                        junk.iter().copied().cycle().take(rng.usize(1..4000)),
+                    );
+                }
+                _ => {
+                    for b in m.iter_mut().filter(|b| b.is_ascii_digit()) {
+                        if rng.u8(..) < 16 {
+                            *b = b'0' + rng.u8(0..10);
+                        }
+                    }
+                }
+            }
+            let t0 = Instant::now();
+            let _ = leje::parse::pdf_amount_lek(&m);
+            let took = t0.elapsed();
+            slowest = slowest.max(took);
+            runs += 1;
+            assert!(
+                took.as_secs() < 2,
+                "{}: a mutant took {took:?}",
+                pdf.display()
+            );
+        }
+    }
+    let _ = std::panic::take_hook();
+    println!(
+        "mutation: {runs} mutants, slowest {slowest:?}, {} panics caught inside lopdf",
+        lib_panics.load(Ordering::Relaxed)
+    );
+    assert!(runs > 0);
+    let own = crate_panics.lock().unwrap();
+    assert!(own.is_empty(), "panics in leje: {own:?}");
 }

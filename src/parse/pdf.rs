@@ -22,8 +22,16 @@ mod cmap;
 mod content;
 mod font;
 
-/// Bytes one stream may decode to (object streams too, while lopdf loads).
+/// Bytes one content, form or CMap stream may decode to.
 pub(crate) const MAX_STREAM: usize = 4 << 20;
+/// Bytes an object or cross-reference stream may decode to while lopdf loads
+/// the file: lopdf parses every object in them up front, at up to ~100 bytes
+/// of memory per token, so this bounds a compressed token bomb (~15 MB).
+const MAX_LOAD_STREAM: usize = 256 << 10;
+/// Tokens outside streams a file may have; beyond this it is not read (the
+/// same ~100 bytes per token once lopdf has parsed them). A waybill has a few
+/// thousand, a 200-page document some tens of thousands.
+const MAX_TOKENS: usize = 200_000;
 /// Bytes all content, form and CMap streams of one file may decode to.
 pub(crate) const MAX_FILE_DECODED: usize = 16 << 20;
 /// Text returned, in bytes.
@@ -88,8 +96,11 @@ pub fn text_within(pdf: &[u8], limit: Duration) -> Option<String> {
 }
 
 fn extract(pdf: &[u8], budget: &mut Budget) -> Option<String> {
+    if too_many_tokens(pdf) {
+        return None;
+    }
     let opts = LoadOptions {
-        max_decompressed_size: Some(MAX_STREAM),
+        max_decompressed_size: Some(MAX_LOAD_STREAM),
         ..LoadOptions::default()
     };
     let doc = match Document::load_mem_with_options(pdf, opts.clone()) {
@@ -154,6 +165,39 @@ fn loose_streams(doc: &Document, walker: &mut content::Walker<'_>, budget: &mut 
             }
         }
     }
+}
+
+/// Whether the file has more than [`MAX_TOKENS`] tokens outside its streams
+/// (a rough, generous count: every run of regular characters and every
+/// delimiter). One pass; stream data is skipped, not counted.
+fn too_many_tokens(pdf: &[u8]) -> bool {
+    let delim = |c: u8| b"()<>[]{}/%".contains(&c);
+    let (mut tokens, mut i, mut prev_regular) = (0usize, 0usize, false);
+    let finder = memchr::memmem::Finder::new(b"endstream");
+    while i < pdf.len() {
+        let c = pdf[i];
+        if c == b's' && pdf[i..].starts_with(b"stream") && !pdf[..i].ends_with(b"end") {
+            let after = i + 6;
+            if matches!(pdf.get(after), Some(b'\r' | b'\n')) {
+                i = finder
+                    .find(&pdf[after..])
+                    .map_or(pdf.len(), |p| after + p + 9);
+                prev_regular = false;
+                tokens += 1;
+                continue;
+            }
+        }
+        let regular = !c.is_ascii_whitespace() && c != 0 && !delim(c);
+        if delim(c) || (regular && !prev_regular) {
+            tokens += 1;
+            if tokens > MAX_TOKENS {
+                return true;
+            }
+        }
+        prev_regular = regular;
+        i += 1;
+    }
+    false
 }
 
 /// A file lopdf cannot open (no trailer, no catalog) with an empty catalog

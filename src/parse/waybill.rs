@@ -4,9 +4,18 @@
 use super::mime::{Attachment, Walk};
 use super::{pdf, Waybill};
 use sha2::{Digest, Sha256};
+use std::time::{Duration, Instant};
+
+/// PDFs of one message whose text is read; later ones keep `amount_lek: null`.
+const MAX_PDFS_READ: usize = 8;
+/// Wall clock for reading all the PDFs of one message (each also has its own
+/// [`pdf::TIME_BUDGET`]), so that a message of many bombs stays bounded.
+const MESSAGE_PDF_BUDGET: Duration = Duration::from_millis(1500);
 
 /// The waybill attachments of a walked message, in document order.
 pub fn collect(w: &Walk) -> Vec<Waybill> {
+    let deadline = Instant::now() + MESSAGE_PDF_BUDGET;
+    let mut pdfs_read = 0;
     w.attachments
         .iter()
         .filter_map(|a| {
@@ -19,8 +28,10 @@ pub fn collect(w: &Walk) -> Vec<Waybill> {
             if !is_pdf && !is_image {
                 return None;
             }
-            let amount_lek = if is_pdf {
-                pdf::text(&a.data).and_then(|t| amount(&t))
+            let left = deadline.saturating_duration_since(Instant::now());
+            let amount_lek = if is_pdf && pdfs_read < MAX_PDFS_READ && !left.is_zero() {
+                pdfs_read += 1;
+                pdf::text_within(&a.data, left.min(pdf::TIME_BUDGET)).and_then(|t| amount(&t))
             } else {
                 None
             };
@@ -47,4 +58,5 @@ fn real_image(w: &Walk, a: &Attachment) -> bool {
 }
 
 mod amount;
+mod words;
 pub use amount::amount;

@@ -114,7 +114,17 @@ impl Font {
     }
 
     fn simple_encoding(&mut self, doc: &Document, d: &Dictionary) {
-        let Some(enc) = d.get(b"Encoding").ok().and_then(|o| as_dict(doc, o)) else {
+        let Ok(enc) = d.get(b"Encoding") else {
+            return;
+        };
+        let base = match as_dict(doc, enc) {
+            Some(e) => e.get(b"BaseEncoding").ok().and_then(|o| name(doc, o)),
+            None => name(doc, enc),
+        };
+        if base == Some(b"MacRomanEncoding") {
+            self.encoding = mac_roman();
+        }
+        let Some(enc) = as_dict(doc, enc) else {
             return;
         };
         let Ok(Object::Array(diffs)) = enc.get(b"Differences").map(|o| deref(doc, o)) else {
@@ -220,6 +230,17 @@ fn win_ansi() -> Vec<char> {
         .collect()
 }
 
+/// MacRomanEncoding: ASCII, then Mac OS Roman in 0x80–0xFF.
+fn mac_roman() -> Vec<char> {
+    const HIGH: &str = "ÄÅÇÉÑÖÜáàâäãåçéèêëíìîïñóòôöõúùûü†°¢£§•¶ß®©™´¨≠ÆØ∞±≤≥¥µ∂∑∏π∫ªºΩæø¿¡¬√ƒ≈∆«»…\u{a0}ÀÃÕŒœ–—“”‘’÷◊ÿŸ⁄€‹›ﬁﬂ‡·‚„‰ÂÊÁËÈÍÎÏÌÓÔ\u{f8ff}ÒÚÛÙıˆ˜¯˘˙˚¸˝˛ˇ";
+    (0u8..128)
+        .map(char::from)
+        .chain(HIGH.chars())
+        .chain(std::iter::repeat(' '))
+        .take(256)
+        .collect()
+}
+
 /// A glyph name (Adobe Glyph List conventions) → its character.
 fn glyph(n: &[u8]) -> Option<char> {
     let s = std::str::from_utf8(n).ok()?;
@@ -320,4 +341,19 @@ fn glyph(n: &[u8]) -> Option<char> {
         ("periodcentered", '·'),
     ];
     NAMES.iter().find(|(k, _)| *k == s).map(|(_, c)| *c)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn encodings_have_256_codes() {
+        assert_eq!(super::win_ansi().len(), 256);
+        let mac = super::mac_roman();
+        assert_eq!(mac.len(), 256);
+        assert_eq!((mac[0x91], mac[0x8d], mac[0xff]), ('ë', 'ç', 'ˇ'));
+        assert_eq!(super::win_ansi()[0xeb], 'ë');
+        assert_eq!(super::glyph(b"uni00EB"), Some('ë'));
+        assert_eq!(super::glyph(b"ccedilla"), Some('ç'));
+        assert_eq!(super::glyph(b"uacute"), Some('ú'));
+    }
 }

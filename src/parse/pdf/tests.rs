@@ -328,3 +328,34 @@ fn time_budget_stops_the_walk() {
     assert!(took < Duration::from_millis(200), "{took:?}");
     assert!(t.is_none_or(|t| t.len() < 10_000));
 }
+
+#[test]
+fn token_bombs_are_refused() {
+    // lopdf parses every object up front at ~100 bytes per token: an array of
+    // 4 M numbers outside any stream, or 2 M inside a compressed object stream,
+    // would take hundreds of MB. Both are refused before or while loading.
+    let mut raw = page(b"BT /F1 9 Tf (Shuma 5700 Lek) Tj ET", false, HELV, "", &[]);
+    let mut arr = b"99 0 obj\n[".to_vec();
+    arr.extend(b"0 ".iter().cycle().take(8 << 20));
+    arr.extend_from_slice(b"]\nendobj\n");
+    raw.splice(9..9, arr);
+    let (t, took) = timed(|| text(&raw));
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    assert_eq!(t, None);
+    let zeros: Vec<u8> = b"0 ".iter().cycle().take(4 << 20).copied().collect();
+    let objstm = stream(
+        "/Type /ObjStm /N 1 /First 2 /Filter /FlateDecode",
+        &zlib(&zeros),
+    );
+    let (t, took) = timed(|| {
+        text(&page(
+            b"BT /F1 9 Tf (Shuma 5700 Lek) Tj ET",
+            false,
+            HELV,
+            "",
+            &[objstm],
+        ))
+    });
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    assert!(t.is_none_or(|t| t.contains("5700")));
+}

@@ -5,7 +5,8 @@
 //! `5700 L`), an amount label before it on its line or alone on the line above
 //! (`Shuma:`, `Vlera`, `Totali`, `Amount`), a column headed in Lek
 //! (`Vlera (Lekë)`) for a number written as money, or, with nothing else in the
-//! text, a figure from [`FEES`]. Row numbers, quantities and step numbers
+//! text, a figure from [`FEES`]; the same figure written in words
+//! ("pesë mijë e shtatëqind lekë") is the strongest evidence. Row numbers, quantities and step numbers
 //! (anything under 100) never count; dates, times, IBANs and references are
 //! not numbers here. When the best-supported figures disagree the answer is
 //! `None`: a doubtful amount is worse than none.
@@ -232,13 +233,18 @@ fn lek_header_above(t: &[char], k: usize) -> bool {
 /// say which figure it is, or says it ambiguously.
 pub fn amount(text: &str) -> Option<u64> {
     let t = folded(text);
+    let in_words = super::words::amount_in_words(&t.iter().collect::<String>());
     let cands: Vec<Cand> = numbers(&t)
         .into_iter()
         .filter(|c| (MIN..=MAX).contains(&c.value))
         .collect();
+    // The same figure written in words beside it is the strongest evidence.
     let scored: Vec<(u32, u64)> = cands
         .iter()
-        .map(|c| (score(&t, c, lek_header_above(&t, c.start)), c.value))
+        .map(|c| {
+            let words = if in_words == Some(c.value) { 5 } else { 0 };
+            (score(&t, c, lek_header_above(&t, c.start)) + words, c.value)
+        })
         .collect();
     let top = scored.iter().map(|s| s.0).max().unwrap_or(0);
     if top == 0 {
@@ -320,5 +326,11 @@ mod tests {
         assert_eq!(amount("Shuma: 1"), None);
         // Two different labelled amounts, neither a known fee: doubtful.
         assert_eq!(amount("Shuma: 4 100 Lekë\nTotali: 4 300 Lekë"), None);
+    }
+
+    #[test]
+    fn words_settle_a_conflict() {
+        let t = "Shuma: 4 100 Lekë\nTotali: 4 300 Lekë\nMe fjalë: katër mijë e treqind lekë";
+        assert_eq!(amount(t), Some(4300));
     }
 }
