@@ -39,11 +39,23 @@ const LABELS: &[&str] = &[
     "monto",
     "summe",
     "pagesa",
+    "pagese",
+    "pageses",
+    "shumen",
+    "shumes",
+    "vleren",
+    "vleres",
+    "detyrimi",
+    "kosto",
+    "due",
     "cmimi",
 ];
 
 /// Currency words, whole words only.
 const CURRENCY: &[&str] = &["lek", "leke", "leket", "lekesh", "all", "l"];
+
+/// Other currencies: a figure beside one of these is not an amount in Lek.
+const FOREIGN: &[&str] = &["eur", "euro", "usd", "chf", "gbp", "$", "€", "£", "%"];
 
 struct Cand {
     start: usize,
@@ -104,7 +116,9 @@ fn numbers(t: &[char]) -> Vec<Cand> {
         let glued = |c: Option<&char>| c.is_some_and(|c| matches!(c, '/' | '-' | ':' | '.' | ','));
         let next_glued = glued(t.get(i)) && digit(i + 1);
         let prev_glued = start >= 2 && glued(t.get(start - 1)) && digit(start - 2);
-        let letter_after = t.get(i).is_some_and(|c| c.is_alphanumeric());
+        // "5700Lekë" is a figure and its currency run together; "5700AB" is a code.
+        let letter_after =
+            t.get(i).is_some_and(|c| c.is_alphanumeric()) && !is_currency(&word_at(t, i));
         if !next_glued && !prev_glued && !letter_after && first_len <= 9 {
             out.push(Cand {
                 start,
@@ -155,7 +169,42 @@ fn has_label(s: &str) -> bool {
 }
 
 /// Evidence that a candidate is the amount in Lek; 0 for none.
+/// Whether a foreign currency or a percent sign sits right beside the figure.
+fn foreign(t: &[char], c: &Cand) -> bool {
+    let mut k = c.end;
+    while k < t.len() && k < c.end + 3 && t[k] == ' ' {
+        k += 1;
+    }
+    let mut b = c.start;
+    while b > 0 && c.start - b < 3 && matches!(t[b - 1], ' ' | ':') {
+        b -= 1;
+    }
+    let after: String = t[k..]
+        .iter()
+        .take_while(|c| !c.is_whitespace() && !c.is_ascii_digit())
+        .take(4)
+        .collect();
+    let before: String = {
+        let w: Vec<char> = t[..b]
+            .iter()
+            .rev()
+            .take_while(|c| !c.is_whitespace())
+            .take(4)
+            .copied()
+            .collect();
+        w.into_iter().rev().collect()
+    };
+    let is = |w: &str| {
+        let w = w.trim_matches(|c: char| matches!(c, '.' | ',' | ')' | '(' | ':'));
+        FOREIGN.contains(&w) || w.starts_with(['$', '€', '£', '%'])
+    };
+    is(&after) || is(&before)
+}
+
 fn score(t: &[char], c: &Cand, header_above: bool) -> u32 {
+    if foreign(t, c) {
+        return 0;
+    }
     let mut s = 0;
     // Currency right after ("5700 Lekë", "5,700.00 ALL") or right before ("ALL 5700").
     let mut k = c.end;
@@ -326,6 +375,19 @@ mod tests {
         assert_eq!(amount("Shuma: 1"), None);
         // Two different labelled amounts, neither a known fee: doubtful.
         assert_eq!(amount("Shuma: 4 100 Lekë\nTotali: 4 300 Lekë"), None);
+    }
+
+    #[test]
+    fn foreign_currency_and_run_together() {
+        assert_eq!(amount("Shuma: 150 EUR"), None);
+        assert_eq!(amount("Shuma: € 150,00"), None);
+        assert_eq!(
+            amount("Totali: 5 700,00 Lekë\nKomisioni: 2 %\nNë euro: 49,00 EUR"),
+            Some(5700)
+        );
+        assert_eq!(amount("Shuma 5700Lekë"), Some(5700));
+        assert_eq!(amount("Kodi 5700AB"), None);
+        assert_eq!(amount("Vlera e pagesës: 8 450"), Some(8450));
     }
 
     #[test]
