@@ -294,6 +294,12 @@ fn measure(name: &str, pdf: &[u8]) -> Cost {
     cost
 }
 
+/// The child's CPU time (the bound that matters; wall time on a loaded
+/// machine includes waiting, so it only guards against a hang) and peak memory.
+fn within(c: &Cost, cpu_ms: u64, mb: f64) -> bool {
+    c.cpu_ms < cpu_ms && c.wall_ms < 5 * cpu_ms && c.hwm_mb < mb
+}
+
 #[test]
 fn hostile_and_long_pdfs_within_a_second_and_64_mb() {
     if std::env::var_os("LEJE_PDF_MEASURE").is_some() {
@@ -302,17 +308,14 @@ fn hostile_and_long_pdfs_within_a_second_and_64_mb() {
     let base = measure("baseline (small)", &small());
     assert_eq!(base.amount, "Some(5700)");
     let bomb = measure("deflate bombs", &deflate_bomb());
-    assert!(
-        bomb.wall_ms < 1000 && bomb.hwm_mb < 64.0,
-        "deflate bomb over budget"
-    );
+    assert!(within(&bomb, 1000, 64.0), "deflate bomb over budget");
     assert_eq!(
         bomb.amount, "Some(5700)",
         "the real text after the bombs is still read"
     );
     let objstm = measure("object-stream bomb", &object_stream_bomb());
     assert!(
-        objstm.wall_ms < 1000 && objstm.hwm_mb < 64.0,
+        within(&objstm, 1000, 64.0),
         "object-stream bomb over budget"
     );
     assert_eq!(objstm.amount, "None");
@@ -321,13 +324,10 @@ fn hostile_and_long_pdfs_within_a_second_and_64_mb() {
         ("compressed tokens", compressed_token_bomb()),
     ] {
         let c = measure(name, &pdf);
-        assert!(c.wall_ms < 1000 && c.hwm_mb < 64.0, "{name} over budget");
+        assert!(within(&c, 1000, 64.0), "{name} over budget");
     }
     let long = measure("200 pages", &two_hundred_pages());
-    assert!(
-        long.wall_ms < 1000 && long.hwm_mb < 64.0,
-        "200 pages over budget"
-    );
+    assert!(within(&long, 1000, 64.0), "200 pages over budget");
     // Issue 23: 30 M `[` in an uncompressed stream took 36 s. The file alone is
     // 30 MB, so its bound is the daemon's per-message one: 2 s and 128 MB.
     let raw = measure(
@@ -335,7 +335,7 @@ fn hostile_and_long_pdfs_within_a_second_and_64_mb() {
         &pages(vec![stream("", &vec![b'['; 30 << 20])]),
     );
     assert!(
-        raw.wall_ms < 2000 && raw.hwm_mb < 128.0,
+        within(&raw, 2000, 128.0),
         "uncompressed bracket bomb over budget"
     );
     assert_eq!(raw.amount, "None");

@@ -11,8 +11,11 @@
 //! [`MAX_STREAM`] bytes, a file to at most [`MAX_FILE_DECODED`] (images are
 //! never decoded, so they cost nothing), a PDF gets [`TIME_BUDGET`] of wall
 //! clock, Form XObjects nest at most [`MAX_FORM_DEPTH`] deep and
-//! [`MAX_FORM_CALLS`] times, and the operand stack is linear. lopdf runs inside
-//! `catch_unwind`; a file it cannot read, or one that panics, has no text.
+//! [`MAX_FORM_CALLS`] times, and the operand stack is linear. Because lopdf
+//! parses every object up front, a file with more than [`MAX_TOKENS`] tokens
+//! outside streams, or an object stream over [`MAX_LOAD_STREAM`], is not read.
+//! lopdf runs inside `catch_unwind`; a file it cannot read, or one that
+//! panics, has no text.
 
 use lopdf::{Dictionary, Document, LoadOptions, Object, ObjectId};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -105,6 +108,8 @@ fn extract(pdf: &[u8], budget: &mut Budget) -> Option<String> {
     };
     let doc = match Document::load_mem_with_options(pdf, opts.clone()) {
         Ok(d) => d,
+        // Over a decompression limit: a bomb, not a file to repair.
+        Err(lopdf::Error::Decompress(_)) => return None,
         Err(_) => Document::load_mem_with_options(&with_catalog(pdf), opts).ok()?,
     };
     let mut walker = content::Walker::new(&doc);
