@@ -1,7 +1,8 @@
 //! Waybill PDFs from real producers (fixtures/pdf/, made by
 //! scripts/gen-pdf-fixtures: ReportLab, fpdf2, WeasyPrint, Chromium,
 //! wkhtmltopdf, LibreOffice, MuPDF, cairo/Pango, Ghostscript, FOP, XeLaTeX,
-//! PDFBox (Type0 fonts), iText 5 (full compression), TCPDF (PHP),
+//! PDFBox (Type0 fonts), iText 5 (full compression), TCPDF (PHP), pdfTeX
+//! (Type 1 fonts with glyph-name /Differences and no ToUnicode),
 //! and re-saves through qpdf object streams, Ghostscript, `mutool clean` and
 //! AES-256/RC4-128 encryption with an empty user password). Each `NAME.pdf`
 //! has `NAME.json` beside it with the amount the page prints, or null.
