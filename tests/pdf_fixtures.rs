@@ -440,3 +440,80 @@ fn mutated_pdfs_never_panic_or_hang() {
     let own = crate_panics.lock().unwrap();
     assert!(own.is_empty(), "panics in leje: {own:?}");
 }
+
+// ---------------------------------------------------------------- a message of many PDFs
+
+fn base64(data: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for (i, c) in data.chunks(3).enumerate() {
+        if i > 0 && i % 19 == 0 {
+            out.push_str("\r\n");
+        }
+        let n = (u32::from(c[0]) << 16)
+            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
+            | u32::from(*c.get(2).unwrap_or(&0));
+        for k in 0..4 {
+            out.push(if k <= c.len() {
+                T[(n >> (18 - 6 * k)) as usize & 63] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+/// Issue 23: 2,000 small bomb PDFs in one 12 MB email kept `parse` busy past
+/// 300 s. A message's PDFs now share one budget and at most 8 are read; the
+/// real waybill attached first is still read.
+#[test]
+fn many_bomb_pdfs_in_one_message_stay_bounded() {
+    let real = std::fs::read(
+        pdf_files()
+            .into_iter()
+            .find(|p| p.ends_with("fpdf2-ttf-slip-8450.pdf"))
+            .unwrap(),
+    )
+    .unwrap();
+    let bomb = pages(vec![stream(
+        "/Filter /FlateDecode",
+        &zlib(&vec![b'['; 4 << 20]),
+    )]);
+    let mut m = String::from(
+        "From: Migracioni <migracioni@asp.gov.al>\r\nTo: a@b.example\r\nSubject: Residence Permit\r\n\
+         Date: Wed, 1 Sep 2021 10:00:00 +0200\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         We inform you that your Residence Permit for citizen Nikos Papadopoulos , Travel Document no. AE5512047 , \
+         Greek has been approved.\r\n\r\nDrejtoria Vendore per Kufirin dhe Migracionin GJIROKASTER\r\n",
+    );
+    let n = 300;
+    for (k, pdf) in std::iter::once(&real)
+        .chain(std::iter::repeat_n(&bomb, n))
+        .enumerate()
+    {
+        m.push_str(&format!(
+            "--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"w{k}.pdf\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{}\r\n",
+            base64(pdf)
+        ));
+    }
+    m.push_str("--b--\r\n");
+    let t0 = Instant::now();
+    let p = leje::parse::parse(m.as_bytes());
+    let took = t0.elapsed();
+    println!(
+        "{} PDFs in a {:.1} MB message: parsed in {took:?}",
+        n + 1,
+        m.len() as f64 / 1e6
+    );
+    assert_eq!(
+        p.waybills.first().and_then(|w| w.amount_lek),
+        Some(8450),
+        "{:?}",
+        p.kind
+    );
+    assert!(p.waybills.iter().skip(1).all(|w| w.amount_lek.is_none()));
+    // Debug build on a shared machine: a hang guard, the budget itself is 1.5 s.
+    assert!(took.as_secs() < 10, "{took:?}");
+}
