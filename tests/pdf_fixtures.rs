@@ -2,7 +2,8 @@
 //! scripts/gen-pdf-fixtures: ReportLab, fpdf2, WeasyPrint, Chromium,
 //! wkhtmltopdf, LibreOffice, MuPDF, cairo/Pango, Ghostscript, FOP, XeLaTeX,
 //! PDFBox (Type0 fonts), iText 5 (full compression), TCPDF (PHP), pdfTeX
-//! (Type 1 fonts with glyph-name /Differences and no ToUnicode),
+//! (Type 1 fonts with glyph-name /Differences and no ToUnicode), ReportLab
+//! with a 24 MB (decoded) scanned page image stored before the text,
 //! and re-saves through qpdf object streams, Ghostscript, `mutool clean` and
 //! AES-256/RC4-128 encryption with an empty user password). Each `NAME.pdf`
 //! has `NAME.json` beside it with the amount the page prints, or null.
