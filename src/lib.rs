@@ -20,6 +20,7 @@
 //!
 //! - [`config`]: the TOML file, validated once into runtime settings.
 //! - [`parse`]: raw RFC 5322 bytes → [`parse::ParsedMessage`]; pure, never panics.
+//!   Waybill PDFs are read through lopdf (file structure) and a bounded text walker.
 //! - [`budget`]: bounded work per message: a CPU-time budget and a memory
 //!   ceiling around each parse, and the parser threads with their watchdog.
 //! - [`sanitize`]: names and filenames from email made safe to show or send.

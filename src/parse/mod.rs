@@ -257,6 +257,12 @@ pub fn pdf_amount_lek(pdf: &[u8]) -> Option<u64> {
     pdf::text(pdf).and_then(|t| waybill::amount(&t))
 }
 
+/// The text layer of a PDF as the waybill reader sees it (bounded; `None`
+/// without one). For tests and diagnostics.
+pub fn pdf_text(pdf: &[u8]) -> Option<String> {
+    pdf::text(pdf)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
