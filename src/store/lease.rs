@@ -10,9 +10,8 @@
 use std::time::Duration;
 
 use super::cluster::check_fence;
-use super::ingest::{advance_checkpoint, origin_cols, origin_name};
 use super::query::{now, q};
-use super::{Checkpoint, Fence, Origin, Store, StoreError};
+use super::{Checkpoint, Fence, Origin, Outcome, Store, StoreError};
 
 impl Store {
     /// The mailbox's checkpoint, if anything was processed from it.
@@ -109,30 +108,9 @@ impl Store {
         reason: &str,
         fence: Option<&Fence>,
     ) -> Result<(), StoreError> {
-        let at = now();
-        let (mailbox, uidvalidity, uid, path) = origin_cols(origin);
-        let mut tx = self.pool().write().await?;
-        tx.execute(
-            q("INSERT INTO processed_messages (origin, mailbox, uidvalidity, uid, path, message_id, \
-               size, outcome, reason, at, action_pending) \
-               VALUES ($1, $2, $3, $4, $5, $6, 0, 'skipped', $7, $8, $9) \
-               ON CONFLICT DO NOTHING")
-            .bind(origin_name(origin))
-            .bind(mailbox)
-            .bind(uidvalidity)
-            .bind(uid)
-            .bind(path)
-            .bind(message_id)
-            .bind(reason)
-            .bind(at)
-            .bind(matches!(origin, Origin::Imap { .. })),
-        )
-        .await?;
-        advance_checkpoint(&mut tx, origin, at).await?;
-        if let Some(f) = fence {
-            check_fence(&mut tx, f).await?;
-        }
-        tx.commit().await
+        // NOTE: a skipped message is an unparsed one with no size or hash to record.
+        self.record_unparsed_fenced(origin, message_id, None, 0, Outcome::Skipped, reason, fence)
+            .await
     }
 
     /// After a UIDVALIDITY change: was this message (by Message-ID, else raw

@@ -25,6 +25,12 @@ fn trusted_fixtures(dir: &Path) -> PathBuf {
         if p.extension().is_none_or(|x| x != "eml") {
             continue;
         }
+        // NOTE: the `*-corpus.eml` fixtures wrap one notice in 79 real clients' forward
+        // blocks, each forwarded by a different address: imported together they are
+        // contact conflicts (review), not the renewals this test counts.
+        if p.to_string_lossy().ends_with("-corpus.eml") {
+            continue;
+        }
         let raw = std::fs::read(&p).unwrap();
         let parsed = leje::parse::parse(&raw);
         let mut copy = Vec::new();
