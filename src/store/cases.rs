@@ -179,7 +179,7 @@ pub(crate) async fn enqueue_followup(
         .fetch_optional(
             q(
                 "SELECT message_id, refs, forwarded_by, forwarder_is_staff, original_to, status, \
-               forwarder_verified, original_verified FROM outbox \
+               forwarder_verified, original_verified, released_by FROM outbox \
                WHERE case_id = $1 AND kind = 'instructions' ORDER BY id DESC LIMIT 1",
             )
             .bind(case_id),
@@ -190,6 +190,9 @@ pub(crate) async fn enqueue_followup(
             let mid: String = r.get("message_id")?;
             let mut references = r.get_list("refs")?;
             references.push(mid.clone());
+            // NOTE: a person who released the instructions vouched for their addresses;
+            // the case's later emails go to the same addresses without asking again.
+            let released = r.get::<Option<String>>("released_by")?.is_some();
             NewOutbox {
                 case_id,
                 kind,
@@ -201,8 +204,8 @@ pub(crate) async fn enqueue_followup(
                 // NOTE: while the instructions wait for a person, so does this.
                 held: r.get::<String>("status")? == "held",
                 source_message: None,
-                forwarder_verified: r.get("forwarder_verified")?,
-                original_verified: r.get("original_verified")?,
+                forwarder_verified: released || r.get::<bool>("forwarder_verified")?,
+                original_verified: released || r.get::<bool>("original_verified")?,
             }
         }
         None => NewOutbox {

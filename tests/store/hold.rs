@@ -3,7 +3,7 @@
 //! released (the release is on the case's history), and carries only its own
 //! message's waybills; the hourly counts see what was sent.
 
-use leje::store::{Cause, Incoming, Origin, OutboxStatus, Store};
+use leje::store::{Cause, Incoming, Origin, OutboxStatus, Stage, Store};
 use leje::trust::Verdict;
 
 use crate::{approval, both, raw_hash, waybill, Env};
@@ -107,6 +107,53 @@ async fn held_until_released(env: Env) {
     assert_eq!(by("example.com").await, 0);
 }
 
+/// Once a person released a case's instructions, the case's later emails (NID not
+/// ready, card ready, reminders) reach the same addresses without another release;
+/// before that they wait too.
+async fn released_addresses_carry_to_later_emails(env: Env) {
+    let s = &env.store;
+    let p = approval(
+        "HD1000002",
+        "Rel Eased",
+        "x@unverified.example",
+        "rel@example.com",
+    );
+    let r = ingest(s, "/r1.eml", &p, &untrusted()).await;
+    let id = r.outbox_ids[0];
+    let case = r.case_id.unwrap();
+    let nid_rows = || async move {
+        let mut rows = s.outbox_list(None).await.unwrap();
+        rows.retain(|o| o.case_id == case && o.kind == leje::store::OutboxKind::NidPending);
+        rows.sort_by_key(|o| o.id);
+        rows
+    };
+    for to in [Stage::Applied, Stage::NidPending] {
+        s.advance_by_id(case, to, Cause::Cli, None).await.unwrap();
+    }
+    let first = nid_rows().await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(
+        first[0].status,
+        OutboxStatus::Held,
+        "held like its instructions"
+    );
+    assert!(!first[0].forwarder_verified && !first[0].original_verified);
+
+    s.outbox_release(id, "maria").await.unwrap();
+    for to in [Stage::Applied, Stage::NidPending] {
+        s.advance_by_id(case, to, Cause::Cli, None).await.unwrap();
+    }
+    let rows = nid_rows().await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let later = &rows[1];
+    assert_eq!(later.status, OutboxStatus::Pending);
+    assert!(
+        later.forwarder_verified && later.original_verified,
+        "a person vouched for these addresses: {later:?}"
+    );
+}
+
 both! {
     held_until_released;
+    released_addresses_carry_to_later_emails;
 }

@@ -53,7 +53,7 @@ impl Store {
             .fetch_optional(
                 q(
                     "SELECT forwarded_by, forwarder_is_staff, original_to, status, \
-                   forwarder_verified, original_verified FROM outbox \
+                   forwarder_verified, original_verified, released_by FROM outbox \
                    WHERE case_id = $1 AND kind = 'instructions' ORDER BY id DESC LIMIT 1",
                 )
                 .bind(case_id),
@@ -62,14 +62,18 @@ impl Store {
         // NOTE: trust follows the instructions email: addresses a person has not vouched
         // for (held instructions) get a held citizenship email too.
         let (forwarded_by, forwarder_is_staff, original_to, held, fwd_ok, orig_ok) = match prev {
-            Some(r) => (
-                r.get("forwarded_by")?,
-                r.get("forwarder_is_staff")?,
-                r.get("original_to")?,
-                r.get::<String>("status")? == "held",
-                r.get("forwarder_verified")?,
-                r.get("original_verified")?,
-            ),
+            // A released instructions email: a person vouched for its addresses.
+            Some(r) => {
+                let released = r.get::<Option<String>>("released_by")?.is_some();
+                (
+                    r.get("forwarded_by")?,
+                    r.get("forwarder_is_staff")?,
+                    r.get("original_to")?,
+                    r.get::<String>("status")? == "held",
+                    released || r.get::<bool>("forwarder_verified")?,
+                    released || r.get::<bool>("original_verified")?,
+                )
+            }
             None => (None, false, None, false, false, false),
         };
         let id = insert_outbox(
