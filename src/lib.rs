@@ -6,17 +6,23 @@
 //!
 //! ## Architecture
 //!
-//! One module per stage of the pipeline:
+//! One module per stage of the pipeline, and the rooms built on the store:
 //!
 //! ```text
 //!  IMAP mailbox ──► imap ──► parse ──► store ──► notify ──► SMTP
-//!  (Dovecot, Gmail, (fetch,   (recognise (cases,   (templates,
-//!   M365 …)         IDLE)     & extract) events,   outbox sender)
-//!                                        outbox)
+//!  (Dovecot, Gmail, (fetch,  (+ trust:  (cases,   (templates,
+//!   M365 …)         IDLE)    who sent   events,   hold/caps,
+//!                            it)        outbox)   outbox sender)
+//!                                         ▲
+//!        web (console, one-click pages) ──┤── followup (reminders, replies)
+//!        citizenship (rules + pass) ──────┘
 //!                      ▲                              ▲
 //!                      └────────── daemon ────────────┘
-//!                         (wiring, signals, health)
+//!              (wiring, leases across instances, signals, the one HTTP server)
 //! ```
+//!
+//! Arrows go down only: the store never calls web, notify, followup or daemon;
+//! parse and trust never touch the store; time is a parameter (`now`).
 //!
 //! - [`config`]: the TOML file, validated once into runtime settings.
 //! - [`parse`]: raw RFC 5322 bytes → [`parse::ParsedMessage`]; pure, never panics.
