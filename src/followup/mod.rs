@@ -6,7 +6,7 @@
 //!   Reminders are queued only inside the window of the applicant's day
 //!   (Europe/Tirane, [`window`]); the store enqueues each one in the same
 //!   transaction that moves its due date ([`crate::store::Store::remind_due`]).
-//! - [`spawn`]: the daemon's loop.
+//! - [`pass_once`]: the daemon's pass (run under a job lease, `daemon::leases::job_loop`).
 //! - [`cli`]: `leje remind`, `leje replies`, `leje cases pause|resume`.
 //!
 //! Replies and Directorate follow-ups are attached at ingest time (the store's
