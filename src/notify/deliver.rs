@@ -8,12 +8,12 @@ use chrono::{DateTime, Utc};
 
 use super::message::{self, AttachmentFile, Envelope};
 use super::recipients::Parties;
-use super::render::{render, EmailContext, Facts, OfficeView, Payment};
+use super::render::{render, EmailContext, Facts};
 use super::smtp::{self, Failure, Transport};
 use super::templates::{TemplateKind, Templates};
 use super::worker::{from_address, policy_for};
 use super::NotifyError;
-use crate::config::{PaymentRoute, Settings};
+use crate::config::Settings;
 use crate::store::{OutboxKind, OutboxRow, Stage, Store};
 
 /// Where a pass delivers to.
@@ -132,33 +132,15 @@ impl Pass<'_> {
             (Vec::new(), Vec::new())
         };
         let facts = Facts {
-            language: lang,
-            name: case.name.clone(),
-            directorate: case.directorate,
-            office: case
-                .directorate
-                .and_then(|d| self.settings.offices.get(&d))
-                .map(|o| OfficeView {
-                    name: o.name.clone(),
-                    address: o.address.clone(),
-                    hours: o.hours.clone(),
-                }),
             waybill_amounts: amounts,
             attachments: attachments.iter().map(|a| a.filename.clone()).collect(),
-            fee_default_lek: self.settings.notify.fee_default_lek,
-            payment: match self.settings.notify.payment_route {
-                PaymentRoute::Bank => Payment::Bank,
-                PaymentRoute::Post => Payment::Post,
-            },
             missing_applicant_address: rcpt.missing_applicant_address,
-            agency_name: self.settings.notify.agency_name.clone(),
-            retry_from: case.next_due.map(|d| d.date_naive()),
             citizenship: match row.kind {
                 OutboxKind::Citizenship => self.store.citizenship_notice(row.id).await?,
                 _ => None,
             },
-            stage: Some(case.stage),
             links: super::links::links(self.settings, &case, lang, self.now),
+            ..Facts::of_case(self.settings, &case, lang)
         };
         let rendered = match render(
             self.templates,

@@ -2,10 +2,10 @@
 //! from the same facts and templates the sender uses.
 
 use super::recipients::Parties;
-use super::render::{render, EmailContext, Facts, OfficeView, Payment, Rendered};
+use super::render::{render, EmailContext, Facts, Rendered};
 use super::templates::{TemplateKind, Templates};
 use super::worker::policy_for;
-use crate::config::{PaymentRoute, Settings};
+use crate::config::Settings;
 use crate::store::{Case, StoredWaybill};
 
 /// Who an email is for, and what it says.
@@ -68,32 +68,12 @@ pub fn preview(
     } else {
         (Vec::new(), Vec::new())
     };
+    // NOTE: a preview shows no live one-click links (they would be valid links).
     let facts = Facts {
-        language: lang,
-        name: case.name.clone(),
-        directorate: case.directorate,
-        office: case
-            .directorate
-            .and_then(|d| settings.offices.get(&d))
-            .map(|o| OfficeView {
-                name: o.name.clone(),
-                address: o.address.clone(),
-                hours: o.hours.clone(),
-            }),
         waybill_amounts: amounts,
         attachments: names,
-        fee_default_lek: settings.notify.fee_default_lek,
-        payment: match settings.notify.payment_route {
-            PaymentRoute::Bank => Payment::Bank,
-            PaymentRoute::Post => Payment::Post,
-        },
         missing_applicant_address: missing,
-        agency_name: settings.notify.agency_name.clone(),
-        retry_from: case.next_due.map(|d| d.date_naive()),
-        // NOTE: a preview shows no live one-click links (they would be valid links).
-        stage: Some(case.stage),
-        links: None,
-        citizenship: None,
+        ..Facts::of_case(settings, case, lang)
     };
     Some(
         render(templates, lang, kind, &EmailContext::new(&facts), true).map(|rendered| Preview {

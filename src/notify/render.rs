@@ -56,6 +56,45 @@ pub struct Facts {
     pub links: Option<crate::links::EmailLinks>,
 }
 
+impl Facts {
+    /// What every email of `case` says, from the case and the settings: no waybills,
+    /// no citizenship route, no links. The sender (deliver.rs) and the console's
+    /// preview (preview.rs) fill in the rest, so both render the same facts.
+    pub fn of_case(
+        settings: &crate::config::Settings,
+        case: &crate::store::Case,
+        language: Language,
+    ) -> Facts {
+        let n = &settings.notify;
+        Facts {
+            language,
+            name: case.name.clone(),
+            directorate: case.directorate,
+            office: case
+                .directorate
+                .and_then(|d| settings.offices.get(&d))
+                .map(|o| OfficeView {
+                    name: o.name.clone(),
+                    address: o.address.clone(),
+                    hours: o.hours.clone(),
+                }),
+            waybill_amounts: Vec::new(),
+            attachments: Vec::new(),
+            fee_default_lek: n.fee_default_lek,
+            payment: match n.payment_route {
+                crate::config::PaymentRoute::Bank => Payment::Bank,
+                crate::config::PaymentRoute::Post => Payment::Post,
+            },
+            missing_applicant_address: false,
+            agency_name: n.agency_name.clone(),
+            retry_from: case.next_due.map(|d| d.date_naive()),
+            citizenship: None,
+            stage: Some(case.stage),
+            links: None,
+        }
+    }
+}
+
 /// Everything a template can use. Every field is always present (`none` when unknown),
 /// which is what lets the environment run with strict undefined checks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
