@@ -269,14 +269,8 @@ impl Parsers {
 
 impl Thread {
     fn start(epoch: Instant, limits: Limits, parse: ParseFn, judge: Judge) -> Thread {
-        let (input, rx) = mpsc::unbounded_channel();
-        let (tx, output) = mpsc::unbounded_channel();
-        let shared = Arc::new(Shared {
-            queue: Mutex::new(rx),
-            started: AtomicU64::new(0),
-            state: AtomicU8::new(RUNNING),
-        });
-        let s = shared.clone();
+        let (thread, tx) = Thread::ends();
+        let s = thread.shared.clone();
         // NOTE: a thread of its own, not tokio's blocking pool: it lives as long as
         // the batch, and several mailboxes' parser threads could otherwise fill the
         // pool's ceiling and hold up its short jobs (file I/O).
@@ -286,28 +280,36 @@ impl Thread {
                 let judge = judge.clone();
                 move || work(&s, tx, epoch, limits, parse, &judge)
             });
-        if let Err(e) = spawned {
-            tracing::warn!("cannot start a parser thread ({e}); using the blocking pool");
-            let (input, rx) = mpsc::unbounded_channel();
-            let (tx, output) = mpsc::unbounded_channel();
-            let shared = Arc::new(Shared {
-                queue: Mutex::new(rx),
-                started: AtomicU64::new(0),
-                state: AtomicU8::new(RUNNING),
-            });
-            let s = shared.clone();
-            tokio::task::spawn_blocking(move || work(&s, tx, epoch, limits, parse, &judge));
-            return Thread {
+        match spawned {
+            Ok(_) => thread,
+            Err(e) => {
+                tracing::warn!("cannot start a parser thread ({e}); using the blocking pool");
+                // The failed spawn dropped the first ends' sender: new ones.
+                let (thread, tx) = Thread::ends();
+                let s = thread.shared.clone();
+                tokio::task::spawn_blocking(move || work(&s, tx, epoch, limits, parse, &judge));
+                thread
+            }
+        }
+    }
+
+    /// What the reader keeps of a new thread, and the sender its worker takes.
+    fn ends() -> (Thread, mpsc::UnboundedSender<Outcome>) {
+        let (input, rx) = mpsc::unbounded_channel();
+        let (tx, output) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(rx),
+            started: AtomicU64::new(0),
+            state: AtomicU8::new(RUNNING),
+        });
+        (
+            Thread {
                 input,
                 output,
                 shared,
-            };
-        }
-        Thread {
-            input,
-            output,
-            shared,
-        }
+            },
+            tx,
+        )
     }
 }
 
