@@ -76,6 +76,20 @@ pub struct SendReport {
     pub lost: u32,
 }
 
+impl SendReport {
+    /// Counts one row's outcome.
+    fn count(&mut self, outcome: RowOutcome) {
+        match outcome {
+            RowOutcome::Sent => self.sent += 1,
+            RowOutcome::Written(p) => self.written.push(p),
+            RowOutcome::Retried => self.retried += 1,
+            RowOutcome::Deferred => self.deferred += 1,
+            RowOutcome::Failed => self.failed += 1,
+            RowOutcome::Lost => self.lost += 1,
+        }
+    }
+}
+
 /// Send (or, in dry-run, write) everything that is due now. For `leje outbox send`,
 /// tests, and each tick of [`run_outbox`].
 pub async fn send_due_once(
@@ -167,14 +181,7 @@ async fn send_pass(
                 // The daemon looks at each row once per run in dry-run mode (rows stay pending).
                 written_before.insert(row.id);
             }
-            match outcome {
-                RowOutcome::Sent => report.sent += 1,
-                RowOutcome::Written(p) => report.written.push(p),
-                RowOutcome::Retried => report.retried += 1,
-                RowOutcome::Deferred => report.deferred += 1,
-                RowOutcome::Failed => report.failed += 1,
-                RowOutcome::Lost => report.lost += 1,
-            }
+            report.count(outcome);
         }
         Ok::<(), NotifyError>(())
     }
@@ -224,14 +231,7 @@ async fn send_claimed(
             claim: Some(&token),
         };
         let span = tracing::info_span!("outbox", id = row.id, case = row.case_id, kind = %row.kind);
-        match ctx.one(&row).instrument(span).await? {
-            RowOutcome::Sent => report.sent += 1,
-            RowOutcome::Written(p) => report.written.push(p),
-            RowOutcome::Retried => report.retried += 1,
-            RowOutcome::Deferred => report.deferred += 1,
-            RowOutcome::Failed => report.failed += 1,
-            RowOutcome::Lost => report.lost += 1,
-        }
+        report.count(ctx.one(&row).instrument(span).await?);
     }
     Ok(report)
 }
