@@ -294,7 +294,7 @@ pub(super) async fn ingest_bulk(
 /// else can take them: the transaction began IMMEDIATE and holds the write lock
 /// until it commits. On PostgreSQL they come from the column's identity sequence,
 /// as a row inserted without an id would take them.
-async fn new_ids(tx: &mut Tx, table: &str, n: usize) -> Result<Vec<i64>, StoreError> {
+pub(super) async fn new_ids(tx: &mut Tx, table: &str, n: usize) -> Result<Vec<i64>, StoreError> {
     if n == 0 {
         return Ok(Vec::new());
     }
@@ -344,7 +344,7 @@ fn stage_of(kind: Kind) -> Stage {
 /// names, and sqlx asks for every parameter's name: quadratic in the number of
 /// values, which made a 256-row INSERT slower than 256 one-row ones. Anonymous `?`
 /// parameters have no names to walk.
-fn numbered(pg: bool, from: usize, n: usize) -> String {
+pub(super) fn numbered(pg: bool, from: usize, n: usize) -> String {
     let mut s = String::with_capacity(n * 5);
     for i in from..from + n {
         if i > from {
@@ -378,7 +378,7 @@ fn prepared(sql: String, rows: usize) -> super::query::Q {
 /// On SQLite, one single-row statement stepped per row on the writer's handle
 /// ([`super::sqlite_raw`]); on PostgreSQL, multi-row statements of [`CHUNK`] rows,
 /// one round trip each.
-async fn insert(
+pub(super) async fn insert(
     tx: &mut Tx,
     head: &str,
     rows: Vec<Vec<Arg>>,

@@ -185,7 +185,20 @@ pub(crate) async fn enqueue_followup(
             .bind(case_id),
         )
         .await?;
-    let o = match first {
+    let o = followup_outbox(case_id, kind, first.as_ref())?;
+    insert_outbox(tx, o, at).await
+}
+
+/// A follow-up's outbox row threaded under `first`, the case's latest
+/// Instructions email (its `message_id`, `refs`, `forwarded_by`,
+/// `forwarder_is_staff`, `original_to`, `status`, `forwarder_verified`,
+/// `original_verified` and `released_by`), and addressed like it.
+pub(crate) fn followup_outbox(
+    case_id: i64,
+    kind: OutboxKind,
+    first: Option<&Row>,
+) -> Result<NewOutbox, StoreError> {
+    Ok(match first {
         Some(r) => {
             let mid: String = r.get("message_id")?;
             let mut references = r.get_list("refs")?;
@@ -221,8 +234,7 @@ pub(crate) async fn enqueue_followup(
             forwarder_verified: false,
             original_verified: false,
         },
-    };
-    insert_outbox(tx, o, at).await
+    })
 }
 
 /// Moves a loaded case to `to` inside `tx`: checks the stage against the last

@@ -3,15 +3,16 @@
 //!
 //! A case's next reminder is due at `COALESCE(remind_from, created_at)` plus its
 //! stage's delay; a stage change resets both (a trigger of schema 10, so every
-//! writer is covered). [`Store::remind_due`] takes due cases a batch at a time,
-//! and in the same transaction enqueues each reminder and moves its due base, so
-//! a crash neither loses nor repeats one. On PostgreSQL the rows are taken with
-//! `FOR UPDATE SKIP LOCKED`: several instances share the work, never a case.
+//! writer is covered). [`Store::remind_due`] (`remind.rs`) takes due cases a
+//! batch at a time, and in the same transaction enqueues each reminder and moves
+//! its due base, so a crash neither loses nor repeats one. On PostgreSQL the rows
+//! are taken with `FOR UPDATE SKIP LOCKED`: several instances share the work,
+//! never a case.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use super::cases::{enqueue_followup, insert_event, load_by_doc, load_by_id, normalise_doc};
+use super::cases::{insert_event, load_by_doc, load_by_id, normalise_doc};
 use super::query::{q, trunc, Tx};
 use super::{redact_doc, Cause, Stage, Store, StoreError};
 
@@ -104,71 +105,6 @@ pub enum StepOutcome {
 }
 
 impl Store {
-    /// One batch of the reminder pass at `now`: up to `limit` due cases, in one
-    /// transaction. With `commit` false (a dry run) everything is rolled back and
-    /// the batch reports what it would have done. Call until it returns empty.
-    pub async fn remind_due(
-        &self,
-        now: DateTime<Utc>,
-        schedule: &Schedule,
-        limit: usize,
-        commit: bool,
-    ) -> Result<DueBatch, StoreError> {
-        let now = trunc(now);
-        let mut tx = self.pool().write().await?;
-        let mut out = DueBatch::default();
-        let lock = if tx.is_pg() {
-            " FOR UPDATE SKIP LOCKED"
-        } else {
-            ""
-        };
-        for (stage, delay) in &schedule.delays {
-            let left = limit.saturating_sub(out.reminded.len() + out.stalled.len());
-            if left == 0 {
-                break;
-            }
-            // A delay longer than the calendar: nothing is ever due.
-            let Some(cutoff) = now.checked_sub_signed(*delay) else {
-                continue;
-            };
-            // NOTE: the WHERE and ORDER BY match the partial index cases_remind_due
-            // exactly, so this reads only the due rows of this stage.
-            let sql = format!(
-                "SELECT id, reminders_sent FROM cases WHERE stage = $1 AND remind_state IS NULL \
-                 AND COALESCE(remind_from, created_at) <= $2 \
-                 ORDER BY COALESCE(remind_from, created_at) LIMIT $3{lock}"
-            );
-            let rows = tx
-                .fetch_all(q(sql).bind(stage.as_str()).bind(cutoff).bind(left as i64))
-                .await?;
-            out.rows_read += rows.len() as u64;
-            for r in rows {
-                let id: i64 = r.get("id")?;
-                let sent = r.get_u32("reminders_sent")?;
-                if sent >= schedule.max_per_stage {
-                    stall(&mut tx, id, *stage, sent, now).await?;
-                    out.stalled.push(id);
-                } else {
-                    let ob = remind(&mut tx, id, *stage, sent + 1, schedule, now).await?;
-                    out.reminded.push((id, *stage, ob));
-                }
-            }
-        }
-        if commit {
-            tx.commit().await?;
-        } else {
-            for (_, _, id) in &out.reminded {
-                let sql = format!(
-                    "SELECT {} FROM outbox WHERE id = $1",
-                    super::outbox::OUTBOX_COLS
-                );
-                let r = tx.fetch_one(q(sql).bind(*id)).await?;
-                out.rows.push(super::outbox::outbox_from_row(&r)?);
-            }
-        }
-        Ok(out)
-    }
-
     /// Pauses (`Some(Paused)`) or resumes (`None`) a case's reminders; an
     /// unsubscribed or stalled case is resumed too. Returns the case id.
     pub async fn set_reminders(
@@ -294,62 +230,6 @@ fn base_ts(r: &super::query::Row) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(&s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| StoreError::Corrupt(format!("remind_from `{s}`: {e}")))
-}
-
-/// Enqueues reminder `n` of `stage` for `case_id` (threaded under its
-/// instructions email) and moves its due base to `now`, with an event.
-async fn remind(
-    tx: &mut Tx,
-    case_id: i64,
-    stage: Stage,
-    n: u32,
-    schedule: &Schedule,
-    now: DateTime<Utc>,
-) -> Result<i64, StoreError> {
-    let ob = enqueue_followup(tx, case_id, super::OutboxKind::Reminder, now).await?;
-    tx.execute(
-        q("UPDATE cases SET remind_from = $1, reminders_sent = $2 WHERE id = $3")
-            .bind(now)
-            .bind(n)
-            .bind(case_id),
-    )
-    .await?;
-    let detail = format!("reminder {n} of {} sent", schedule.max_per_stage);
-    insert_event(
-        tx,
-        case_id,
-        now,
-        Some(stage),
-        stage,
-        Cause::Reminder,
-        Some(&detail),
-        None,
-    )
-    .await?;
-    Ok(ob)
-}
-
-async fn stall(
-    tx: &mut Tx,
-    case_id: i64,
-    stage: Stage,
-    sent: u32,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    tx.execute(q("UPDATE cases SET remind_state = 'stalled' WHERE id = $1").bind(case_id))
-        .await?;
-    let detail = format!("stalled: no progress after {sent} reminders; for staff");
-    insert_event(
-        tx,
-        case_id,
-        now,
-        Some(stage),
-        stage,
-        Cause::Reminder,
-        Some(&detail),
-        None,
-    )
-    .await
 }
 
 async fn set_state(

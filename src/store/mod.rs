@@ -36,6 +36,7 @@ mod outbox;
 mod output;
 mod postgres;
 mod query;
+mod remind;
 mod replies;
 mod review;
 mod sqlite;
