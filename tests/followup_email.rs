@@ -1,5 +1,5 @@
 //! The reminder email per stage, in both languages, with its one-click links
-//! (issue 20): the wording follows the stage, each open step has its link, the
+//! (issue 20): each stage's reminder has its own wording (its own template set), each open step has its link, the
 //! unsubscribe link is there, and nothing the applicant's name holds is
 //! rendered as HTML.
 
@@ -39,66 +39,178 @@ fn facts(lang: Language, stage: Stage) -> Facts {
     }
 }
 
+/// Each stage's distinctive sentence (the text part), per language.
+const WORDING: [(Stage, Language, &str); 12] = [
+    (Stage::Approved, Language::En, "These steps are still open"),
+    (
+        Stage::AddressConfirmed,
+        Language::En,
+        "These steps are still open",
+    ),
+    (Stage::FeePaid, Language::En, "These steps are still open"),
+    (Stage::NidPending, Language::En, "You can try again now."),
+    (
+        Stage::Applied,
+        Language::En,
+        "Your card should be ready: collect it and tell us.",
+    ),
+    (
+        Stage::CardReady,
+        Language::En,
+        "Your residence card is still waiting for you.",
+    ),
+    (
+        Stage::Approved,
+        Language::Sq,
+        "këta hapa janë ende të hapur",
+    ),
+    (
+        Stage::AddressConfirmed,
+        Language::Sq,
+        "këta hapa janë ende të hapur",
+    ),
+    (Stage::FeePaid, Language::Sq, "këta hapa janë ende të hapur"),
+    (
+        Stage::NidPending,
+        Language::Sq,
+        "Tani mund të provoni përsëri.",
+    ),
+    (
+        Stage::Applied,
+        Language::Sq,
+        "Karta juaj duhet të jetë gati: tërhiqeni dhe na njoftoni.",
+    ),
+    (
+        Stage::CardReady,
+        Language::Sq,
+        "Karta juaj e qëndrimit ende ju pret.",
+    ),
+];
+
+/// The reminder of `stage` in `lang`, rendered from its own template set.
+fn reminder(t: &Templates, lang: Language, stage: Stage) -> (Facts, leje::notify::Rendered) {
+    let f = facts(lang, stage);
+    let r = render(
+        t,
+        lang,
+        TemplateKind::reminder(stage),
+        &EmailContext::new(&f),
+        true,
+    )
+    .unwrap();
+    (f, r)
+}
+
+/// One test per stage and language: the stage's sentence is there (text and
+/// HTML) and no other stage's is.
+fn wording_of(stage: Stage, lang: Language) {
+    let t = Templates::load(None).unwrap();
+    let (_, r) = reminder(&t, lang, stage);
+    let html = r.html.as_deref().unwrap();
+    for (s, l, sentence) in WORDING {
+        if l != lang {
+            continue;
+        }
+        let want = s == stage || (is_steps(s) && is_steps(stage));
+        assert_eq!(
+            r.text.contains(sentence),
+            want,
+            "{stage} {lang:?} / {sentence}: {}",
+            r.text
+        );
+        assert_eq!(
+            html.contains(sentence),
+            want,
+            "{stage} {lang:?} / {sentence}: {html}"
+        );
+    }
+}
+
+fn is_steps(s: Stage) -> bool {
+    matches!(
+        s,
+        Stage::Approved | Stage::AddressConfirmed | Stage::FeePaid
+    )
+}
+
+macro_rules! wording_tests {
+    ($($name:ident: $stage:ident, $lang:ident;)*) => {$(
+        #[test]
+        fn $name() {
+            wording_of(Stage::$stage, Language::$lang);
+        }
+    )*};
+}
+
+wording_tests! {
+    wording_approved_en: Approved, En;
+    wording_approved_sq: Approved, Sq;
+    wording_address_confirmed_en: AddressConfirmed, En;
+    wording_address_confirmed_sq: AddressConfirmed, Sq;
+    wording_fee_paid_en: FeePaid, En;
+    wording_fee_paid_sq: FeePaid, Sq;
+    wording_nid_pending_en: NidPending, En;
+    wording_nid_pending_sq: NidPending, Sq;
+    wording_applied_en: Applied, En;
+    wording_applied_sq: Applied, Sq;
+    wording_card_ready_en: CardReady, En;
+    wording_card_ready_sq: CardReady, Sq;
+}
+
 #[test]
-fn each_stage_has_its_wording_and_links() {
+fn each_stage_names_itself_in_the_subject() {
+    let t = Templates::load(None).unwrap();
+    let subjects = [
+        (Stage::Approved, Language::En, "the next steps"),
+        (Stage::NidPending, Language::En, "You can try again now"),
+        (Stage::Applied, Language::En, "should be ready"),
+        (Stage::CardReady, Language::En, "is waiting for you"),
+        (Stage::Approved, Language::Sq, "hapat e ardhshëm"),
+        (Stage::NidPending, Language::Sq, "provoni përsëri"),
+        (Stage::Applied, Language::Sq, "duhet të jetë gati"),
+        (Stage::CardReady, Language::Sq, "ju pret"),
+    ];
+    for (stage, lang, want) in subjects {
+        let (_, r) = reminder(&t, lang, stage);
+        assert!(r.subject.contains(want), "{stage} {lang:?}: {}", r.subject);
+    }
+}
+
+/// An operator overrides one stage's reminder; the others keep theirs.
+#[test]
+fn one_stage_is_overridden_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("en")).unwrap();
+    std::fs::write(
+        dir.path().join("en/reminder_applied.txt.j2"),
+        "Hello {{ name }}, the card office says hi.\n",
+    )
+    .unwrap();
+    let t = Templates::load(Some(dir.path())).unwrap();
+    assert_eq!(t.overridden(), ["en/reminder_applied.txt.j2"]);
+    let (_, r) = reminder(&t, Language::En, Stage::Applied);
+    assert!(r.text.contains("the card office says hi"), "{}", r.text);
+    let (_, r) = reminder(&t, Language::En, Stage::CardReady);
+    assert!(r.text.contains("still waiting for you"), "{}", r.text);
+    let (_, r) = reminder(&t, Language::Sq, Stage::Applied);
+    assert!(r.text.contains("duhet të jetë gati"), "{}", r.text);
+}
+
+#[test]
+fn each_stage_has_its_links() {
     let t = Templates::load(None).unwrap();
     let cases = [
-        (
-            Language::En,
-            Stage::Approved,
-            "still open",
-            "I have confirmed my address",
-        ),
-        (Language::En, Stage::FeePaid, "still open", "I have applied"),
-        (
-            Language::En,
-            Stage::Applied,
-            "should be ready",
-            "I have collected my card",
-        ),
-        (
-            Language::En,
-            Stage::CardReady,
-            "ready and waiting",
-            "I have collected my card",
-        ),
-        (
-            Language::En,
-            Stage::NidPending,
-            "try again now",
-            "I have applied",
-        ),
-        (
-            Language::Sq,
-            Stage::Approved,
-            "ende të hapur",
-            "E kam konfirmuar adresën",
-        ),
-        (
-            Language::Sq,
-            Stage::Applied,
-            "duhet të jetë gati",
-            "E kam tërhequr kartën",
-        ),
-        (
-            Language::Sq,
-            Stage::NidPending,
-            "provoni përsëri",
-            "E kam bërë aplikimin",
-        ),
+        (Language::En, Stage::Approved, "I have confirmed my address"),
+        (Language::En, Stage::FeePaid, "I have applied"),
+        (Language::En, Stage::Applied, "I have collected my card"),
+        (Language::En, Stage::CardReady, "I have collected my card"),
+        (Language::En, Stage::NidPending, "I have applied"),
+        (Language::Sq, Stage::Approved, "E kam konfirmuar adresën"),
+        (Language::Sq, Stage::Applied, "E kam tërhequr kartën"),
+        (Language::Sq, Stage::NidPending, "E kam bërë aplikimin"),
     ];
-    for (lang, stage, wording, step) in cases {
-        let f = facts(lang, stage);
-        let r = render(
-            &t,
-            lang,
-            TemplateKind::Reminder,
-            &EmailContext::new(&f),
-            true,
-        )
-        .unwrap();
-        let all = format!("{}\n{}", r.subject, r.text);
-        assert!(all.contains(wording), "{stage} {lang:?}: {all}");
+    for (lang, stage, step) in cases {
+        let (f, r) = reminder(&t, lang, stage);
         let url = f
             .links
             .as_ref()

@@ -122,7 +122,10 @@ impl Pass<'_> {
             }
         }
 
-        let kind = template_kind(row.kind);
+        let kind = match row.kind {
+            OutboxKind::Reminder => TemplateKind::reminder(case.stage),
+            k => template_kind(k),
+        };
         let lang = case
             .language
             .unwrap_or(self.settings.notify.default_language);

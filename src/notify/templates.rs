@@ -12,6 +12,7 @@ use minijinja::{Environment, UndefinedBehavior};
 use serde::Serialize;
 
 use crate::parse::Language;
+use crate::store::Stage;
 
 /// Which email: one template set each (mirrors the store's outbox kinds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -24,19 +25,40 @@ pub enum TemplateKind {
     NidPending,
     /// A route to Albanian citizenship opens (issue 21).
     Citizenship,
-    /// A reminder of the open step, worded by the case's stage (issue 20).
+    /// A reminder of the steps still open (`approved`, `address_confirmed`,
+    /// `fee_paid`; issue 20).
     Reminder,
+    /// A reminder at the NID retry date: "you can try again now".
+    ReminderNidPending,
+    /// A reminder two weeks after applying: "your card should be ready: collect it and tell us".
+    ReminderApplied,
+    /// A reminder that a ready card is still not collected.
+    ReminderCardReady,
 }
 
 impl TemplateKind {
     /// All kinds, for validation and tests.
-    pub const ALL: [TemplateKind; 5] = [
+    pub const ALL: [TemplateKind; 8] = [
         TemplateKind::Instructions,
         TemplateKind::CardReady,
         TemplateKind::NidPending,
         TemplateKind::Citizenship,
         TemplateKind::Reminder,
+        TemplateKind::ReminderNidPending,
+        TemplateKind::ReminderApplied,
+        TemplateKind::ReminderCardReady,
     ];
+
+    /// A reminder's template set, by the stage the case is in when it is sent:
+    /// each stage's reminder has its own wording.
+    pub fn reminder(stage: Stage) -> TemplateKind {
+        match stage {
+            Stage::NidPending => TemplateKind::ReminderNidPending,
+            Stage::Applied => TemplateKind::ReminderApplied,
+            Stage::CardReady => TemplateKind::ReminderCardReady,
+            _ => TemplateKind::Reminder,
+        }
+    }
 
     /// The file stem used in template names.
     pub fn as_str(self) -> &'static str {
@@ -46,6 +68,9 @@ impl TemplateKind {
             TemplateKind::NidPending => "nid_pending",
             TemplateKind::Citizenship => "citizenship",
             TemplateKind::Reminder => "reminder",
+            TemplateKind::ReminderNidPending => "reminder_nid_pending",
+            TemplateKind::ReminderApplied => "reminder_applied",
+            TemplateKind::ReminderCardReady => "reminder_card_ready",
         }
     }
 }
@@ -121,6 +146,24 @@ pub const EMBEDDED: &[(&str, &str)] = embed!(
     "sq/reminder.subject.j2",
     "sq/reminder.txt.j2",
     "sq/reminder.html.j2",
+    "en/reminder_nid_pending.subject.j2",
+    "en/reminder_nid_pending.txt.j2",
+    "en/reminder_nid_pending.html.j2",
+    "sq/reminder_nid_pending.subject.j2",
+    "sq/reminder_nid_pending.txt.j2",
+    "sq/reminder_nid_pending.html.j2",
+    "en/reminder_applied.subject.j2",
+    "en/reminder_applied.txt.j2",
+    "en/reminder_applied.html.j2",
+    "sq/reminder_applied.subject.j2",
+    "sq/reminder_applied.txt.j2",
+    "sq/reminder_applied.html.j2",
+    "en/reminder_card_ready.subject.j2",
+    "en/reminder_card_ready.txt.j2",
+    "en/reminder_card_ready.html.j2",
+    "sq/reminder_card_ready.subject.j2",
+    "sq/reminder_card_ready.txt.j2",
+    "sq/reminder_card_ready.html.j2",
 );
 
 /// Why the templates could not be loaded or rendered.
