@@ -260,3 +260,53 @@ fn the_instructions_carry_the_links_too() {
         }
     }
 }
+
+/// The console's preview of a queued reminder (an outbox row of kind
+/// `reminder`) shows what the sender will send: the set of the case's stage.
+#[test]
+fn the_console_preview_words_a_reminder_by_the_stage() {
+    let settings = leje::config::load(None).unwrap();
+    let t = Templates::load(None).unwrap();
+    let at = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap();
+    let routing = leje::notify::preview::Routing {
+        forwarded_by: None,
+        forwarder_is_staff: false,
+        original_to: None,
+        forwarder_unverified: false,
+        original_to_unverified: false,
+    };
+    for (stage, sentence) in [
+        (Stage::Approved, "These steps are still open"),
+        (
+            Stage::Applied,
+            "Your card should be ready: collect it and tell us.",
+        ),
+        (
+            Stage::CardReady,
+            "Your residence card is still waiting for you.",
+        ),
+        (Stage::NidPending, "You can try again now."),
+    ] {
+        let case = leje::store::Case {
+            id: 7,
+            travel_document: "PV1234567".into(),
+            name: Some("Ana".into()),
+            nationality: None,
+            directorate: Some(Directorate::Durres),
+            contacts: vec!["ana@example.org".into()],
+            language: Some(Language::En),
+            stage,
+            next_due: None,
+            created_at: at,
+            updated_at: at,
+        };
+        let p = leje::notify::preview::preview(&settings, &t, &case, "reminder", &routing, &[])
+            .expect("a reminder has templates")
+            .unwrap();
+        assert!(
+            p.rendered.text.contains(sentence),
+            "{stage}: {}",
+            p.rendered.text
+        );
+    }
+}

@@ -37,7 +37,11 @@ pub fn preview(
     routing: &Routing<'_>,
     waybills: &[StoredWaybill],
 ) -> Option<Result<Preview, super::templates::TemplateError>> {
-    let kind = TemplateKind::ALL.into_iter().find(|k| k.as_str() == kind)?;
+    let kind = match TemplateKind::ALL.into_iter().find(|k| k.as_str() == kind)? {
+        // An outbox row says `reminder`; the sender words it by the case's stage.
+        TemplateKind::Reminder => TemplateKind::reminder(case.stage),
+        k => k,
+    };
     let decided = policy_for(settings).decide(&Parties {
         forwarded_by: routing.forwarded_by,
         forwarder_is_staff: routing.forwarder_is_staff,
