@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use super::cases::{case_from_row, CASE_COLS};
 use super::query::{q, Row, Tx};
-use super::{Case, Store, StoreError};
+use super::{Case, Cause, Store, StoreError};
 
 /// What is known about a case for the citizenship rules; `None` = unknown.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -53,6 +53,40 @@ pub enum Marriage {
     Unknown,
     No,
     Since(NaiveDate),
+}
+
+/// Who changes a fact, for the event in the case's history: `Cause::Cli` and the
+/// Unix user (`leje cases set`), or `Cause::Staff` and the staff member's address
+/// (the console). A plain `&str` is a CLI actor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor<'a> {
+    pub cause: Cause,
+    pub name: &'a str,
+}
+
+impl<'a> Actor<'a> {
+    /// A staff member in the console.
+    pub fn staff(email: &'a str) -> Actor<'a> {
+        Actor {
+            cause: Cause::Staff,
+            name: email,
+        }
+    }
+}
+
+impl<'a> From<&'a str> for Actor<'a> {
+    fn from(name: &'a str) -> Actor<'a> {
+        Actor {
+            cause: Cause::Cli,
+            name,
+        }
+    }
+}
+
+impl<'a> From<&'a String> for Actor<'a> {
+    fn from(name: &'a String) -> Actor<'a> {
+        Actor::from(name.as_str())
+    }
 }
 
 /// A period of lawful residence entered by staff; `to: None` = still going on.
@@ -158,107 +192,150 @@ impl Store {
         case_id: Option<i64>,
     ) -> Result<Vec<CitizenshipRecord>, StoreError> {
         let mut tx = self.pool().read().await?;
-        let cases = tx
-            .fetch_all(
-                q(format!(
-                    "SELECT {CASE_COLS} FROM cases WHERE ($1 IS NULL OR id = $1) ORDER BY id"
-                ))
-                .bind(case_id),
-            )
-            .await?;
-        let mut out: Vec<CitizenshipRecord> = Vec::with_capacity(cases.len());
-        let mut index = HashMap::new();
-        for r in &cases {
-            let case = case_from_row(r)?.case;
-            index.insert(case.id, out.len());
-            out.push(CitizenshipRecord {
-                case,
-                facts: CitizenshipFacts::default(),
-                periods: Vec::new(),
-                absences: Vec::new(),
-                approvals: Vec::new(),
-                notified: Vec::new(),
-            });
+        match case_id {
+            Some(id) => records(&mut tx, id.saturating_sub(1), id, 1).await,
+            None => records(&mut tx, i64::MIN, i64::MAX, i64::MAX).await,
         }
-        fn each<'o>(
-            out: &'o mut [CitizenshipRecord],
-            index: &HashMap<i64, usize>,
-            r: &Row,
-        ) -> Result<Option<&'o mut CitizenshipRecord>, StoreError> {
-            let id: i64 = r.get("case_id")?;
-            Ok(index.get(&id).map(|&i| &mut out[i]))
-        }
-        let facts = tx
-            .fetch_all(
-                q(format!(
-                    "SELECT {FACT_COLS} FROM citizenship_facts WHERE ($1 IS NULL OR case_id = $1)"
-                ))
-                .bind(case_id),
-            )
-            .await?;
-        for r in &facts {
-            if let Some(rec) = each(&mut out, &index, r)? {
-                rec.facts = facts_from_row(r)?;
-            }
-        }
-        let periods = tx
-            .fetch_all(
-                q(
-                    "SELECT case_id, from_date, to_date, absent FROM residence_periods \
-                   WHERE ($1 IS NULL OR case_id = $1) ORDER BY case_id, from_date",
-                )
-                .bind(case_id),
-            )
-            .await?;
-        for r in &periods {
-            let from = read_date(r, "from_date")?
-                .ok_or_else(|| StoreError::Corrupt("a residence period without a start".into()))?;
-            let to = read_date(r, "to_date")?;
-            let absent: bool = r.get("absent")?;
-            if let Some(rec) = each(&mut out, &index, r)? {
-                let list = if absent {
-                    &mut rec.absences
-                } else {
-                    &mut rec.periods
-                };
-                list.push(ResidencePeriod { from, to });
-            }
-        }
-        // NOTE: only approvals start or extend residence; a rejection notice of the
-        // same case does not. `first_message` is the message that brought it.
-        let approvals = tx
-            .fetch_all(
-                q(
-                    "SELECT n.case_id, COALESCE(n.notified_at, n.at) AS t FROM notifications n \
-                   JOIN processed_messages m ON m.id = n.first_message \
-                   WHERE n.case_id IS NOT NULL AND ($1 IS NULL OR n.case_id = $1) \
-                   AND m.kind = 'permit_approved'",
-                )
-                .bind(case_id),
-            )
-            .await?;
-        for r in &approvals {
-            let t: DateTime<Utc> = r.get("t")?;
-            if let Some(rec) = each(&mut out, &index, r)? {
-                rec.approvals.push(t);
-            }
-        }
-        let notices = tx
-            .fetch_all(
-                q("SELECT case_id, route FROM citizenship_notices \
-                   WHERE ($1 IS NULL OR case_id = $1) ORDER BY case_id, route")
-                .bind(case_id),
-            )
-            .await?;
-        for r in &notices {
-            let route: String = r.get("route")?;
-            if let Some(rec) = each(&mut out, &index, r)? {
-                rec.notified.push(route);
-            }
-        }
-        for rec in &mut out {
-            rec.approvals.sort();
-        }
-        Ok(out)
     }
+
+    /// At most `limit` cases with an id above `after` (`None`: from the first),
+    /// by id, as [`Store::citizenship_records`] gives them: a page of the
+    /// console's Citizenship list. Each table is read over the page's range of
+    /// case ids through an index, so a page costs the same at 100,000 cases as at 10.
+    pub async fn citizenship_records_after(
+        &self,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<CitizenshipRecord>, StoreError> {
+        let mut tx = self.pool().read().await?;
+        records(
+            &mut tx,
+            after.unwrap_or(i64::MIN),
+            i64::MAX,
+            i64::from(limit),
+        )
+        .await
+    }
+}
+
+/// The records of at most `limit` cases with `after < id <= upto`, by id.
+// NOTE: each query has a plain range on `case_id`, never `$1 IS NULL OR …`, which
+// neither SQLite nor a generic PostgreSQL plan can answer from an index.
+async fn records(
+    tx: &mut Tx,
+    after: i64,
+    upto: i64,
+    limit: i64,
+) -> Result<Vec<CitizenshipRecord>, StoreError> {
+    let cases = tx
+        .fetch_all(
+            q(format!(
+                "SELECT {CASE_COLS} FROM cases WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3"
+            ))
+            .bind(after)
+            .bind(upto)
+            .bind(limit),
+        )
+        .await?;
+    let mut out: Vec<CitizenshipRecord> = Vec::with_capacity(cases.len());
+    let mut index = HashMap::new();
+    for r in &cases {
+        let case = case_from_row(r)?.case;
+        index.insert(case.id, out.len());
+        out.push(CitizenshipRecord {
+            case,
+            facts: CitizenshipFacts::default(),
+            periods: Vec::new(),
+            absences: Vec::new(),
+            approvals: Vec::new(),
+            notified: Vec::new(),
+        });
+    }
+    let (Some(first), Some(last)) = (out.first(), out.last()) else {
+        return Ok(out);
+    };
+    let (lo, hi) = (first.case.id, last.case.id);
+    fn each<'o>(
+        out: &'o mut [CitizenshipRecord],
+        index: &HashMap<i64, usize>,
+        r: &Row,
+    ) -> Result<Option<&'o mut CitizenshipRecord>, StoreError> {
+        let id: i64 = r.get("case_id")?;
+        Ok(index.get(&id).map(|&i| &mut out[i]))
+    }
+    let facts = tx
+        .fetch_all(
+            q(format!(
+                "SELECT {FACT_COLS} FROM citizenship_facts WHERE case_id >= $1 AND case_id <= $2"
+            ))
+            .bind(lo)
+            .bind(hi),
+        )
+        .await?;
+    for r in &facts {
+        if let Some(rec) = each(&mut out, &index, r)? {
+            rec.facts = facts_from_row(r)?;
+        }
+    }
+    let periods = tx
+        .fetch_all(
+            q(
+                "SELECT case_id, from_date, to_date, absent FROM residence_periods \
+               WHERE case_id >= $1 AND case_id <= $2 ORDER BY case_id, from_date",
+            )
+            .bind(lo)
+            .bind(hi),
+        )
+        .await?;
+    for r in &periods {
+        let from = read_date(r, "from_date")?
+            .ok_or_else(|| StoreError::Corrupt("a residence period without a start".into()))?;
+        let to = read_date(r, "to_date")?;
+        let absent: bool = r.get("absent")?;
+        if let Some(rec) = each(&mut out, &index, r)? {
+            let list = if absent {
+                &mut rec.absences
+            } else {
+                &mut rec.periods
+            };
+            list.push(ResidencePeriod { from, to });
+        }
+    }
+    // NOTE: only approvals start or extend residence; a rejection notice of the
+    // same case does not. `first_message` is the message that brought it.
+    let approvals = tx
+        .fetch_all(
+            q(
+                "SELECT n.case_id, COALESCE(n.notified_at, n.at) AS t FROM notifications n \
+               JOIN processed_messages m ON m.id = n.first_message \
+               WHERE n.case_id >= $1 AND n.case_id <= $2 AND m.kind = 'permit_approved'",
+            )
+            .bind(lo)
+            .bind(hi),
+        )
+        .await?;
+    for r in &approvals {
+        let t: DateTime<Utc> = r.get("t")?;
+        if let Some(rec) = each(&mut out, &index, r)? {
+            rec.approvals.push(t);
+        }
+    }
+    let notices = tx
+        .fetch_all(
+            q("SELECT case_id, route FROM citizenship_notices \
+               WHERE case_id >= $1 AND case_id <= $2 ORDER BY case_id, route")
+            .bind(lo)
+            .bind(hi),
+        )
+        .await?;
+    for r in &notices {
+        let route: String = r.get("route")?;
+        if let Some(rec) = each(&mut out, &index, r)? {
+            rec.notified.push(route);
+        }
+    }
+    for rec in &mut out {
+        rec.approvals.sort();
+    }
+    Ok(out)
 }
