@@ -7,7 +7,7 @@ mod common;
 mod support;
 
 use leje::config::CitizenshipSettings;
-use leje::store::{Actor, Cause, FactsChange};
+use leje::store::{Actor, Cause, FactsChange, RecordsOf};
 use support::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -70,7 +70,10 @@ async fn pages_of_records_and_of_the_list_cover_every_case_once(env: Env) {
     let mut paged = Vec::new();
     let mut after = None;
     loop {
-        let page = s.citizenship_records_after(after, 3).await.unwrap();
+        let page = s
+            .citizenship_records_after(after, 3, RecordsOf::All)
+            .await
+            .unwrap();
         assert!(page.len() <= 3);
         let Some(last) = page.last() else { break };
         after = Some(last.case.id);
@@ -140,6 +143,54 @@ async fn pages_of_records_and_of_the_list_cover_every_case_once(env: Env) {
     let page = list::page(s, &settings, today, &q).await.unwrap();
     assert_eq!(page.rows.len(), 2);
     assert_eq!(page.read, 3);
+    // Filtered, only the cases whose age is known are read (ids 2, 3, 5, 6 of 7:
+    // not consecutive, so read by a list of ids); they are the same records.
+    let aged = s
+        .citizenship_records_after(None, 10, RecordsOf::AgeKnown)
+        .await
+        .unwrap();
+    let want_aged: Vec<_> = all
+        .iter()
+        .filter(|r| r.facts.born.is_some())
+        .cloned()
+        .collect();
+    assert_eq!(aged, want_aged);
+    assert_eq!(aged.len(), 4);
+    let q = Query {
+        eligible_by: Some(by),
+        limit: 50,
+        ..Default::default()
+    };
+    assert_eq!(list::page(s, &settings, today, &q).await.unwrap().read, 4);
+    // By earliest date, unfiltered: the dated cases by date, then the others by
+    // case, every case once across pages of 2.
+    let mut got = Vec::new();
+    let mut after = None;
+    loop {
+        let q = Query {
+            sort: Sort::Earliest,
+            after,
+            limit: 2,
+            ..Default::default()
+        };
+        let page = list::page(s, &settings, today, &q).await.unwrap();
+        got.extend(page.rows.iter().map(|r| (r.listed.earliest, r.case_id)));
+        match page.next {
+            Some(n) => after = Some(Cursor::parse(&n).unwrap()),
+            None => break,
+        }
+    }
+    let mut want: Vec<_> = all
+        .iter()
+        .map(|r| {
+            (
+                leje::citizenship::listed(r, &settings, today).earliest,
+                r.case.id,
+            )
+        })
+        .collect();
+    want.sort_by_key(|(e, id)| (e.unwrap_or(chrono::NaiveDate::MAX), *id));
+    assert_eq!(got, want);
 
     // The approvals of a page are read through the index on notifications.case_id.
     if !env.url.starts_with("postgres") {

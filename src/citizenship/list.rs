@@ -6,17 +6,20 @@
 //! so the store hands out cases a chunk at a time
 //! ([`Store::citizenship_records_after`]) and this keeps what the page needs:
 //! - by case, unfiltered: one chunk of the page's size, from the cursor's id;
-//! - by case, filtered: chunks from the cursor's id until the page is full;
-//! - by earliest date: every case, in chunks, keeping only the page's worth of
-//!   the smallest dates after the cursor, so memory stays that of one page
-//!   whatever the number of cases.
+//! - by case, filtered: chunks from the cursor's id until the page is full, of
+//!   the cases whose age is known only ([`RecordsOf::AgeKnown`]: no route opens
+//!   without it);
+//! - by earliest date: every case whose age is known, in chunks, keeping only the
+//!   page's worth of the smallest dates after the cursor (memory of one page
+//!   whatever the number of cases); then, unfiltered, the cases without a date by
+//!   case, as by case.
 
 use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::{listed, Listed};
 use crate::config::CitizenshipSettings;
-use crate::store::{Store, StoreError};
+use crate::store::{RecordsOf, Store, StoreError};
 
 /// Cases read per store call when the page cannot be read in one.
 const CHUNK: u32 = 500;
@@ -133,55 +136,108 @@ pub async fn page(
     let limit = q.limit.max(1);
     let mut rows: Vec<Row> = Vec::new();
     let mut read = 0;
-    let mut after = match q.sort {
-        Sort::Case => q.after.map(|c| c.id),
-        Sort::Earliest => None,
+    let mut walk = Walk {
+        store,
+        settings,
+        today,
+        read: &mut read,
     };
-    let chunk = if q.sort == Sort::Case && q.eligible_by.is_none() {
-        u32::try_from(limit + 1).unwrap_or(CHUNK)
-    } else {
-        CHUNK
-    };
-    loop {
-        let recs = store.citizenship_records_after(after, chunk).await?;
-        let Some(last) = recs.last() else { break };
-        after = Some(last.case.id);
-        read += recs.len();
-        let done = recs.len() < chunk as usize;
-        for rec in &recs {
-            let l = listed(rec, settings, today);
-            if !eligible(&l, q.eligible_by) {
-                continue;
-            }
-            let row = Row {
-                case_id: rec.case.id,
-                listed: l,
+    match q.sort {
+        Sort::Case => {
+            // Only a case whose age is known can be eligible by a date (see [`RecordsOf::AgeKnown`]).
+            let (of, chunk) = match q.eligible_by {
+                None => (RecordsOf::All, u32::try_from(limit + 1).unwrap_or(CHUNK)),
+                Some(_) => (RecordsOf::AgeKnown, CHUNK),
             };
-            if q.sort == Sort::Earliest && q.after.is_some_and(|c| Cursor::of(&row) <= c) {
-                continue;
-            }
-            rows.push(row);
+            walk.each(q.after.map(|c| c.id), chunk, of, |row| {
+                if eligible(&row.listed, q.eligible_by) {
+                    rows.push(row);
+                }
+                rows.len() > limit
+            })
+            .await?;
         }
-        match q.sort {
-            Sort::Case if rows.len() > limit => break,
-            Sort::Case => {}
-            // Keep the smallest dates only: memory of about two pages.
-            Sort::Earliest if rows.len() > 2 * (limit + 1) => {
+        Sort::Earliest => {
+            // The cases with a date: among those whose age is known, all of them,
+            // keeping the smallest (memory of about two pages).
+            if q.after.is_none_or(|c| c.earliest != NaiveDate::MAX) {
+                walk.each(None, CHUNK, RecordsOf::AgeKnown, |row| {
+                    let key = Cursor::of(&row);
+                    if row.listed.earliest.is_some()
+                        && eligible(&row.listed, q.eligible_by)
+                        && q.after.is_none_or(|c| key > c)
+                    {
+                        rows.push(row);
+                    }
+                    if rows.len() > 2 * (limit + 1) {
+                        rows.sort_by_key(Cursor::of);
+                        rows.truncate(limit + 1);
+                    }
+                    false
+                })
+                .await?;
                 rows.sort_by_key(Cursor::of);
                 rows.truncate(limit + 1);
             }
-            Sort::Earliest => {}
+            // Then the cases without one, by case (none is eligible by a date).
+            if q.eligible_by.is_none() && rows.len() <= limit {
+                let from = q.after.filter(|c| c.earliest == NaiveDate::MAX);
+                walk.each(from.map(|c| c.id), CHUNK, RecordsOf::All, |row| {
+                    if row.listed.earliest.is_none() {
+                        rows.push(row);
+                    }
+                    rows.len() > limit
+                })
+                .await?;
+            }
         }
-        if done {
-            break;
-        }
-    }
-    if q.sort == Sort::Earliest {
-        rows.sort_by_key(Cursor::of);
     }
     let next = (rows.len() > limit).then(|| Cursor::of(&rows[limit - 1]).text(q.sort));
     rows.truncate(limit);
     Ok(Page { rows, next, read })
+}
+
+/// Reads the store's pages of cases and hands each one's row on.
+struct Walk<'a> {
+    store: &'a Store,
+    settings: &'a CitizenshipSettings,
+    today: NaiveDate,
+    read: &'a mut usize,
+}
+
+impl Walk<'_> {
+    /// Every case of `of` after `after`, `chunk` at a time, until `take` says stop.
+    async fn each(
+        &mut self,
+        mut after: Option<i64>,
+        chunk: u32,
+        of: RecordsOf,
+        mut take: impl FnMut(Row) -> bool,
+    ) -> Result<(), StoreError> {
+        loop {
+            let recs = self
+                .store
+                .citizenship_records_after(after, chunk, of)
+                .await?;
+            let Some(last) = recs.last() else {
+                return Ok(());
+            };
+            after = Some(last.case.id);
+            *self.read += recs.len();
+            for rec in &recs {
+                let row = Row {
+                    case_id: rec.case.id,
+                    listed: listed(rec, self.settings, self.today),
+                };
+                if take(row) {
+                    return Ok(());
+                }
+            }
+            if recs.len() < chunk as usize {
+                return Ok(());
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -205,5 +261,42 @@ mod tests {
         assert_eq!(Cursor::parse("9").map(|c| c.id), Some(9));
         assert_eq!(Cursor::parse("x.9"), None);
         assert_eq!(Cursor::parse("<script>"), None);
+    }
+
+    /// What [`RecordsOf::AgeKnown`] relies on: without a date of birth no route
+    /// has a date, unless the person is stateless.
+    #[test]
+    fn no_route_opens_without_the_age_unless_stateless() {
+        use crate::citizenship::{clock, Input, Law};
+        use crate::store::{CitizenshipFacts, ResidencePeriod};
+        let day = |y| NaiveDate::from_ymd_opt(y, 1, 1).unwrap();
+        let periods = [ResidencePeriod {
+            from: day(2000),
+            to: None,
+        }];
+        let mut facts = CitizenshipFacts {
+            albanian_origin: Some(true),
+            stateless: Some(false),
+            married_albanian: Some(true),
+            married_since: Some(day(2001)),
+            born: None,
+        };
+        let earliest = |facts: &CitizenshipFacts| {
+            let input = Input {
+                facts,
+                periods: &periods,
+                absences: &[],
+                approvals: &[day(2005)],
+            };
+            clock(&input, &Law::default(), 30, day(2026)).earliest
+        };
+        assert_eq!(earliest(&facts), None);
+        facts.stateless = None;
+        assert_eq!(earliest(&facts), None);
+        facts.stateless = Some(true);
+        assert!(earliest(&facts).is_some());
+        facts.stateless = Some(false);
+        facts.born = Some(day(1980));
+        assert!(earliest(&facts).is_some());
     }
 }

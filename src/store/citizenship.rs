@@ -184,6 +184,18 @@ async fn load_facts(tx: &mut Tx, case_id: i64) -> Result<CitizenshipFacts, Store
         .map(Option::unwrap_or_default)
 }
 
+/// Which cases a page of records holds ([`Store::citizenship_records_after`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecordsOf {
+    /// Every case.
+    #[default]
+    All,
+    /// Only cases whose age is known: a date of birth, or stateless (for whom age
+    /// is not considered). No route opens without it, so the Citizenship list
+    /// filtered by a date, or sorted by one, reads only these.
+    AgeKnown,
+}
+
 impl Store {
     /// Every case (or only `case_id`) with its citizenship facts, residence periods,
     /// approval dates and the routes already emailed, oldest case first.
@@ -192,54 +204,101 @@ impl Store {
         case_id: Option<i64>,
     ) -> Result<Vec<CitizenshipRecord>, StoreError> {
         let mut tx = self.pool().read().await?;
-        match case_id {
-            Some(id) => records(&mut tx, id.saturating_sub(1), id, 1).await,
-            None => records(&mut tx, i64::MIN, i64::MAX, i64::MAX).await,
-        }
+        let cases = match case_id {
+            Some(id) => {
+                tx.fetch_all(q(format!("SELECT {CASE_COLS} FROM cases WHERE id = $1")).bind(id))
+                    .await?
+            }
+            None => {
+                tx.fetch_all(q(format!("SELECT {CASE_COLS} FROM cases ORDER BY id")))
+                    .await?
+            }
+        };
+        records(&mut tx, &cases).await
     }
 
     /// At most `limit` cases with an id above `after` (`None`: from the first),
     /// by id, as [`Store::citizenship_records`] gives them: a page of the
-    /// console's Citizenship list. Each table is read over the page's range of
-    /// case ids through an index, so a page costs the same at 100,000 cases as at 10.
+    /// console's Citizenship list. Each table is read for the page's case ids
+    /// through an index, so a page costs the same at 100,000 cases as at 10.
     pub async fn citizenship_records_after(
         &self,
         after: Option<i64>,
         limit: u32,
+        of: RecordsOf,
     ) -> Result<Vec<CitizenshipRecord>, StoreError> {
         let mut tx = self.pool().read().await?;
-        records(
-            &mut tx,
-            after.unwrap_or(i64::MIN),
-            i64::MAX,
-            i64::from(limit),
-        )
-        .await
+        let after = after.unwrap_or(i64::MIN);
+        let cases = match of {
+            RecordsOf::All => {
+                tx.fetch_all(
+                    q(format!(
+                        "SELECT {CASE_COLS} FROM cases WHERE id > $1 ORDER BY id LIMIT $2"
+                    ))
+                    .bind(after)
+                    .bind(limit),
+                )
+                .await?
+            }
+            RecordsOf::AgeKnown => {
+                let ids = tx
+                    .fetch_all(
+                        q("SELECT case_id FROM citizenship_facts WHERE case_id > $1 \
+                           AND (born IS NOT NULL OR stateless = 'yes') ORDER BY case_id LIMIT $2")
+                        .bind(after)
+                        .bind(limit),
+                    )
+                    .await?
+                    .iter()
+                    .map(|r| r.get("case_id"))
+                    .collect::<Result<Vec<i64>, _>>()?;
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let (cond, stmt) = of_cases("id", &ids);
+                tx.fetch_all(stmt(format!(
+                    "SELECT {CASE_COLS} FROM cases WHERE {cond} ORDER BY id"
+                )))
+                .await?
+            }
+        };
+        records(&mut tx, &cases).await
     }
 }
 
-/// The records of at most `limit` cases with `after < id <= upto`, by id.
-// NOTE: each query has a plain range on `case_id`, never `$1 IS NULL OR …`, which
-// neither SQLite nor a generic PostgreSQL plan can answer from an index.
-async fn records(
-    tx: &mut Tx,
-    after: i64,
-    upto: i64,
-    limit: i64,
-) -> Result<Vec<CitizenshipRecord>, StoreError> {
-    let cases = tx
-        .fetch_all(
-            q(format!(
-                "SELECT {CASE_COLS} FROM cases WHERE id > $1 AND id <= $2 ORDER BY id LIMIT $3"
-            ))
-            .bind(after)
-            .bind(upto)
-            .bind(limit),
-        )
-        .await?;
+/// `col` among `ids` (sorted): a range when they are consecutive (one cached
+/// statement), else an `IN` list prepared for this run only; and a maker of the
+/// statement with the values bound.
+fn of_cases<'a>(col: &str, ids: &'a [i64]) -> (String, impl Fn(String) -> super::query::Q + 'a) {
+    let (lo, hi) = (ids[0], ids[ids.len() - 1]);
+    let dense = hi
+        .checked_sub(lo)
+        .and_then(|d| usize::try_from(d).ok())
+        .is_some_and(|d| d + 1 == ids.len());
+    let cond = if dense {
+        format!("{col} >= $1 AND {col} <= $2")
+    } else {
+        let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        format!("{col} IN ({})", list.join(", "))
+    };
+    let stmt = move |sql: String| {
+        if dense {
+            q(sql).bind(lo).bind(hi)
+        } else {
+            ids.iter().fold(q(sql).once(), |s, &id| s.bind(id))
+        }
+    };
+    (cond, stmt)
+}
+
+/// The records of these rows of `cases` (by id).
+// NOTE: each query selects the page's case ids plainly (a range or a list), never
+// `$1 IS NULL OR case_id = $1`, which neither SQLite nor a generic PostgreSQL
+// plan can answer from an index.
+async fn records(tx: &mut Tx, cases: &[Row]) -> Result<Vec<CitizenshipRecord>, StoreError> {
     let mut out: Vec<CitizenshipRecord> = Vec::with_capacity(cases.len());
     let mut index = HashMap::new();
-    for r in &cases {
+    for r in cases {
         let case = case_from_row(r)?.case;
         index.insert(case.id, out.len());
         out.push(CitizenshipRecord {
@@ -251,10 +310,11 @@ async fn records(
             notified: Vec::new(),
         });
     }
-    let (Some(first), Some(last)) = (out.first(), out.last()) else {
+    if out.is_empty() {
         return Ok(out);
-    };
-    let (lo, hi) = (first.case.id, last.case.id);
+    }
+    let ids: Vec<i64> = out.iter().map(|r| r.case.id).collect();
+    let (cond, stmt) = of_cases("case_id", &ids);
     fn each<'o>(
         out: &'o mut [CitizenshipRecord],
         index: &HashMap<i64, usize>,
@@ -264,13 +324,9 @@ async fn records(
         Ok(index.get(&id).map(|&i| &mut out[i]))
     }
     let facts = tx
-        .fetch_all(
-            q(format!(
-                "SELECT {FACT_COLS} FROM citizenship_facts WHERE case_id >= $1 AND case_id <= $2"
-            ))
-            .bind(lo)
-            .bind(hi),
-        )
+        .fetch_all(stmt(format!(
+            "SELECT {FACT_COLS} FROM citizenship_facts WHERE {cond}"
+        )))
         .await?;
     for r in &facts {
         if let Some(rec) = each(&mut out, &index, r)? {
@@ -278,14 +334,10 @@ async fn records(
         }
     }
     let periods = tx
-        .fetch_all(
-            q(
-                "SELECT case_id, from_date, to_date, absent FROM residence_periods \
-               WHERE case_id >= $1 AND case_id <= $2 ORDER BY case_id, from_date",
-            )
-            .bind(lo)
-            .bind(hi),
-        )
+        .fetch_all(stmt(format!(
+            "SELECT case_id, from_date, to_date, absent FROM residence_periods \
+               WHERE {cond} ORDER BY case_id, from_date"
+        )))
         .await?;
     for r in &periods {
         let from = read_date(r, "from_date")?
@@ -303,16 +355,13 @@ async fn records(
     }
     // NOTE: only approvals start or extend residence; a rejection notice of the
     // same case does not. `first_message` is the message that brought it.
+    let (ncond, nstmt) = of_cases("n.case_id", &ids);
     let approvals = tx
-        .fetch_all(
-            q(
-                "SELECT n.case_id, COALESCE(n.notified_at, n.at) AS t FROM notifications n \
+        .fetch_all(nstmt(format!(
+            "SELECT n.case_id, COALESCE(n.notified_at, n.at) AS t FROM notifications n \
                JOIN processed_messages m ON m.id = n.first_message \
-               WHERE n.case_id >= $1 AND n.case_id <= $2 AND m.kind = 'permit_approved'",
-            )
-            .bind(lo)
-            .bind(hi),
-        )
+               WHERE {ncond} AND m.kind = 'permit_approved'"
+        )))
         .await?;
     for r in &approvals {
         let t: DateTime<Utc> = r.get("t")?;
@@ -321,12 +370,10 @@ async fn records(
         }
     }
     let notices = tx
-        .fetch_all(
-            q("SELECT case_id, route FROM citizenship_notices \
-               WHERE case_id >= $1 AND case_id <= $2 ORDER BY case_id, route")
-            .bind(lo)
-            .bind(hi),
-        )
+        .fetch_all(stmt(format!(
+            "SELECT case_id, route FROM citizenship_notices WHERE {cond} \
+                 ORDER BY case_id, route"
+        )))
         .await?;
     for r in &notices {
         let route: String = r.get("route")?;

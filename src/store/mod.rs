@@ -63,7 +63,7 @@ pub use types::{
 
 pub use citizenship::{
     Actor, CitizenshipFacts, CitizenshipNotice, CitizenshipRecord, FactsChange, Marriage,
-    ResidencePeriod,
+    RecordsOf, ResidencePeriod,
 };
 pub use followup::{DueBatch, Followup, RemindState, Schedule, StepOutcome};
 pub use replies::{CaseMail, MailFile, MailKind};
