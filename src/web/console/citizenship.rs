@@ -295,6 +295,46 @@ mod tests {
         }
     }
 
+    /// The templates look words up by the clock's names (`route_…`, `status_…`,
+    /// `missing_…`); a name without a word would show as nothing.
+    #[test]
+    fn every_name_the_clock_gives_has_words() {
+        use crate::citizenship::{Route, Status};
+        let names = |v: Vec<serde_json::Value>| -> Vec<String> {
+            v.iter().map(|v| v.as_str().unwrap().to_string()).collect()
+        };
+        let routes = names(Route::ALL.iter().map(|r| serde_json::json!(r)).collect());
+        let statuses = names(
+            [
+                Status::Open,
+                Status::Opens,
+                Status::Unknown,
+                Status::NotApplicable,
+                Status::NotResident,
+            ]
+            .iter()
+            .map(|s| serde_json::json!(s))
+            .collect(),
+        );
+        let missing = [
+            "residence_since",
+            "date_of_birth",
+            "albanian_origin",
+            "married_albanian_since",
+        ];
+        for lang in ["en", "sq"] {
+            let w = super::super::i18n::words(lang);
+            for k in routes
+                .iter()
+                .map(|r| format!("route_{r}"))
+                .chain(statuses.iter().map(|s| format!("status_{s}")))
+                .chain(missing.iter().map(|m| format!("missing_{m}")))
+            {
+                assert!(w.contains_key(k.as_str()), "{lang}: {k}");
+            }
+        }
+    }
+
     #[test]
     fn empty_fields_are_unknown_and_values_read_as_the_cli_reads_them() {
         let c = form("", "", "", "").change().unwrap();
