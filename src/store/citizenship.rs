@@ -266,23 +266,34 @@ impl Store {
     }
 }
 
-/// `col` among `ids` (sorted): a range when they are consecutive (one cached
-/// statement), else an `IN` list prepared for this run only; and a maker of the
-/// statement with the values bound.
+/// The most ids read by an `IN` list; more are read by their range.
+const MAX_LIST: usize = 500;
+
+/// Whether `ids` (sorted) are read by their range rather than listed: when they
+/// are consecutive (one cached statement), or too many to bind (every case at
+/// once: the rows in between are few, and [`records`] skips them).
+fn by_range(ids: &[i64]) -> bool {
+    let (lo, hi) = (ids[0], ids[ids.len() - 1]);
+    ids.len() > MAX_LIST
+        || hi
+            .checked_sub(lo)
+            .and_then(|d| usize::try_from(d).ok())
+            .is_some_and(|d| d + 1 == ids.len())
+}
+
+/// `col` among `ids` (sorted, not empty): a range or an `IN` list prepared for
+/// this run only ([`by_range`]); and a maker of the statement with the values bound.
 fn of_cases<'a>(col: &str, ids: &'a [i64]) -> (String, impl Fn(String) -> super::query::Q + 'a) {
     let (lo, hi) = (ids[0], ids[ids.len() - 1]);
-    let dense = hi
-        .checked_sub(lo)
-        .and_then(|d| usize::try_from(d).ok())
-        .is_some_and(|d| d + 1 == ids.len());
-    let cond = if dense {
+    let range = by_range(ids);
+    let cond = if range {
         format!("{col} >= $1 AND {col} <= $2")
     } else {
         let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
         format!("{col} IN ({})", list.join(", "))
     };
     let stmt = move |sql: String| {
-        if dense {
+        if range {
             q(sql).bind(lo).bind(hi)
         } else {
             ids.iter().fold(q(sql).once(), |s, &id| s.bind(id))
@@ -385,4 +396,21 @@ async fn records(tx: &mut Tx, cases: &[Row]) -> Result<Vec<CitizenshipRecord>, S
         rec.approvals.sort();
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_page_is_read_by_range_when_consecutive_or_too_many_to_list() {
+        use super::by_range;
+        assert!(by_range(&[7]));
+        assert!(by_range(&[3, 4, 5]));
+        assert!(!by_range(&[2, 3, 5, 6]));
+        assert!(!by_range(&[1, i64::MAX]));
+        // Every case at once, with gaps (a PostgreSQL sequence skips on rollback):
+        // never a list of 100,000 bound values, which neither backend takes.
+        let sparse: Vec<i64> = (0..100_000).map(|i| i * 2).collect();
+        assert!(by_range(&sparse));
+        assert!(!by_range(&sparse[..super::MAX_LIST]));
+    }
 }
