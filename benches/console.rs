@@ -1,7 +1,8 @@
 //! Console benchmark: N cases in the store (default 100,000; `LEJE_BENCH_N`), on
 //! SQLite and, when `LEJE_TEST_POSTGRES_URL` is set, on PostgreSQL; 8 concurrent
-//! clients, logged in, each asking for the case list, a search and a case page
-//! over HTTP; prints p50/p99 of each.
+//! clients, logged in, each asking for the case list, a search, a case page and
+//! the Citizenship list (a page by case; by earliest date, filtered, with a date
+//! of birth for one case in ten) over HTTP; prints p50/p99 of each.
 //!
 //! Baseline, side by side in the same run: `/healthz` (same server, same clients,
 //! no store), so each ratio is what the page costs over the bare HTTP round trip.
@@ -19,6 +20,12 @@
 //! case list 13.5 / 48.3 ms; search 72.6 / 816.1 ms; case page 6.2 / 20.5 ms.
 //! Search misses the 50 ms goal: a common word (`cuci`, one case in twelve) names
 //! ~8,000 cases, which are looked up and sorted for every page.
+//!
+//! The Citizenship pages, measured 2026-12-07 in a debug build (`LEJE_BENCH_N=100000
+//! cargo test --bench console -- --bench`, SQLite only, load ~10), so compare them
+//! with the case list of the same run only: case list 15.9 / 91.9 ms; citizenship
+//! list by case 44.2 / 133.6 ms; by earliest date, filtered (10,000 clocks each,
+//! 8 at once) 5,180 / 5,434 ms.
 
 #[path = "../tests/web/support.rs"]
 mod support;
@@ -140,8 +147,29 @@ async fn load(
     all
 }
 
-async fn run(label: &str, store: &Store, state: &std::path::Path, n: usize, per_client: usize) {
+/// A date of birth for one case in ten (staff enter them), so the Citizenship
+/// list has clocks with dates to filter and sort.
+async fn births(url: &str) {
+    let sql = "INSERT INTO citizenship_facts (case_id, born, updated_at) \
+               SELECT id, '1980-01-01', CURRENT_TIMESTAMP FROM cases WHERE id % 10 = 0";
+    if url.starts_with("sqlite:") {
+        let mut c = sqlx::SqliteConnection::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&mut c).await.unwrap();
+    } else {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::query(sql).execute(&mut c).await.unwrap();
+    }
+}
+
+async fn run(
+    label: &str,
+    (store, url): (&Store, &str),
+    state: &std::path::Path,
+    n: usize,
+    per_client: usize,
+) {
     let fill_t = fill(store, n).await;
+    births(url).await;
     let t = Instant::now();
     let indexed = store.sync_case_terms().await.expect("search terms");
     let sync_t = t.elapsed();
@@ -182,6 +210,20 @@ async fn run(label: &str, store: &Store, state: &std::path::Path, n: usize, per_
         format!("/cases/{}", 1 + (c * 7919 + i * 104_729) % n2)
     })
     .await;
+    // The Citizenship list by case reads one page of cases from the cursor; by
+    // earliest date, filtered by eligible-by, it reads every case with a date of
+    // birth (one in ten here) in chunks, so it gets a few requests only.
+    let mut citz = load(a, &cookie, per_client, move |c, i| {
+        format!("/citizenship?after={}", (c * 7919 + i * 104_729) % n2)
+    })
+    .await;
+    let mut citz_scan = load(a, &cookie, per_client.div_ceil(50), |c, i| {
+        format!(
+            "/citizenship?eligible_by=2027-{:02}-01&sort=earliest",
+            1 + (c + i) % 12
+        )
+    })
+    .await;
     let (b50, b99) = (pct(&mut base, 0.5), pct(&mut base, 0.99));
     println!(
         "{label} {n} cases (filled in {:.1} s, search index of {indexed} cases built in {:.1} s); \
@@ -194,6 +236,8 @@ async fn run(label: &str, store: &Store, state: &std::path::Path, n: usize, per_
         ("case list", &mut list),
         ("search", &mut search),
         ("case page", &mut case),
+        ("citizenship list", &mut citz),
+        ("citizenship earliest", &mut citz_scan),
     ] {
         let (p50, p99) = (pct(v, 0.5), pct(v, 0.99));
         println!(
@@ -225,7 +269,7 @@ fn main() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite:{}", dir.path().join("leje.db").display());
         let store = Store::open(&url, dir.path()).await.unwrap();
-        run("SQLite", &store, dir.path(), n, per_client).await;
+        run("SQLite", (&store, &url), dir.path(), n, per_client).await;
         store.close().await;
 
         let Ok(admin) = std::env::var("LEJE_TEST_POSTGRES_URL") else {
@@ -242,10 +286,9 @@ fn main() {
             .unwrap();
         let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&format!("{base}/{name}"), dir.path())
-            .await
-            .unwrap();
-        run("PostgreSQL", &store, dir.path(), n, per_client).await;
+        let url = format!("{base}/{name}");
+        let store = Store::open(&url, dir.path()).await.unwrap();
+        run("PostgreSQL", (&store, &url), dir.path(), n, per_client).await;
         store.close().await;
         let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .execute(&mut conn)

@@ -54,7 +54,7 @@
 //! - [`web::public`]: the public one-click pages (axum router; GET confirms, POST acts).
 //! - [`generate`]: man pages and shell completions from the clap definitions (packaging).
 //! - [`web`]: the one HTTP server (axum): `/healthz`, `/metrics` and the staff
-//!   console (login, cases, review, outbox, messages; English and Albanian).
+//!   console (login, cases, review, outbox, messages, citizenship; English and Albanian).
 
 pub mod budget;
 pub mod citizenship;

@@ -67,7 +67,7 @@ pub struct ResidenceArgs {
     pub to: Option<NaiveDate>,
 }
 
-fn parse_date(s: &str) -> Result<NaiveDate, String> {
+pub(crate) fn parse_date(s: &str) -> Result<NaiveDate, String> {
     NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
         .map_err(|_| format!("`{s}` is not a date written YYYY-MM-DD"))
 }
@@ -79,7 +79,7 @@ fn parse_opt_date(s: &str) -> Result<Known<NaiveDate>, String> {
     }
 }
 
-fn parse_yes_no(s: &str) -> Result<Known<bool>, String> {
+pub(crate) fn parse_yes_no(s: &str) -> Result<Known<bool>, String> {
     match s.trim().to_lowercase().as_str() {
         "yes" => Ok(Known(Some(true))),
         "no" => Ok(Known(Some(false))),
@@ -88,7 +88,7 @@ fn parse_yes_no(s: &str) -> Result<Known<bool>, String> {
     }
 }
 
-fn parse_marriage(s: &str) -> Result<Marriage, String> {
+pub(crate) fn parse_marriage(s: &str) -> Result<Marriage, String> {
     match s.trim() {
         "no" => Ok(Marriage::No),
         "unknown" => Ok(Marriage::Unknown),

@@ -8,12 +8,15 @@
 //! - [`pass`]: the daemon's periodic pass (takes `now`): queues each route's
 //!   eligibility email once through the outbox.
 //! - [`cli`]: `leje citizenship`, `leje cases set`, `leje cases residence`.
+//! - [`list`]: the console's Citizenship list, a page at a time over the store's
+//!   pages of cases ([`crate::store::Store::citizenship_records_after`]).
 //!
 //! The facts themselves are kept by the store (`store/citizenship.rs`); the console
 //! reads [`crate::store::Store::citizenship_records`] and calls [`clock_of`].
 
 pub mod cli;
 pub mod law;
+pub mod list;
 pub mod pass;
 pub mod rules;
 #[cfg(test)]

@@ -22,7 +22,7 @@ use serde::Serialize;
 
 use super::cases::{case_from_row, CASE_COLS};
 use super::query::{q, Row, Tx};
-use super::{Case, Store, StoreError};
+use super::{Case, Cause, Store, StoreError};
 
 /// What is known about a case for the citizenship rules; `None` = unknown.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -53,6 +53,40 @@ pub enum Marriage {
     Unknown,
     No,
     Since(NaiveDate),
+}
+
+/// Who changes a fact, for the event in the case's history: `Cause::Cli` and the
+/// Unix user (`leje cases set`), or `Cause::Staff` and the staff member's address
+/// (the console). A plain `&str` is a CLI actor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Actor<'a> {
+    pub cause: Cause,
+    pub name: &'a str,
+}
+
+impl<'a> Actor<'a> {
+    /// A staff member in the console.
+    pub fn staff(email: &'a str) -> Actor<'a> {
+        Actor {
+            cause: Cause::Staff,
+            name: email,
+        }
+    }
+}
+
+impl<'a> From<&'a str> for Actor<'a> {
+    fn from(name: &'a str) -> Actor<'a> {
+        Actor {
+            cause: Cause::Cli,
+            name,
+        }
+    }
+}
+
+impl<'a> From<&'a String> for Actor<'a> {
+    fn from(name: &'a String) -> Actor<'a> {
+        Actor::from(name.as_str())
+    }
 }
 
 /// A period of lawful residence entered by staff; `to: None` = still going on.
@@ -150,6 +184,18 @@ async fn load_facts(tx: &mut Tx, case_id: i64) -> Result<CitizenshipFacts, Store
         .map(Option::unwrap_or_default)
 }
 
+/// Which cases a page of records holds ([`Store::citizenship_records_after`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RecordsOf {
+    /// Every case.
+    #[default]
+    All,
+    /// Only cases whose age is known: a date of birth, or stateless (for whom age
+    /// is not considered). No route opens without it, so the Citizenship list
+    /// filtered by a date, or sorted by one, reads only these.
+    AgeKnown,
+}
+
 impl Store {
     /// Every case (or only `case_id`) with its citizenship facts, residence periods,
     /// approval dates and the routes already emailed, oldest case first.
@@ -158,107 +204,213 @@ impl Store {
         case_id: Option<i64>,
     ) -> Result<Vec<CitizenshipRecord>, StoreError> {
         let mut tx = self.pool().read().await?;
-        let cases = tx
-            .fetch_all(
-                q(format!(
-                    "SELECT {CASE_COLS} FROM cases WHERE ($1 IS NULL OR id = $1) ORDER BY id"
-                ))
-                .bind(case_id),
-            )
-            .await?;
-        let mut out: Vec<CitizenshipRecord> = Vec::with_capacity(cases.len());
-        let mut index = HashMap::new();
-        for r in &cases {
-            let case = case_from_row(r)?.case;
-            index.insert(case.id, out.len());
-            out.push(CitizenshipRecord {
-                case,
-                facts: CitizenshipFacts::default(),
-                periods: Vec::new(),
-                absences: Vec::new(),
-                approvals: Vec::new(),
-                notified: Vec::new(),
-            });
-        }
-        fn each<'o>(
-            out: &'o mut [CitizenshipRecord],
-            index: &HashMap<i64, usize>,
-            r: &Row,
-        ) -> Result<Option<&'o mut CitizenshipRecord>, StoreError> {
-            let id: i64 = r.get("case_id")?;
-            Ok(index.get(&id).map(|&i| &mut out[i]))
-        }
-        let facts = tx
-            .fetch_all(
-                q(format!(
-                    "SELECT {FACT_COLS} FROM citizenship_facts WHERE ($1 IS NULL OR case_id = $1)"
-                ))
-                .bind(case_id),
-            )
-            .await?;
-        for r in &facts {
-            if let Some(rec) = each(&mut out, &index, r)? {
-                rec.facts = facts_from_row(r)?;
+        let cases = match case_id {
+            Some(id) => {
+                tx.fetch_all(q(format!("SELECT {CASE_COLS} FROM cases WHERE id = $1")).bind(id))
+                    .await?
             }
-        }
-        let periods = tx
-            .fetch_all(
-                q(
-                    "SELECT case_id, from_date, to_date, absent FROM residence_periods \
-                   WHERE ($1 IS NULL OR case_id = $1) ORDER BY case_id, from_date",
+            None => {
+                tx.fetch_all(q(format!("SELECT {CASE_COLS} FROM cases ORDER BY id")))
+                    .await?
+            }
+        };
+        records(&mut tx, &cases).await
+    }
+
+    /// At most `limit` cases with an id above `after` (`None`: from the first),
+    /// by id, as [`Store::citizenship_records`] gives them: a page of the
+    /// console's Citizenship list. Each table is read for the page's case ids
+    /// through an index, so a page costs the same at 100,000 cases as at 10.
+    pub async fn citizenship_records_after(
+        &self,
+        after: Option<i64>,
+        limit: u32,
+        of: RecordsOf,
+    ) -> Result<Vec<CitizenshipRecord>, StoreError> {
+        let mut tx = self.pool().read().await?;
+        let after = after.unwrap_or(i64::MIN);
+        let cases = match of {
+            RecordsOf::All => {
+                tx.fetch_all(
+                    q(format!(
+                        "SELECT {CASE_COLS} FROM cases WHERE id > $1 ORDER BY id LIMIT $2"
+                    ))
+                    .bind(after)
+                    .bind(limit),
                 )
-                .bind(case_id),
-            )
-            .await?;
-        for r in &periods {
-            let from = read_date(r, "from_date")?
-                .ok_or_else(|| StoreError::Corrupt("a residence period without a start".into()))?;
-            let to = read_date(r, "to_date")?;
-            let absent: bool = r.get("absent")?;
-            if let Some(rec) = each(&mut out, &index, r)? {
-                let list = if absent {
-                    &mut rec.absences
-                } else {
-                    &mut rec.periods
-                };
-                list.push(ResidencePeriod { from, to });
+                .await?
             }
-        }
-        // NOTE: only approvals start or extend residence; a rejection notice of the
-        // same case does not. `first_message` is the message that brought it.
-        let approvals = tx
-            .fetch_all(
-                q(
-                    "SELECT n.case_id, COALESCE(n.notified_at, n.at) AS t FROM notifications n \
-                   JOIN processed_messages m ON m.id = n.first_message \
-                   WHERE n.case_id IS NOT NULL AND ($1 IS NULL OR n.case_id = $1) \
-                   AND m.kind = 'permit_approved'",
-                )
-                .bind(case_id),
-            )
-            .await?;
-        for r in &approvals {
-            let t: DateTime<Utc> = r.get("t")?;
-            if let Some(rec) = each(&mut out, &index, r)? {
-                rec.approvals.push(t);
+            RecordsOf::AgeKnown => {
+                let ids = tx
+                    .fetch_all(
+                        q("SELECT case_id FROM citizenship_facts WHERE case_id > $1 \
+                           AND (born IS NOT NULL OR stateless = 'yes') ORDER BY case_id LIMIT $2")
+                        .bind(after)
+                        .bind(limit),
+                    )
+                    .await?
+                    .iter()
+                    .map(|r| r.get("case_id"))
+                    .collect::<Result<Vec<i64>, _>>()?;
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let (cond, stmt) = of_cases("id", &ids);
+                tx.fetch_all(stmt(format!(
+                    "SELECT {CASE_COLS} FROM cases WHERE {cond} ORDER BY id"
+                )))
+                .await?
             }
+        };
+        records(&mut tx, &cases).await
+    }
+}
+
+/// The most ids read by an `IN` list; more are read by their range.
+const MAX_LIST: usize = 500;
+
+/// Whether `ids` (sorted) are read by their range rather than listed: when they
+/// are consecutive (one cached statement), or too many to bind (every case at
+/// once: the rows in between are few, and [`records`] skips them).
+fn by_range(ids: &[i64]) -> bool {
+    let (lo, hi) = (ids[0], ids[ids.len() - 1]);
+    ids.len() > MAX_LIST
+        || hi
+            .checked_sub(lo)
+            .and_then(|d| usize::try_from(d).ok())
+            .is_some_and(|d| d + 1 == ids.len())
+}
+
+/// `col` among `ids` (sorted, not empty): a range or an `IN` list prepared for
+/// this run only ([`by_range`]); and a maker of the statement with the values bound.
+fn of_cases<'a>(col: &str, ids: &'a [i64]) -> (String, impl Fn(String) -> super::query::Q + 'a) {
+    let (lo, hi) = (ids[0], ids[ids.len() - 1]);
+    let range = by_range(ids);
+    let cond = if range {
+        format!("{col} >= $1 AND {col} <= $2")
+    } else {
+        let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+        format!("{col} IN ({})", list.join(", "))
+    };
+    let stmt = move |sql: String| {
+        if range {
+            q(sql).bind(lo).bind(hi)
+        } else {
+            ids.iter().fold(q(sql).once(), |s, &id| s.bind(id))
         }
-        let notices = tx
-            .fetch_all(
-                q("SELECT case_id, route FROM citizenship_notices \
-                   WHERE ($1 IS NULL OR case_id = $1) ORDER BY case_id, route")
-                .bind(case_id),
-            )
-            .await?;
-        for r in &notices {
-            let route: String = r.get("route")?;
-            if let Some(rec) = each(&mut out, &index, r)? {
-                rec.notified.push(route);
-            }
+    };
+    (cond, stmt)
+}
+
+/// The records of these rows of `cases` (by id).
+// NOTE: each query selects the page's case ids plainly (a range or a list), never
+// `$1 IS NULL OR case_id = $1`, which neither SQLite nor a generic PostgreSQL
+// plan can answer from an index.
+async fn records(tx: &mut Tx, cases: &[Row]) -> Result<Vec<CitizenshipRecord>, StoreError> {
+    let mut out: Vec<CitizenshipRecord> = Vec::with_capacity(cases.len());
+    let mut index = HashMap::new();
+    for r in cases {
+        let case = case_from_row(r)?.case;
+        index.insert(case.id, out.len());
+        out.push(CitizenshipRecord {
+            case,
+            facts: CitizenshipFacts::default(),
+            periods: Vec::new(),
+            absences: Vec::new(),
+            approvals: Vec::new(),
+            notified: Vec::new(),
+        });
+    }
+    if out.is_empty() {
+        return Ok(out);
+    }
+    let ids: Vec<i64> = out.iter().map(|r| r.case.id).collect();
+    let (cond, stmt) = of_cases("case_id", &ids);
+    fn each<'o>(
+        out: &'o mut [CitizenshipRecord],
+        index: &HashMap<i64, usize>,
+        r: &Row,
+    ) -> Result<Option<&'o mut CitizenshipRecord>, StoreError> {
+        let id: i64 = r.get("case_id")?;
+        Ok(index.get(&id).map(|&i| &mut out[i]))
+    }
+    let facts = tx
+        .fetch_all(stmt(format!(
+            "SELECT {FACT_COLS} FROM citizenship_facts WHERE {cond}"
+        )))
+        .await?;
+    for r in &facts {
+        if let Some(rec) = each(&mut out, &index, r)? {
+            rec.facts = facts_from_row(r)?;
         }
-        for rec in &mut out {
-            rec.approvals.sort();
+    }
+    let periods = tx
+        .fetch_all(stmt(format!(
+            "SELECT case_id, from_date, to_date, absent FROM residence_periods \
+               WHERE {cond} ORDER BY case_id, from_date"
+        )))
+        .await?;
+    for r in &periods {
+        let from = read_date(r, "from_date")?
+            .ok_or_else(|| StoreError::Corrupt("a residence period without a start".into()))?;
+        let to = read_date(r, "to_date")?;
+        let absent: bool = r.get("absent")?;
+        if let Some(rec) = each(&mut out, &index, r)? {
+            let list = if absent {
+                &mut rec.absences
+            } else {
+                &mut rec.periods
+            };
+            list.push(ResidencePeriod { from, to });
         }
-        Ok(out)
+    }
+    // NOTE: only approvals start or extend residence; a rejection notice of the
+    // same case does not. `first_message` is the message that brought it.
+    let (ncond, nstmt) = of_cases("n.case_id", &ids);
+    let approvals = tx
+        .fetch_all(nstmt(format!(
+            "SELECT n.case_id, COALESCE(n.notified_at, n.at) AS t FROM notifications n \
+               JOIN processed_messages m ON m.id = n.first_message \
+               WHERE {ncond} AND m.kind = 'permit_approved'"
+        )))
+        .await?;
+    for r in &approvals {
+        let t: DateTime<Utc> = r.get("t")?;
+        if let Some(rec) = each(&mut out, &index, r)? {
+            rec.approvals.push(t);
+        }
+    }
+    let notices = tx
+        .fetch_all(stmt(format!(
+            "SELECT case_id, route FROM citizenship_notices WHERE {cond} \
+                 ORDER BY case_id, route"
+        )))
+        .await?;
+    for r in &notices {
+        let route: String = r.get("route")?;
+        if let Some(rec) = each(&mut out, &index, r)? {
+            rec.notified.push(route);
+        }
+    }
+    for rec in &mut out {
+        rec.approvals.sort();
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_page_is_read_by_range_when_consecutive_or_too_many_to_list() {
+        use super::by_range;
+        assert!(by_range(&[7]));
+        assert!(by_range(&[3, 4, 5]));
+        assert!(!by_range(&[2, 3, 5, 6]));
+        assert!(!by_range(&[1, i64::MAX]));
+        // Every case at once, with gaps (a PostgreSQL sequence skips on rollback):
+        // never a list of 100,000 bound values, which neither backend takes.
+        let sparse: Vec<i64> = (0..100_000).map(|i| i * 2).collect();
+        assert!(by_range(&sparse));
+        assert!(!by_range(&sparse[..super::MAX_LIST]));
     }
 }

@@ -63,7 +63,8 @@ pub use types::{
 };
 
 pub use citizenship::{
-    CitizenshipFacts, CitizenshipNotice, CitizenshipRecord, FactsChange, Marriage, ResidencePeriod,
+    Actor, CitizenshipFacts, CitizenshipNotice, CitizenshipRecord, FactsChange, Marriage,
+    RecordsOf, ResidencePeriod,
 };
 pub use followup::{DueBatch, Followup, RemindState, Schedule, StepOutcome};
 pub use replies::{CaseMail, MailFile, MailKind};

@@ -53,8 +53,13 @@ impl Drop for Site {
 }
 
 pub async fn serve(store: &Store, state_dir: &Path) -> Site {
+    serve_with(store, state_dir, "").await
+}
+
+/// [`serve`] with more configuration (`extra`: TOML sections after `[http]`).
+pub async fn serve_with(store: &Store, state_dir: &Path, extra: &str) -> Site {
     let toml = format!(
-        "state_dir = \"{}\"\n[http]\nenabled = true\n",
+        "state_dir = \"{}\"\n[http]\nenabled = true\n{extra}",
         state_dir.display()
     );
     let settings = leje::config::load_str(&state_dir.join("leje.toml"), &toml).expect("config");
@@ -237,4 +242,24 @@ pub fn form(pairs: &[(&str, &str)]) -> String {
         })
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// Logs [`STAFF`] in over raw HTTP; the `leje_session=…` cookie.
+pub async fn login_http(addr: SocketAddr) -> String {
+    let (_, head, page) = http(addr, "GET", "/login", None, None).await;
+    let pre = set_cookies(&head)
+        .into_iter()
+        .find(|c| c.starts_with("leje_login="))
+        .expect("login cookie");
+    let body = form(&[
+        ("email", STAFF),
+        ("password", PASSWORD),
+        ("csrf", &csrf_of(&page)),
+    ]);
+    let (code, head, _) = http(addr, "POST", "/login", Some(&pre), Some(&body)).await;
+    assert_eq!(code, 303, "{head}");
+    set_cookies(&head)
+        .into_iter()
+        .find(|c| c.starts_with("leje_session="))
+        .expect("session cookie")
 }

@@ -5,8 +5,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::super::cases::{insert_event, load_by_doc, normalise_doc, Loaded};
 use super::super::query::{now, q, Tx};
-use super::super::{redact_doc, Cause, Store, StoreError};
-use super::{date_text, load_facts, yes_no, CitizenshipFacts, FactsChange, Marriage};
+use super::super::{redact_doc, Store, StoreError};
+use super::{date_text, load_facts, yes_no, Actor, CitizenshipFacts, FactsChange, Marriage};
 
 fn show_opt<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_else(|| "unknown".into())
@@ -75,10 +75,12 @@ fn apply(f: &mut CitizenshipFacts, change: &FactsChange) -> Vec<String> {
 }
 
 /// Records a change that is not a stage move: an event from the stage to itself.
+/// The event names who made it (`case_events.actor`), as a stage move by a person does.
 async fn fact_event(
     tx: &mut Tx,
     l: &Loaded,
     detail: &str,
+    actor: Actor<'_>,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     insert_event(
@@ -87,11 +89,21 @@ async fn fact_event(
         at,
         Some(l.case.stage),
         l.case.stage,
-        Cause::Cli,
+        actor.cause,
         Some(detail),
         None,
     )
-    .await
+    .await?;
+    tx.execute(
+        q(
+            "UPDATE case_events SET actor = $1 WHERE id = (SELECT MAX(id) FROM case_events \
+           WHERE case_id = $2)",
+        )
+        .bind(actor.name)
+        .bind(l.case.id),
+    )
+    .await?;
+    Ok(())
 }
 
 async fn case_for_doc(tx: &mut Tx, doc: &str) -> Result<Loaded, StoreError> {
@@ -116,8 +128,9 @@ impl Store {
         &self,
         doc: &str,
         change: &FactsChange,
-        actor: &str,
+        actor: impl Into<Actor<'_>>,
     ) -> Result<(CitizenshipFacts, Vec<String>), StoreError> {
+        let actor = actor.into();
         let at = now();
         let mut tx = self.pool().write().await?;
         let l = case_for_doc(&mut tx, doc).await?;
@@ -161,8 +174,8 @@ impl Store {
             .bind(at),
         )
         .await?;
-        let detail = format!("citizenship facts by {actor}: {}", lines.join("; "));
-        fact_event(&mut tx, &l, &detail, at).await?;
+        let detail = format!("citizenship facts by {}: {}", actor.name, lines.join("; "));
+        fact_event(&mut tx, &l, &detail, actor, at).await?;
         tx.commit().await?;
         Ok((f, lines))
     }
@@ -175,8 +188,9 @@ impl Store {
         doc: &str,
         from: NaiveDate,
         to: Option<NaiveDate>,
-        actor: &str,
+        actor: impl Into<Actor<'_>>,
     ) -> Result<(), StoreError> {
+        let actor = actor.into();
         if to.is_some_and(|t| t < from) {
             return Err(StoreError::CitizenshipInput(format!(
                 "a residence period cannot end ({}) before it starts ({from})",
@@ -207,8 +221,11 @@ impl Store {
         let until = to
             .map(|t| format!("to {t}"))
             .unwrap_or_else(|| "ongoing".into());
-        let detail = format!("citizenship: residence period from {from} {until} added by {actor}");
-        fact_event(&mut tx, &l, &detail, at).await?;
+        let detail = format!(
+            "citizenship: residence period from {from} {until} added by {}",
+            actor.name
+        );
+        fact_event(&mut tx, &l, &detail, actor, at).await?;
         tx.commit().await
     }
 
@@ -220,8 +237,9 @@ impl Store {
         doc: &str,
         from: NaiveDate,
         to: Option<NaiveDate>,
-        actor: &str,
+        actor: impl Into<Actor<'_>>,
     ) -> Result<(), StoreError> {
+        let actor = actor.into();
         if let Some(to) = to.filter(|t| *t < from) {
             return Err(StoreError::CitizenshipInput(format!(
                 "an absence cannot end ({to}) before it starts ({from})"
@@ -249,7 +267,10 @@ impl Store {
                         redact_doc(&l.case.travel_document)
                     )));
                 }
-                format!("citizenship: residence period from {from} removed by {actor}")
+                format!(
+                    "citizenship: residence period from {from} removed by {}",
+                    actor.name
+                )
             }
             Some(to) => {
                 tx.execute(
@@ -262,10 +283,13 @@ impl Store {
                     .bind(at),
                 )
                 .await?;
-                format!("citizenship: not resident from {from} to {to}, entered by {actor}")
+                format!(
+                    "citizenship: not resident from {from} to {to}, entered by {}",
+                    actor.name
+                )
             }
         };
-        fact_event(&mut tx, &l, &detail, at).await?;
+        fact_event(&mut tx, &l, &detail, actor, at).await?;
         tx.commit().await
     }
 }

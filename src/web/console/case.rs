@@ -22,6 +22,8 @@ struct CasePage {
     messages: Vec<MessageLine>,
     conflicts: Vec<Conflict>,
     language: &'static str,
+    /// The citizenship clock and its facts (`None` when the clock is off).
+    citizenship: Option<super::citizenship::Section>,
 }
 
 /// GET /cases/{id}
@@ -50,6 +52,7 @@ pub(crate) async fn show(
         emails: v.emails,
         messages: v.messages,
         conflicts,
+        citizenship: super::citizenship::section(&c, id).await?,
         language: case
             .language
             .map(crate::notify::templates::lang_code)

@@ -3,11 +3,13 @@
 //!
 //! Files: `auth.rs` (login, sessions, CSRF, throttling, single sign-on),
 //! `pages.rs` (Today, Cases, CSV), `case.rs` (one case and its actions),
+//! `citizenship.rs` (the Citizenship list, the case page's clock and its forms),
 //! `lists.rs` (Review, Outbox, Messages), `view.rs` (templates, escaping),
 //! `i18n.rs` (English and Albanian).
 
 mod auth;
 mod case;
+mod citizenship;
 pub mod i18n;
 mod lists;
 mod pages;
@@ -124,6 +126,7 @@ impl Console {
             lang => lang,
             staff => staff,
             stage_names => stages.iter().cloned().collect::<std::collections::BTreeMap<_, _>>(),
+            citizenship_on => self.0.settings.citizenship.enabled,
             page => minijinja::Value::from_serialize(&values),
         };
         let html = self.0.env.get_template(name)?.render(ctx)?;
@@ -144,6 +147,9 @@ pub fn router(c: Console) -> Router {
         .route("/cases/{id}/edit", post(case::edit))
         .route("/cases/{id}/resolve", post(case::resolve))
         .route("/cases/{id}/waybills/{sha}", get(case::waybill))
+        .route("/cases/{id}/citizenship", post(citizenship::set_facts))
+        .route("/cases/{id}/residence", post(citizenship::residence))
+        .route("/citizenship", get(citizenship::list))
         .route("/review", get(lists::review))
         .route("/outbox", get(lists::outbox))
         .route("/outbox/{id}", get(lists::outbox_row))
@@ -220,6 +226,7 @@ impl IntoResponse for WebError {
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
             WebError::BadRequest(_)
             | WebError::Store(StoreError::InvalidTransition { .. })
+            | WebError::Store(StoreError::CitizenshipInput(_))
             | WebError::Store(StoreError::NotInReview { .. }) => StatusCode::CONFLICT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         };

@@ -19,6 +19,8 @@ const TEMPLATES: &[(&str, &str)] = embed!(
     "today.html",
     "cases.html",
     "case.html",
+    "case_citizenship.html",
+    "citizenship.html",
     "review.html",
     "outbox.html",
     "outbox_row.html",
