@@ -147,8 +147,14 @@ enum Plan {
     Intersect,
 }
 
-/// `(case_id, updated_at, name)` of the page's matching cases, in page order.
-fn search_page_sql(cq: &CaseQuery, plan: &Plan) -> Q {
+/// `(case_id, updated_at, name)` of the matching term rows, in page order: for
+/// [`Plan::Intersect`] the page itself (one row per case); otherwise the first
+/// `rows` term rows, where a case matched by two terms appears twice, side by side
+/// (every order ends on `case_id`, and a case's rows share its sort keys).
+// NOTE: measured on 100,000 cases (SQLite): `DISTINCT` over the ~8,000 rows of a
+// common word cost 12 ms of CPU for its temporary B-tree, the top-N sort of the raw
+// rows 2.6 ms; so duplicates are dropped in Rust from a few pages' worth of rows.
+fn search_page_sql(cq: &CaseQuery, plan: &Plan, rows: u64) -> Q {
     let mut args: Vec<Arg> = Vec::new();
     let range = |args: &mut Vec<Arg>, w: &str, col: &str| {
         args.push(w.to_owned().into());
@@ -158,12 +164,12 @@ fn search_page_sql(cq: &CaseQuery, plan: &Plan) -> Q {
     };
     let mut sql = match plan {
         Plan::One => format!(
-            "SELECT DISTINCT case_id, updated_at, name FROM case_terms WHERE {}",
+            "SELECT case_id, updated_at, name FROM case_terms WHERE {}",
             range(&mut args, &cq.words[0], "term")
         ),
         Plan::Drive(d) => {
             let mut s = format!(
-                "SELECT DISTINCT t.case_id, t.updated_at, t.name FROM case_terms t WHERE {}",
+                "SELECT t.case_id, t.updated_at, t.name FROM case_terms t WHERE {}",
                 range(&mut args, &cq.words[*d], "t.term")
             );
             for (i, w) in cq.words.iter().enumerate() {
@@ -204,8 +210,12 @@ fn search_page_sql(cq: &CaseQuery, plan: &Plan) -> Q {
     });
     let n = args.len();
     sql.push_str(&format!(" LIMIT ${} OFFSET ${}", n + 1, n + 2));
-    args.push((cq.limit as i64).into());
-    args.push((cq.offset as i64).into());
+    let (limit, offset) = match plan {
+        Plan::Intersect => (cq.limit, cq.offset),
+        _ => (rows, 0),
+    };
+    args.push(limit.into());
+    args.push(offset.into());
     let mut query = q(sql);
     for a in args {
         query = query.bind(a);
@@ -258,11 +268,38 @@ impl Store {
                 Plan::Intersect
             }
         };
-        let page = tx.fetch_all(search_page_sql(cq, &plan)).await?;
-        let ids: Vec<i64> = page
-            .iter()
-            .map(|r| r.get("case_id"))
-            .collect::<Result<_, _>>()?;
+        let ids = match plan {
+            Plan::Intersect => tx
+                .fetch_all(search_page_sql(cq, &plan, 0))
+                .await?
+                .iter()
+                .map(|r| r.get("case_id"))
+                .collect::<Result<Vec<i64>, _>>()?,
+            _ => {
+                let want = cq.offset.saturating_add(cq.limit);
+                let mut rows = want.saturating_mul(3).max(64);
+                loop {
+                    let got = tx.fetch_all(search_page_sql(cq, &plan, rows)).await?;
+                    let mut seen = std::collections::HashSet::new();
+                    let mut ids = Vec::new();
+                    for r in &got {
+                        let id: i64 = r.get("case_id")?;
+                        if seen.insert(id) {
+                            ids.push(id);
+                        }
+                    }
+                    // Enough distinct cases, or every matching row read.
+                    if ids.len() as u64 >= want || (got.len() as u64) < rows {
+                        break ids
+                            .into_iter()
+                            .skip(cq.offset as usize)
+                            .take(cq.limit as usize)
+                            .collect();
+                    }
+                    rows = rows.saturating_mul(4);
+                }
+            }
+        };
         if ids.is_empty() {
             return Ok(Vec::new());
         }
