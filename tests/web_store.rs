@@ -313,7 +313,7 @@ async fn search_ignores_case_and_diacritics(e: Env) {
         let mut want = got.clone();
         match sort {
             CaseSort::Name => want.sort(),
-            _ => want.sort_by(|x, y| y.1.cmp(&x.1)),
+            _ => want.sort_by_key(|x| std::cmp::Reverse(x.1)),
         }
         assert_eq!(got, want, "{sort:?}");
     }
