@@ -1,7 +1,8 @@
 //! What the console's pages read, kept apart from the ledger that ingest writes.
 //!
 //! Every query here is bounded (a page of rows) and served by an index of
-//! schema 9 or earlier: no page reads a whole table. Rows are plain, serialisable
+//! schema 9 (schema 13 for the search terms, `case_list` and `terms`): no page
+//! reads a whole table. Rows are plain, serialisable
 //! structs with strings where a status may grow new values (the outbox's `held`).
 
 pub mod case_list;
