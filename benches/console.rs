@@ -15,7 +15,10 @@
 //! `CARGO_PROFILE_DEV_OPT_LEVEL=2 cargo test --bench console -- --bench`, inside
 //! `flock /work/bench.lock`. p50 / p99, baseline /healthz first.
 //!
-//! Schema 13 (search page read from the term rows alone, no DISTINCT), two runs:
+//! Schema 13 (search page read from the term rows alone, no DISTINCT), three runs:
+//! - 02:52 UTC, load 5.9 → 7.1: SQLite: /healthz 0.5 / 8.8 ms; case list 9.0 / 39.3 ms;
+//!   search 45.4 / 83.5 ms; case page 4.3 / 15.0 ms. PostgreSQL: /healthz 0.6 / 8.6 ms;
+//!   case list 8.3 / 33.7 ms; search 31.3 / 74.9 ms; case page 9.7 / 25.0 ms.
 //! - 02:46 UTC, load 7.3 → 6.6: SQLite: /healthz 0.6 / 13.1 ms; case list 6.0 / 23.3 ms;
 //!   search 48.6 / 96.1 ms; case page 4.2 / 8.6 ms. PostgreSQL (test stack, fsync off):
 //!   /healthz 0.5 / 5.1 ms; case list 7.4 / 25.6 ms; search 30.4 / 139.8 ms; case page
