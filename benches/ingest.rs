@@ -50,6 +50,10 @@
 //!
 //! 5. leje's CPU time (user + system) until all is committed, per message: what
 //!    the pipeline costs, apart from how busy the shared machine was.
+//! 6. The same rounds with the staff console enabled (issue 19): `[http]` on, so the
+//!    web listener, the console and its background job that keeps the search terms
+//!    up to date run beside ingest. Each round measures both, on fresh mailboxes,
+//!    the order alternating between rounds; figures 1–3 and 5 are printed per mode.
 //!
 //! Run: `cargo bench --bench ingest` (needs the local mail stack, like the tests;
 //! `LEJE_BENCH_MESSAGES`, `LEJE_BENCH_ROUNDS` and `LEJE_BENCH_LATENCY` change the sizes,
@@ -104,13 +108,38 @@ async fn run(smoke: bool) {
     let lat_n = env_num("LEJE_BENCH_LATENCY", if smoke { 5 } else { 200 });
     let salt = fastrand::u32(..);
 
-    let mut all = Vec::new();
+    let mut plain = Vec::new();
+    let mut console = Vec::new();
     for r in 1..=rounds {
-        let round = throughput_round(stack, n, salt.wrapping_add(r as u32)).await;
-        round.print(r, n);
-        all.push(round);
+        // Alternating which goes first, so neither always has the warmer machine.
+        let order = if r % 2 == 1 {
+            [false, true]
+        } else {
+            [true, false]
+        };
+        for with_console in order {
+            let salt = salt.wrapping_add((2 * r + u64::from(with_console)) as u32);
+            let round = throughput_round(stack, n, salt, with_console).await;
+            round.print(
+                if with_console {
+                    "[console]"
+                } else {
+                    "[no web]"
+                },
+                r,
+                n,
+            );
+            if with_console {
+                console.push(round);
+            } else {
+                plain.push(round);
+            }
+        }
     }
-    summarize(&all, smoke);
+    println!("--- without the web listener ---");
+    summarize(&plain, smoke);
+    println!("--- with [http] and the staff console enabled (search terms kept up to date in the background) ---");
+    summarize(&console, smoke);
 
     if lat_n > 0 {
         latency::run(stack, salt, lat_n).await;
@@ -159,13 +188,13 @@ impl Round {
         Some(self.cpu? * 1e6 / self.n as f64)
     }
 
-    fn print(&self, r: u64, n: u64) {
+    fn print(&self, label: &str, r: u64, n: u64) {
         println!(
-            "round {r}: seeded {n} messages ({:.1} MB, {} notifications); raw UID FETCH 1:* BODY.PEEK[] {:.0} msg/s (best of 3)",
+            "{label} round {r}: seeded {n} messages ({:.1} MB, {} notifications); raw UID FETCH 1:* BODY.PEEK[] {:.0} msg/s (best of 3)",
             self.seeded_mb, self.notifications, self.raw
         );
         println!(
-            "round {r}: leje all committed in {:.2}s = {:.0} msg/s = {:.1} % of the raw fetch; INBOX settled (MOVEs and STOREs applied, {} ignored left there, all \\Seen) in {:.2}s",
+            "{label} round {r}: leje all committed in {:.2}s = {:.0} msg/s = {:.1} % of the raw fetch; INBOX settled (MOVEs and STOREs applied, {} ignored left there, all \\Seen) in {:.2}s",
             self.committed,
             self.leje(),
             self.ratio(),
@@ -182,7 +211,7 @@ impl Round {
             .cpu_us()
             .map_or("-".to_owned(), |v| format!("{v:.0} µs per message"));
         println!(
-            "round {r}: start-up to the first commit {first}; after it {steady} of the raw fetch; peak RSS {:.1} MB; CPU {cpu} ({:.0} % of one core)",
+            "{label} round {r}: start-up to the first commit {first}; after it {steady} of the raw fetch; peak RSS {:.1} MB; CPU {cpu} ({:.0} % of one core)",
             self.hwm_kb as f64 / 1024.0,
             self.cpu.map_or(0.0, |c| 100.0 * c / self.committed)
         );
@@ -252,9 +281,15 @@ fn summarize(all: &[Round], smoke: bool) {
 }
 
 /// Seeds a fresh mailbox of `n` realistic messages, times the raw fetch on it (best
-/// of three), then runs leje on it until everything is committed and every
-/// after-processing action has reached the server.
-async fn throughput_round(stack: &common::MailStack, n: u64, salt: u32) -> Round {
+/// of three), then runs leje on it (with the web listener and console, or without)
+/// until everything is committed and every after-processing action has reached the
+/// server.
+async fn throughput_round(
+    stack: &common::MailStack,
+    n: u64,
+    salt: u32,
+    with_console: bool,
+) -> Round {
     // --- seed -------------------------------------------------------------------------
     let user = common::unique_user("bench-ingest");
     let mut bytes = 0usize;
@@ -294,6 +329,8 @@ async fn throughput_round(stack: &common::MailStack, n: u64, salt: u32) -> Round
     let opts = support::Opts {
         batch: env_num("LEJE_BENCH_BATCH", 500) as u32,
         level,
+        // `[http]` on: the console is on by default with it.
+        http_port: with_console.then(support::free_port),
         ..Default::default()
     };
     let h = support::Harness::new(stack, &user, stack.imap_port, &opts);

@@ -93,6 +93,22 @@ async fn new_mail_arrives(idle: bool) {
         .unwrap()
         .expect("case");
     assert_eq!(case.name.as_deref(), Some("Maria Smith"));
+    // The console's search terms are written by the daemon's background job, not
+    // by a search (nobody searches here).
+    let url = h.store_url.clone();
+    wait_until(Duration::from_secs(20), "search terms indexed", || {
+        let url = url.clone();
+        async move {
+            use sqlx::Connection;
+            let mut c = sqlx::SqliteConnection::connect(&url).await.ok()?;
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM case_terms WHERE term = 'smith'")
+                .fetch_one(&mut c)
+                .await
+                .ok()?;
+            (n == 1).then_some(())
+        }
+    })
+    .await;
 
     // Actions: the notification moved to leje/processed, the noise marked \Seen in place.
     let moved = imap

@@ -63,6 +63,75 @@ async fn healthz_answers_under_1000_idle_connections() {
     drop(idle);
 }
 
+/// A connection that never finishes its headers is closed once the header-read
+/// timeout runs out (not before), while other clients are served; a stop still
+/// lets the server end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unfinished_headers_are_cut_off() {
+    use tokio::io::AsyncReadExt;
+    assert!(leje::web::HEADER_READ_TIMEOUT <= Duration::from_secs(10));
+    let timeout = Duration::from_millis(800);
+    let app = axum::Router::new().route("/healthz", axum::routing::get(|| async { "ok" }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(leje::web::serve_with(
+        listener,
+        app,
+        async {
+            let _ = rx.await;
+        },
+        timeout,
+    ));
+
+    let t = Instant::now();
+    let mut slow = tokio::net::TcpStream::connect(addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    // Trickled on, a byte at a time, never the blank line that ends the headers.
+    let mut trickle = tokio::net::TcpStream::connect(addr).await.unwrap();
+    trickle
+        .write_all(b"GET /healthz HTTP/1.1\r\n")
+        .await
+        .unwrap();
+    let trickler = tokio::spawn(async move {
+        for b in b"X-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa".iter() {
+            if trickle.write_all(&[*b]).await.is_err() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    });
+    // Meanwhile others are served.
+    let (code, _, body) = support::http(addr, "GET", "/healthz", None, None).await;
+    assert_eq!((code, body.as_str()), (200, "ok"));
+    // Closed: the read ends (EOF, maybe after a 408), and not before the timeout.
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(timeout * 5, slow.read_to_end(&mut buf))
+        .await
+        .expect("the server closed the connection");
+    let took = t.elapsed();
+    assert!(read.is_ok() || buf.is_empty(), "{read:?}");
+    assert!(took >= timeout - Duration::from_millis(100), "{took:?}");
+    let text = String::from_utf8_lossy(&buf);
+    assert!(buf.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(
+        tokio::time::timeout(timeout * 5, trickler)
+            .await
+            .unwrap()
+            .unwrap(),
+        "the trickling connection was cut off too"
+    );
+
+    tx.send(()).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("the server stopped")
+        .unwrap();
+}
+
 /// A bad `[web]` names file, key and reason, every error at once.
 #[test]
 fn bad_web_config_is_reported_by_key() {

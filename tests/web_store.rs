@@ -6,7 +6,7 @@ mod common;
 
 use chrono::{Duration, TimeZone, Utc};
 use leje::parse::{Directorate, Kind, Language, ParsedMessage};
-use leje::store::views::{search, CaseQuery, CaseSort};
+use leje::store::views::{search, terms, CaseQuery, CaseSort};
 use leje::store::{CaseEdit, Cause, Incoming, Origin, SessionLimits, Stage, Store};
 
 /// These messages are vouched for: trust has its own tests (tests/trust.rs).
@@ -248,6 +248,27 @@ async fn search_ignores_case_and_diacritics(e: Env) {
         })
         .collect();
     s.ingest_batch(&incoming).await.unwrap();
+    // A backlog this big is the background job's, never a search's: the search
+    // answers from the terms indexed so far, and indexes nothing itself.
+    assert!(find("person").await.is_empty());
+    assert_eq!(
+        s.sync_case_terms_upto(terms::INLINE_MAX).await.unwrap(),
+        None
+    );
+    // A change made through the console is found at once all the same.
+    s.edit_case(
+        b,
+        CaseEdit::Name(Some("Zoë Dushku".into())),
+        "ana@agency.example",
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(find("dushku").await, vec![b]);
+    assert!(find("cela").await.is_empty());
+    // The daemon's job catches up (cases already indexed at their version are skipped).
+    assert!(s.sync_case_terms().await.unwrap() >= 2100);
+    assert_eq!(s.sync_case_terms().await.unwrap(), 0);
     let page = s
         .view_cases(&CaseQuery {
             words: search::query_words("person"),
@@ -257,6 +278,45 @@ async fn search_ignores_case_and_diacritics(e: Env) {
         .await
         .unwrap();
     assert_eq!(page.len(), 50);
+    // Most recently changed first, each case once; the next page goes on from there.
+    let keys: Vec<_> = page.iter().map(|c| (c.updated_at, c.id)).collect();
+    let mut sorted = keys.clone();
+    sorted.sort_by(|x, y| y.cmp(x));
+    assert_eq!(keys, sorted);
+    let page2 = s
+        .view_cases(&CaseQuery {
+            words: search::query_words("person"),
+            limit: 50,
+            offset: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page2.len(), 50);
+    assert!(page2.iter().all(|c| !page.iter().any(|d| d.id == c.id)));
+    assert!((page2[0].updated_at, page2[0].id) < keys[49]);
+    // Two terms of one case (`p2099`, `p2099@example.org`) still name it once.
+    assert_eq!(find("p2099").await.len(), 1);
+    // Two common words (their ranges intersected), sorted by name and by creation.
+    for sort in [CaseSort::Name, CaseSort::Created] {
+        let both = s
+            .view_cases(&CaseQuery {
+                words: search::query_words("common person"),
+                sort,
+                limit: 40,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(both.len(), 40);
+        let got: Vec<_> = both.iter().map(|c| (c.name.clone(), c.id)).collect();
+        let mut want = got.clone();
+        match sort {
+            CaseSort::Name => want.sort(),
+            _ => want.sort_by_key(|x| std::cmp::Reverse(x.1)),
+        }
+        assert_eq!(got, want, "{sort:?}");
+    }
     assert!(page
         .iter()
         .all(|c| c.name.as_deref().unwrap().contains("Person")));

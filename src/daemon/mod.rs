@@ -103,6 +103,34 @@ pub async fn run_with(
             worker::stopped(&mut rx).await
         })));
     }
+    if settings.web.console && settings.http.is_some() {
+        // The console's search terms follow the cases in the background (a big
+        // backlog, after an upgrade or an import, is never a staff request's).
+        let st = store.clone();
+        let job = move || {
+            let store = st.clone();
+            async move {
+                let t = std::time::Instant::now();
+                match store.sync_case_terms().await {
+                    Ok(n) if n > 1000 => tracing::info!(
+                        cases = n,
+                        secs = t.elapsed().as_secs_f64(),
+                        "search terms brought up to date"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!("search terms not brought up to date (retried): {e}"),
+                }
+            }
+        };
+        aux.push(tokio::spawn(leases::job_loop(
+            store.clone(),
+            ctx.instance.clone(),
+            "search-terms",
+            leases::HEARTBEAT,
+            job,
+            stop_rx.clone(),
+        )));
+    }
     if settings.citizenship.enabled {
         // NOTE: run once across instances: only the holder of the job's lease runs it.
         let (st, cit, kick) = (

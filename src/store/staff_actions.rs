@@ -4,13 +4,15 @@
 //!
 //! Stage moves go through the same transition rules as everything else
 //! (`cases::transition`); the actor is stamped on the events the move wrote,
-//! in the same transaction.
+//! in the same transaction, and the case's search terms are rewritten in it too
+//! (`views::terms`): a search never shows a case as it was before a person's change.
 
 use chrono::{DateTime, Utc};
 
 use super::cases::{load_by_id, transition};
 use super::query::{list_json, q, Tx};
 use super::types::language_str;
+use super::views::terms::reindex_case_tx;
 use super::{redact_doc, Advanced, Cause, Keep, Stage, Store, StoreError};
 use crate::parse::Language;
 
@@ -85,6 +87,7 @@ impl Store {
         let before = max_event_id(&mut tx, case_id).await?;
         let outbox_ids = transition(&mut tx, &l, to, cause, note, None, at).await?;
         stamp_actor(&mut tx, case_id, before, actor).await?;
+        reindex_case_tx(&mut tx, case_id).await?;
         tx.commit().await?;
         tracing::info!(
             case = case_id,
@@ -129,6 +132,7 @@ impl Store {
         let done = self.resolve_review(&doc, keep, note).await?;
         let mut tx = self.pool().write().await?;
         stamp_actor(&mut tx, case_id, before, actor).await?;
+        reindex_case_tx(&mut tx, case_id).await?;
         tx.commit().await?;
         Ok(done)
     }
@@ -213,6 +217,7 @@ impl Store {
         tx.execute(q(sql).bind(value).bind(at).bind(case_id))
             .await?;
         insert_note(&mut tx, case_id, at, actor, "edit", &detail).await?;
+        reindex_case_tx(&mut tx, case_id).await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -1,6 +1,6 @@
 //! `leje staff add|passwd|list|remove`: the console's accounts.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -45,20 +45,26 @@ fn read_password(file: Option<&PathBuf>) -> anyhow::Result<String> {
             .next()
             .unwrap_or("")
             .to_string(),
-        None => {
-            let stdin = std::io::stdin();
-            if stdin.is_terminal() {
-                // NOTE: echo is not turned off (no terminal crate in the tree); the
-                // prompt says so, and --password-file avoids it.
-                eprint!("password (shown as you type; or use --password-file): ");
-                std::io::stderr().flush().ok();
-            }
-            let mut l = String::new();
-            stdin.lock().read_line(&mut l)?;
-            l.trim_end_matches(['\r', '\n']).to_string()
+        None if std::io::stdin().is_terminal() => {
+            // Not echoed: rpassword turns echo off on the terminal while it reads.
+            let pw = rpassword::prompt_password("password: ")
+                .context("cannot read the password from the terminal")?;
+            let again = rpassword::prompt_password("password again: ")
+                .context("cannot read the password from the terminal")?;
+            anyhow::ensure!(pw == again, "the two passwords differ; nothing changed");
+            pw
         }
+        None => first_line(std::io::stdin().lock())?,
     };
     Ok(line)
+}
+
+/// One line of a non-terminal input, without its line ending.
+fn first_line(mut r: impl BufRead) -> anyhow::Result<String> {
+    let mut l = String::new();
+    r.read_line(&mut l)
+        .context("cannot read the password from standard input")?;
+    Ok(l.trim_end_matches(['\r', '\n']).to_string())
 }
 
 fn valid_email(e: &str) -> bool {
@@ -136,4 +142,20 @@ pub async fn staff(cmd: &StaffCmd, globals: &crate::cli::Globals) -> anyhow::Res
     };
     store.close().await;
     Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_piped_password_is_its_first_line() {
+        let got = first_line(std::io::Cursor::new("s3cret pass\r\nsecond\n")).unwrap();
+        assert_eq!(got, "s3cret pass");
+        assert_eq!(first_line(std::io::Cursor::new("")).unwrap(), "");
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("pw");
+        std::fs::write(&f, "from-file\nignored\n").unwrap();
+        assert_eq!(read_password(Some(&f)).unwrap(), "from-file");
+    }
 }

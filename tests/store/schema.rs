@@ -149,6 +149,58 @@ async fn refuses_newer_schema(backend: Backend) {
     );
 }
 
+/// Schema 14 keeps the search terms indexed by schema 13 and gives them their
+/// case's sort keys: nothing is indexed again, and a search finds them at once.
+async fn search_terms_survive_schema_14(backend: Backend) {
+    let Some(loc) = fresh_location(backend).await else {
+        return;
+    };
+    let (url, state) = (loc.url.clone(), &loc.state);
+    Store::open_at_version(&url, state.path(), 13)
+        .await
+        .expect("open at v13")
+        .close()
+        .await;
+    raw(
+        backend,
+        &url,
+        "INSERT INTO cases (travel_document, name, nationality, directorate, contacts, language, \
+           stage, created_at, updated_at) VALUES ('OLD123456', 'Old Timer', 'Dutch', 'durres', \
+           '[\"old@example.nl\"]', 'en', 'fee_paid', '2024-01-02T03:04:05+00:00', '2024-01-03T03:04:05+00:00'); \
+         INSERT INTO case_terms (term, case_id) VALUES ('timer', (SELECT id FROM cases)), \
+           ('old123456', (SELECT id FROM cases)); \
+         INSERT INTO view_marks (name, at) VALUES ('case_terms', '2024-01-03T03:04:05+00:00');",
+    )
+    .await;
+    let s = Store::open(&url, state.path()).await.expect("migrated");
+    assert_eq!(
+        s.sync_case_terms().await.unwrap(),
+        0,
+        "nothing to index again"
+    );
+    let found = s
+        .view_cases(&leje::store::views::CaseQuery {
+            words: vec!["time".into()],
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].name.as_deref(), Some("Old Timer"));
+    s.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_search_terms_survive_schema_14() {
+    search_terms_survive_schema_14(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn postgres_search_terms_survive_schema_14() {
+    search_terms_survive_schema_14(Backend::Postgres).await;
+}
+
 #[tokio::test]
 async fn sqlite_migrates_from_older_schema() {
     migrates_from_older_schema(Backend::Sqlite).await;

@@ -1,135 +1,23 @@
 //! What the console's pages read, kept apart from the ledger that ingest writes.
 //!
 //! Every query here is bounded (a page of rows) and served by an index of
-//! schema 9 or earlier: no page reads a whole table. Rows are plain, serialisable
+//! schema 9 (schema 14 for the search terms, `case_list` and `terms`): no page
+//! reads a whole table. Rows are plain, serialisable
 //! structs with strings where a status may grow new values (the outbox's `held`).
 
+pub mod case_list;
 pub mod search;
+pub mod terms;
+
+pub use case_list::{CaseQuery, CaseSort, ACTIVE_STAGES};
 
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::cases::{case_from_row, CASE_COLS};
-use super::query::{q, Row, Q};
+use super::query::{q, Row};
 use super::types::directorate_str;
 use super::{Case, Stage, Store, StoreError};
-
-/// How the case list is ordered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum CaseSort {
-    /// Most recently changed first (default).
-    #[default]
-    Updated,
-    /// Newest case first.
-    Created,
-    /// By name, A to Z.
-    Name,
-}
-
-impl CaseSort {
-    pub fn parse(s: &str) -> CaseSort {
-        match s {
-            "created" => CaseSort::Created,
-            "name" => CaseSort::Name,
-            _ => CaseSort::Updated,
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CaseSort::Updated => "updated",
-            CaseSort::Created => "created",
-            CaseSort::Name => "name",
-        }
-    }
-}
-
-/// The case list's filters, search and page.
-#[derive(Debug, Clone, Default)]
-pub struct CaseQuery {
-    /// Words of the search box (see [`search::query_words`]); each must prefix a term.
-    pub words: Vec<String>,
-    pub stage: Option<Stage>,
-    pub directorate: Option<crate::parse::Directorate>,
-    pub nationality: Option<String>,
-    /// Only cases in an active stage unchanged since this time.
-    pub stalled_before: Option<DateTime<Utc>>,
-    pub sort: CaseSort,
-    pub offset: u64,
-    pub limit: u64,
-}
-
-/// Stages in which a case is waiting for something to happen.
-pub const ACTIVE_STAGES: [Stage; 5] = [
-    Stage::Approved,
-    Stage::AddressConfirmed,
-    Stage::FeePaid,
-    Stage::Applied,
-    Stage::NidPending,
-];
-
-/// The list's SQL. Each search word is a prefix range of `case_terms` that the
-/// query is driven from (the cases it names are looked up and sorted).
-// NOTE: tried and measured (benches/console.rs, 100,000 cases): checking a common
-// word per row while walking the sort order's index instead is fast when its
-// cases are spread over the order, and walks nearly the whole index when they are
-// clustered (`bn0000`: the oldest tenth); search p50 went from 136 to 484 ms.
-fn case_list_sql(cq: &CaseQuery, count_only: bool) -> Q {
-    let mut sql = if count_only {
-        String::from("SELECT COUNT(*) AS n FROM cases c WHERE 1=1")
-    } else {
-        format!("SELECT {CASE_COLS} FROM cases c WHERE 1=1")
-    };
-    let mut args: Vec<super::query::Arg> = Vec::new();
-    let mut n = 0;
-    let mut next = |args: &mut Vec<super::query::Arg>, a: super::query::Arg| {
-        args.push(a);
-        n += 1;
-        format!("${n}")
-    };
-    for w in &cq.words {
-        let a = next(&mut args, w.clone().into());
-        let b = next(&mut args, search::prefix_end(w).into());
-        sql.push_str(&format!(
-            " AND c.id IN (SELECT case_id FROM case_terms WHERE term >= {a} AND term < {b})"
-        ));
-    }
-    if let Some(s) = cq.stage {
-        let a = next(&mut args, s.as_str().into());
-        sql.push_str(&format!(" AND c.stage = {a}"));
-    }
-    if let Some(d) = cq.directorate {
-        let a = next(&mut args, directorate_str(d).into());
-        sql.push_str(&format!(" AND c.directorate = {a}"));
-    }
-    if let Some(nat) = &cq.nationality {
-        let a = next(&mut args, nat.clone().into());
-        sql.push_str(&format!(" AND c.nationality = {a}"));
-    }
-    if let Some(t) = cq.stalled_before {
-        let a = next(&mut args, t.into());
-        let list = ACTIVE_STAGES
-            .iter()
-            .map(|s| format!("'{}'", s.as_str()))
-            .collect::<Vec<_>>()
-            .join(", ");
-        sql.push_str(&format!(" AND c.updated_at < {a} AND c.stage IN ({list})"));
-    }
-    if !count_only {
-        sql.push_str(match cq.sort {
-            CaseSort::Updated => " ORDER BY c.updated_at DESC, c.id DESC",
-            CaseSort::Created => " ORDER BY c.id DESC",
-            CaseSort::Name => " ORDER BY c.name, c.id",
-        });
-        let a = next(&mut args, (cq.limit as i64).into());
-        let b = next(&mut args, (cq.offset as i64).into());
-        sql.push_str(&format!(" LIMIT {a} OFFSET {b}"));
-    }
-    let mut query = q(sql);
-    for a in args {
-        query = query.bind(a);
-    }
-    query
-}
 
 /// One line of a case's timeline.
 #[derive(Debug, Clone, Serialize)]
@@ -239,18 +127,6 @@ pub struct MailboxMark {
 }
 
 impl Store {
-    /// A page of cases (search, filters, sort); brings the search terms up to date first.
-    pub async fn view_cases(&self, cq: &CaseQuery) -> Result<Vec<Case>, StoreError> {
-        if !cq.words.is_empty() {
-            self.sync_case_terms().await?;
-        }
-        let mut tx = self.pool().read().await?;
-        let rows = tx.fetch_all(case_list_sql(cq, false)).await?;
-        rows.iter()
-            .map(|r| case_from_row(r).map(|l| l.case))
-            .collect()
-    }
-
     /// Cases per stage (index-only).
     pub async fn view_stage_counts(&self) -> Result<Vec<(String, i64)>, StoreError> {
         let mut tx = self.pool().read().await?;

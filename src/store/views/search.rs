@@ -2,15 +2,10 @@
 //! lower case without diacritics (`Çuçi` → `cuci`), one row per term in
 //! `case_terms`, so a search word is a prefix range scan of an index.
 //!
-//! The terms are kept in step with `cases.updated_at` here rather than by ingest
-//! (which stays as fast as before): before a search, the cases changed since the
-//! last mark are re-indexed. Nothing changed costs one indexed `MAX()`.
+//! How the terms are kept up to date is [`super::terms`]; how a page of matches is
+//! read is [`super::case_list`].
 
-use chrono::{DateTime, Duration, Utc};
 use unicode_normalization::UnicodeNormalization;
-
-use crate::store::query::{q, Tx};
-use crate::store::{Store, StoreError};
 
 /// Lower case, compatibility-decomposed, combining marks dropped, a few letters
 /// that do not decompose spelled out (`ß` → `ss`, `ø` → `o`, `đ` → `d`, `ł` → `l`).
@@ -81,117 +76,6 @@ pub(crate) fn terms(name: Option<&str>, doc: &str, contacts: &[String]) -> Vec<S
 /// The exclusive upper bound of the terms starting with `w` (byte order).
 pub(crate) fn prefix_end(w: &str) -> String {
     format!("{w}\u{10FFFF}")
-}
-
-/// Cases whose last change is within this much of the mark are indexed again:
-/// a transaction that stamped its change earlier may commit after the mark moved.
-const LAG: i64 = 10;
-
-const MARK: &str = "case_terms";
-
-impl Store {
-    /// Brings `case_terms` up to date with the cases changed since the last call.
-    pub async fn sync_case_terms(&self) -> Result<u64, StoreError> {
-        let mut tx = self.pool().read().await?;
-        let latest: Option<DateTime<Utc>> = tx
-            .fetch_one(q("SELECT MAX(updated_at) AS m FROM cases"))
-            .await?
-            .get("m")?;
-        let mark = read_mark(&mut tx).await?;
-        drop(tx);
-        let Some(latest) = latest else { return Ok(0) };
-        if mark.is_some_and(|m| m >= latest) {
-            return Ok(0);
-        }
-        let mut done = 0;
-        // Keyset paging on (updated_at, id): a batch of ingest gives hundreds of
-        // cases one timestamp, so a page may end inside such a run.
-        let mut from = (
-            mark.map_or(DateTime::<Utc>::UNIX_EPOCH, |m| m - Duration::seconds(LAG)),
-            0i64,
-        );
-        loop {
-            let mut tx = self.pool().write().await?;
-            let rows = tx
-                .fetch_all(
-                    q(
-                        "SELECT id, name, travel_document, contacts, updated_at FROM cases \
-                       WHERE updated_at > $1 OR (updated_at = $1 AND id >= $2) \
-                       ORDER BY updated_at, id LIMIT 2000",
-                    )
-                    .bind(from.0)
-                    .bind(from.1),
-                )
-                .await?;
-            let n = rows.len();
-            let mut last = None;
-            // NOTE: a chunk of cases per statement (ids in one DELETE, terms in one
-            // multi-row INSERT): one statement per term made indexing 100,000 cases
-            // take minutes on PostgreSQL, a round trip each.
-            for chunk in rows.chunks(200) {
-                let mut ids = Vec::with_capacity(chunk.len());
-                let mut pairs: Vec<(String, i64)> = Vec::new();
-                for r in chunk {
-                    let id: i64 = r.get("id")?;
-                    let name: Option<String> = r.get("name")?;
-                    let doc: String = r.get("travel_document")?;
-                    let contacts = r.get_list("contacts")?;
-                    pairs.extend(
-                        terms(name.as_deref(), &doc, &contacts)
-                            .into_iter()
-                            .map(|t| (t, id)),
-                    );
-                    ids.push(id);
-                    last = Some((r.get::<DateTime<Utc>>("updated_at")?, id + 1));
-                }
-                let list = ids
-                    .iter()
-                    .map(i64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                tx.execute(q(format!("DELETE FROM case_terms WHERE case_id IN ({list})")).once())
-                    .await?;
-                for part in pairs.chunks(1000) {
-                    let mut sql = String::from("INSERT INTO case_terms (term, case_id) VALUES ");
-                    for k in 0..part.len() {
-                        if k > 0 {
-                            sql.push_str(", ");
-                        }
-                        sql.push_str(&format!("(${}, ${})", 2 * k + 1, 2 * k + 2));
-                    }
-                    sql.push_str(" ON CONFLICT DO NOTHING");
-                    let mut stmt = q(sql).once();
-                    for (t, id) in part {
-                        stmt = stmt.bind(t.clone()).bind(*id);
-                    }
-                    tx.execute(stmt).await?;
-                }
-            }
-            if let Some(l) = last {
-                tx.execute(
-                    q("INSERT INTO view_marks (name, at) VALUES ($1, $2) \
-                       ON CONFLICT (name) DO UPDATE SET at = excluded.at")
-                    .bind(MARK)
-                    .bind(l.0),
-                )
-                .await?;
-            }
-            tx.commit().await?;
-            done += n as u64;
-            match last {
-                Some(l) if n == 2000 => from = l,
-                _ => break,
-            }
-        }
-        Ok(done)
-    }
-}
-
-async fn read_mark(tx: &mut Tx) -> Result<Option<DateTime<Utc>>, StoreError> {
-    tx.fetch_optional(q("SELECT at FROM view_marks WHERE name = $1").bind(MARK))
-        .await?
-        .map(|r| r.get("at"))
-        .transpose()
 }
 
 #[cfg(test)]
