@@ -2,7 +2,7 @@
 //! Dovecot, OpenSMTPD and PostgreSQL of the mail stack: identical configs never
 //! send an email twice; SIGTERM hands a mailbox over within 2 s, kill -9 within
 //! 20 s; a process stopped past its lease commits nothing afterwards; mailboxes
-//! are shared out and taken back.
+//! are shared out (a newcomer at once) and taken back.
 
 mod common;
 #[path = "daemon/support.rs"]
@@ -351,6 +351,60 @@ async fn four_mailboxes_two_each_then_four_after_one_stops() {
         assert!(line.contains(&ha) && line.contains("expires"), "{line}");
     }
     assert!(text.contains("INSTANCES") && text.contains(&ha), "{text}");
+    drop(a);
+}
+
+/// A process that joins is given its share at once: the holder hands its surplus
+/// over when it hears of the newcomer, not at its next heartbeat (5 s). B is
+/// started right after one of A's heartbeats, so waiting for the next one would
+/// take about 5 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newcomer_gets_its_share_at_once() {
+    let Some(stack) = common::stack() else { return };
+    let mut c = Cluster::new(stack, "join", 4).await;
+    let store = c.store().await;
+    let a = c.spawn();
+    let ha = holder_of(&a).await;
+    time_until(Duration::from_secs(30), "A holds all four", || async {
+        shares(&store).await.get(&ha) == Some(&4)
+    })
+    .await;
+    // A heartbeat renews A's leases: wait for one, then start B.
+    let expiry = |store: &leje::store::Store| {
+        let store = store.clone();
+        async move {
+            let (leases, _) = store.cluster_status().await.unwrap();
+            leases
+                .into_iter()
+                .find(|l| l.name == "mb0")
+                .unwrap()
+                .expires_at
+        }
+    };
+    let before = expiry(&store).await;
+    time_until(Duration::from_secs(10), "a heartbeat of A", || async {
+        expiry(&store).await != before
+    })
+    .await;
+    let mut b = c.spawn();
+    let hb = holder_of(&b).await;
+    let took = time_until(Duration::from_secs(30), "two mailboxes each", || async {
+        let s = shares(&store).await;
+        s.get(&ha) == Some(&2) && s.get(&hb) == Some(&2)
+    })
+    .await;
+    eprintln!("B had its share {took:?} after its start line");
+    assert!(
+        took < Duration::from_secs(3),
+        "B waited {took:?} for A's heartbeat; A's log:\n{}",
+        a.log()
+    );
+    b.signal("TERM");
+    assert!(
+        b.wait_exit(Duration::from_secs(30)).success(),
+        "{}",
+        b.log()
+    );
     drop(a);
 }
 

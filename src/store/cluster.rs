@@ -9,7 +9,7 @@
 //! On PostgreSQL that check locks the lease row `FOR SHARE`, so a takeover waits
 //! for a commit in progress and a commit never slips in after a takeover; the
 //! database's clock decides expiry, so hosts with skewed clocks agree. Releases
-//! and departures `NOTIFY` [`LEASE_CHANNEL`] so the others react at once.
+//! arrivals and departures `NOTIFY` [`LEASE_CHANNEL`] so the others react at once.
 //!
 //! SQLite is one machine and one writer: the same code paths work there (with
 //! the process's clock), but several instances on one SQLite file are not a
@@ -222,6 +222,15 @@ impl Store {
         let epoch: i64 = tx.fetch_one(query).await?.get("epoch")?;
         tx.commit().await?;
         Ok(epoch)
+    }
+
+    /// This process has just registered (or come back after being taken for dead):
+    /// the others are told at once, so that one holding more than its new share
+    /// hands the surplus over now rather than at its next heartbeat.
+    pub async fn instance_joined(&self, holder: &str) -> Result<(), StoreError> {
+        let mut tx = self.pool().write().await?;
+        notify(&mut tx, holder).await?;
+        tx.commit().await
     }
 
     /// This process stops: its row goes, and the others are told at once.
