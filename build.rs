@@ -32,7 +32,13 @@ fn main() {
                 git(&["symbolic-ref", "-q", "HEAD"]),
             ) {
                 println!("cargo:rerun-if-changed={common}/{head}");
-                println!("cargo:rerun-if-changed={common}/packed-refs");
+                // NOTE: only when it exists: cargo counts a missing watched file as
+                // changed, which re-ran this script on every build of a checkout
+                // without packed refs.
+                let packed = format!("{common}/packed-refs");
+                if std::path::Path::new(&packed).exists() {
+                    println!("cargo:rerun-if-changed={packed}");
+                }
             }
             let hash = git(&["rev-parse", "--short=12", "HEAD"])?;
             let date = git(&["show", "-s", "--format=%cs", "HEAD"]);
