@@ -261,11 +261,20 @@ pub fn parse_loose(value: &str) -> Option<DateTime<FixedOffset>> {
                         pm = Some(wt == "p");
                         i += 1;
                     }
-                    // A month written as a word and its number: "tháng 3", "thg 3".
+                    // A month written as a word and its number: "tháng 3", "thg 3". The
+                    // day is the number just before it ("Th 3, 5 thg 3, 2024": Gmail
+                    // writes Tuesday as "Th 3").
                     _ if month.is_none()
                         && locale::numbered_month(wt)
                         && num(toks.get(i + 1)).is_some_and(|m| (1..=12).contains(&m)) =>
                     {
+                        if let Some(d) = i
+                            .checked_sub(1)
+                            .and_then(|p| num(toks.get(p)))
+                            .filter(|d| (1..=31).contains(d))
+                        {
+                            day = Some(d);
+                        }
                         month = num(toks.get(i + 1));
                         i += 2;
                         continue;
