@@ -3,7 +3,7 @@
 //! Europe/Tirane offset for dates written without a zone.
 
 use super::locale::{self, MonthVotes, Votes};
-use super::text::fold;
+use super::text::{fold, is_word_char};
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Timelike};
 
 fn is_weekday(word: &str) -> bool {
@@ -88,7 +88,7 @@ fn tokenize(s: &str) -> Vec<Tok> {
         } else if c.is_alphabetic() {
             let mut w = String::new();
             while let Some(&d) = it.peek() {
-                if (d.is_alphabetic() || d == '.') && w.len() < 40 {
+                if (is_word_char(d) || d == '.') && w.len() < 40 {
                     w.push(d);
                     it.next();
                 } else {
@@ -260,6 +260,24 @@ pub fn parse_loose(value: &str) -> Option<DateTime<FixedOffset>> {
                     {
                         pm = Some(wt == "p");
                         i += 1;
+                    }
+                    // A month written as a word and its number: "tháng 3", "thg 3". The
+                    // day is the number just before it ("Th 3, 5 thg 3, 2024": Gmail
+                    // writes Tuesday as "Th 3").
+                    _ if month.is_none()
+                        && locale::numbered_month(wt)
+                        && num(toks.get(i + 1)).is_some_and(|m| (1..=12).contains(&m)) =>
+                    {
+                        if let Some(d) = i
+                            .checked_sub(1)
+                            .and_then(|p| num(toks.get(p)))
+                            .filter(|d| (1..=31).contains(d))
+                        {
+                            day = Some(d);
+                        }
+                        month = num(toks.get(i + 1));
+                        i += 2;
+                        continue;
                     }
                     _ => {
                         // A zone follows the time ("čet" before a date is Thursday).

@@ -6,7 +6,7 @@
 //! are not needed, so clients that omit them are covered too.
 
 use super::date;
-use super::text::{fold, fold_char};
+use super::text::{fold, fold_char, is_word_char};
 use super::words::{DATE, FROM, SUBJECT, TO};
 use chrono::{DateTime, FixedOffset};
 use std::borrow::Cow;
@@ -62,7 +62,7 @@ fn label_line(line: &str) -> Option<(Label, &str)> {
         || label.split_whitespace().count() > 4
         || !label
             .chars()
-            .all(|c| c.is_alphabetic() || matches!(c, ' ' | '-' | '/' | '.' | '\''))
+            .all(|c| is_word_char(c) || matches!(c, ' ' | '-' | '/' | '.' | '\''))
     {
         return None;
     }

@@ -13,7 +13,7 @@ use std::sync::LazyLock;
 
 use pure_rust_locales::{locale_match, Locale};
 
-use super::text::fold;
+use super::text::{fold, is_word_char};
 use super::words::MONTHS;
 
 /// The locales whose names are read: the UI languages of the mail clients leje
@@ -81,6 +81,8 @@ pub const LOCALES: &[&str] = &[
     "fa_IR",
     "af_ZA",
     "sw_KE",
+    "vi_VN",
+    "hi_IN",
 ];
 
 /// Votes per month (index 1..=12) or weekday (index 0 = Monday .. 6 = Sunday).
@@ -134,7 +136,7 @@ pub fn key(name: &str) -> Option<String> {
     let f = f.trim_end_matches('.');
     // "e mërkurë": the weekday word is the last one.
     let f = f.rsplit(' ').next().unwrap_or(f);
-    (f.chars().count() >= 2 && f.chars().all(char::is_alphabetic)).then(|| f.to_string())
+    (f.chars().count() >= 2 && f.chars().all(is_word_char)).then(|| f.to_string())
 }
 
 struct Tables {
@@ -147,6 +149,8 @@ struct Tables {
     month_stem: HashMap<String, MonthVotes>,
     day_exact: HashMap<String, Votes<7>>,
     day_prefix: HashMap<String, Votes<7>>,
+    /// Words a locale writes before a month's number ("tháng 3", "thg 3": Vietnamese).
+    numbered: Vec<String>,
 }
 
 fn vote<const N: usize>(
@@ -226,9 +230,17 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| {
             }
         }
     };
+    let mut numbered = Vec::new();
     for &loc in LOCALES {
         let Some(n) = names(loc) else { continue };
         let lang = loc.split(['_', '@']).next().unwrap_or(loc);
+        for &(list, _) in &n.months {
+            if let Some(w) = numbered_word(list) {
+                if !numbered.contains(&w) {
+                    numbered.push(w);
+                }
+            }
+        }
         for &(list, full) in &n.months {
             for (i, name) in list.iter().enumerate().take(12) {
                 month(name, i + 1, full, lang, Some(n.dotted_day));
@@ -255,12 +267,46 @@ static TABLES: LazyLock<Tables> = LazyLock::new(|| {
         month_stem: strip_months(ms),
         day_exact: strip(de),
         day_prefix: strip(dp),
+        numbered,
     }
 });
+
+/// The word of a month list written as that word and the month's number ("Tháng 1"
+/// … "Tháng 12"), folded.
+fn numbered_word(list: &[&str]) -> Option<String> {
+    let first = fold(list.first()?);
+    let (word, _) = first.rsplit_once(' ')?;
+    let all = list.len() >= 12
+        && list.iter().take(12).enumerate().all(|(i, name)| {
+            fold(name)
+                .rsplit_once(' ')
+                .is_some_and(|(w, n)| w == word && n.parse() == Ok(i + 1))
+        });
+    all.then(|| word.to_string())
+}
+
+/// Whether a folded word is written before a month's number ("thang", "thg").
+pub fn numbered_month(word: &str) -> bool {
+    let w = word.trim_end_matches('.');
+    TABLES.numbered.iter().any(|n| n == w)
+}
+
+/// Hebrew writes a preposition as a one-letter prefix of the month ("5 במרץ"; CLDR's
+/// pattern is `d בMMMM y`): the name without it.
+fn without_proclitic(w: &str) -> Option<&str> {
+    let mut it = w.char_indices();
+    let (_, c) = it.next()?;
+    let (i, _) = it.next()?;
+    (('\u{5d0}'..='\u{5ea}').contains(&c) && w[i..].chars().count() >= 3).then(|| &w[i..])
+}
 
 /// Votes for the month a folded word names: an exact name, else an
 /// abbreviation (a prefix of names, 3+ letters), else an inflected form.
 pub fn month(word: &str) -> Option<MonthVotes> {
+    month_of(word).or_else(|| without_proclitic(word).and_then(month_of))
+}
+
+fn month_of(word: &str) -> Option<MonthVotes> {
     let t = &*TABLES;
     let w = word.trim_end_matches('.');
     if let Some(v) = t.month_exact.get(w) {
@@ -332,6 +378,11 @@ mod tests {
         assert_eq!(best(&weekday("mittwoch").unwrap()), Some(2));
         assert_eq!(best(&weekday("sri").unwrap()), Some(2));
         assert_eq!(month("kell"), None);
+        // Hindi (combining marks inside the word), Hebrew with its prefix, Vietnamese.
+        assert_eq!(m("मार्च"), Some(3));
+        assert_eq!(m("במרץ"), Some(3));
+        assert!(numbered_month("thang") && numbered_month("thg."));
+        assert!(!numbered_month("mar"));
         assert_eq!(month("alle"), None);
     }
 }

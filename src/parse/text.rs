@@ -7,6 +7,9 @@ pub fn fold_char(c: char) -> char {
     if c.is_whitespace() || c == '\u{a0}' || c == '\u{202f}' || c == '\u{2007}' {
         return ' ';
     }
+    if let Some(d) = ascii_digit(c) {
+        return d;
+    }
     let c = if c.is_uppercase() {
         c.to_lowercase().next().unwrap_or(c)
     } else {
@@ -39,6 +42,31 @@ pub fn fold_char(c: char) -> char {
         'ё' => 'е',
         _ => c,
     }
+}
+
+/// The zero of each run of ten decimal digits in Unicode (general category Nd) that
+/// mail in the clients' UI languages uses: Arabic-Indic, Persian, NKo, Devanagari,
+/// Bengali, Gurmukhi, Gujarati, Oriya, Tamil, Telugu, Kannada, Malayalam, Sinhala,
+/// Thai, Lao, Tibetan, Myanmar, Khmer, Mongolian and full-width digits.
+const DIGIT_ZEROS: &[u32] = &[
+    0x660, 0x6f0, 0x7c0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6, 0xd66, 0xde6,
+    0xe50, 0xed0, 0xf20, 0x1040, 0x1090, 0x17e0, 0x1810, 0xff10,
+];
+
+/// A decimal digit of another script as its ASCII digit ("۵" → '5').
+fn ascii_digit(c: char) -> Option<char> {
+    let u = u32::from(c);
+    if u < 0x660 {
+        return None;
+    }
+    let z = DIGIT_ZEROS.iter().find(|&&z| (z..z + 10).contains(&u))?;
+    char::from_digit(u - z, 10)
+}
+
+/// Whether `c` belongs inside a word: a letter, or a combining mark (the virama
+/// and vowel signs of Devanagari, Thai, …; "मार्च" is one word).
+pub fn is_word_char(c: char) -> bool {
+    c.is_alphabetic() || unicode_normalization::char::is_combining_mark(c)
 }
 
 /// Folds a whole string (no offset map), whitespace collapsed and trimmed.
