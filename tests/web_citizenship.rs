@@ -10,7 +10,7 @@
 #[path = "web/support.rs"]
 mod support;
 
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use leje::parse::{Directorate, Kind, Language, ParsedMessage};
 use leje::store::{Cause, FactsChange, Incoming, Origin, Store};
 use sha2::{Digest, Sha256};
@@ -109,54 +109,6 @@ async fn fill(store: &Store) -> Fixture {
         lena,
         hostile,
     }
-}
-
-async fn text(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .unwrap()
-}
-
-async fn count(c: &Client, css: &str) -> usize {
-    c.find_all(Locator::Css(css)).await.unwrap().len()
-}
-
-/// Submits a form by its button and waits for the next page to load.
-async fn submit(c: &Client, css: &str) {
-    let old = c.find(Locator::Css("html")).await.unwrap();
-    c.find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap();
-    for _ in 0..200 {
-        if old.tag_name().await.is_err() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    c.wait()
-        .for_element(Locator::Css("body"))
-        .await
-        .unwrap_or_else(|e| panic!("after {css}: {e}"));
-}
-
-/// Replaces what a text field holds.
-async fn type_in(c: &Client, css: &str, value: &str) {
-    let e = c.find(Locator::Css(css)).await.unwrap();
-    e.clear().await.unwrap();
-    e.send_keys(value).await.unwrap();
-}
-
-async fn login(c: &Client, base: &str) {
-    c.goto(&format!("{base}/login")).await.unwrap();
-    type_in(c, "#email", STAFF).await;
-    type_in(c, "#password", PASSWORD).await;
-    submit(c, "#login").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -8,7 +8,7 @@
 #[path = "web/support.rs"]
 mod support;
 
-use fantoccini::{Client, Locator};
+use fantoccini::Locator;
 use leje::parse::{Directorate, Kind, Language, ParsedMessage, Waybill};
 use leje::store::{Incoming, Origin, OutboxStatus, Stage, Store};
 use sha2::{Digest, Sha256};
@@ -118,57 +118,6 @@ async fn fill(store: &Store) -> Fixture {
         hostile,
         failed_email,
     }
-}
-
-async fn text(c: &Client, css: &str) -> String {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .text()
-        .await
-        .unwrap()
-}
-
-async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"))
-        .click()
-        .await
-        .unwrap();
-}
-
-/// Submits a form by its button and waits for the next page to load.
-async fn submit(c: &Client, css: &str) {
-    let old = c.find(Locator::Css("html")).await.unwrap();
-    click(c, css).await;
-    for _ in 0..200 {
-        if old.tag_name().await.is_err() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    c.wait()
-        .for_element(Locator::Css("body"))
-        .await
-        .unwrap_or_else(|e| panic!("after {css}: {e}"));
-}
-
-async fn login(c: &Client, base: &str) {
-    c.goto(&format!("{base}/login")).await.unwrap();
-    c.find(Locator::Id("email"))
-        .await
-        .unwrap()
-        .send_keys(STAFF)
-        .await
-        .unwrap();
-    c.find(Locator::Id("password"))
-        .await
-        .unwrap()
-        .send_keys(PASSWORD)
-        .await
-        .unwrap();
-    submit(c, "#login").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

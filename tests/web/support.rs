@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use fantoccini::{Client, ClientBuilder};
+use fantoccini::{Client, ClientBuilder, Locator};
 use leje::store::Store;
 use leje::web::health::{HealthSource, MailboxStatus};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -262,4 +262,59 @@ pub async fn login_http(addr: SocketAddr) -> String {
         .into_iter()
         .find(|c| c.starts_with("leje_session="))
         .expect("session cookie")
+}
+
+/// The text of the element `css` names (panics naming it when there is none).
+pub async fn text(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap()
+}
+
+/// How many elements `css` names.
+pub async fn count(c: &Client, css: &str) -> usize {
+    c.find_all(Locator::Css(css)).await.unwrap().len()
+}
+
+pub async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap();
+}
+
+/// Submits a form by its button and waits for the next page to load.
+pub async fn submit(c: &Client, css: &str) {
+    let old = c.find(Locator::Css("html")).await.unwrap();
+    click(c, css).await;
+    for _ in 0..200 {
+        if old.tag_name().await.is_err() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    c.wait()
+        .for_element(Locator::Css("body"))
+        .await
+        .unwrap_or_else(|e| panic!("after {css}: {e}"));
+}
+
+/// Replaces what a text field holds.
+pub async fn type_in(c: &Client, css: &str, value: &str) {
+    let e = c.find(Locator::Css(css)).await.unwrap();
+    e.clear().await.unwrap();
+    e.send_keys(value).await.unwrap();
+}
+
+/// Logs in as [`STAFF`] through the login form.
+pub async fn login(c: &Client, base: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    type_in(c, "#email", STAFF).await;
+    type_in(c, "#password", PASSWORD).await;
+    submit(c, "#login").await;
 }
