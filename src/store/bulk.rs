@@ -39,6 +39,11 @@ use crate::parse::Kind;
 // on a 30,000-message backlog from 23.8 to 25.1 MB.
 const CHUNK: usize = 64;
 
+/// The head of a multi-row outbox insert; each row's values follow this column order.
+pub(super) const OUTBOX_INSERT: &str = "INSERT INTO outbox (id, case_id, kind, message_id, \
+     in_reply_to, refs, forwarded_by, forwarder_is_staff, original_to, next_attempt_at, created_at, \
+     status, attempts, sent_to, source_message, forwarder_verified, original_verified)";
+
 mod select;
 
 use select::select;
@@ -266,15 +271,7 @@ pub(super) async fn ingest_bulk(
     }
     // NOTE: only trusted notices take this path (`select`), so every row here
     // is `pending`; an untrusted one's `held` email is written the per-message way.
-    insert(
-        tx,
-        "INSERT INTO outbox (id, case_id, kind, message_id, in_reply_to, refs, forwarded_by, \
-         forwarder_is_staff, original_to, next_attempt_at, created_at, status, attempts, sent_to, \
-         source_message, forwarder_verified, original_verified)",
-        rows,
-        "",
-    )
-    .await?;
+    insert(tx, OUTBOX_INSERT, rows, "").await?;
 
     for ((i, case_id), outbox) in items.iter().zip(case_of).zip(outbox_of) {
         out[i.index] = Some(Ingested {

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::bulk::{insert, new_ids, numbered};
+use super::bulk::{insert, new_ids, numbered, OUTBOX_INSERT};
 use super::cases::{followup_outbox, new_message_id};
 use super::followup::{DueBatch, Schedule};
 use super::query::{list_json, q, trunc, Arg, Row, Tx};
@@ -198,15 +198,7 @@ async fn enqueue(
             o.original_verified.into(),
         ]);
     }
-    insert(
-        tx,
-        "INSERT INTO outbox (id, case_id, kind, message_id, in_reply_to, refs, forwarded_by, \
-         forwarder_is_staff, original_to, next_attempt_at, created_at, status, attempts, sent_to, \
-         source_message, forwarder_verified, original_verified)",
-        rows,
-        "",
-    )
-    .await?;
+    insert(tx, OUTBOX_INSERT, rows, "").await?;
     Ok(outbox)
 }
 
