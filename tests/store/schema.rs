@@ -150,7 +150,8 @@ async fn refuses_newer_schema(backend: Backend) {
 }
 
 /// Schema 14 keeps the search terms indexed by schema 13 and gives them their
-/// case's sort keys: nothing is indexed again, and a search finds them at once.
+/// case's sort keys, schema 15 what the list filters by: nothing is indexed again,
+/// and a search finds them at once, with filters too.
 async fn search_terms_survive_schema_14(backend: Backend) {
     let Some(loc) = fresh_location(backend).await else {
         return;
@@ -188,6 +189,25 @@ async fn search_terms_survive_schema_14(backend: Backend) {
         .unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].name.as_deref(), Some("Old Timer"));
+    let filtered = |stage: Stage, nationality: &str| leje::store::views::CaseQuery {
+        words: vec!["old12".into()],
+        stage: Some(stage),
+        directorate: Some(leje::parse::Directorate::Durres),
+        nationality: Some(nationality.into()),
+        limit: 10,
+        ..Default::default()
+    };
+    let found = s
+        .view_cases(&filtered(Stage::FeePaid, "Dutch"))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    for other in [
+        filtered(Stage::Approved, "Dutch"),
+        filtered(Stage::FeePaid, "Greek"),
+    ] {
+        assert!(s.view_cases(&other).await.unwrap().is_empty(), "{other:?}");
+    }
     s.close().await;
 }
 

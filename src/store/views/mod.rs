@@ -1,12 +1,13 @@
 //! What the console's pages read, kept apart from the ledger that ingest writes.
 //!
 //! Every query here is bounded (a page of rows) and served by an index of
-//! schema 9 (schema 14 for the search terms, `case_list` and `terms`): no page
+//! schema 9 (schemas 14 and 15 for the search terms: `search_page`, `terms`): no page
 //! reads a whole table. Rows are plain, serialisable
 //! structs with strings where a status may grow new values (the outbox's `held`).
 
 pub mod case_list;
 pub mod search;
+mod search_page;
 pub mod terms;
 
 pub use case_list::{CaseQuery, CaseSort, ACTIVE_STAGES};

@@ -42,8 +42,8 @@ pub fn query_words(s: &str) -> Vec<String> {
         .collect()
 }
 
-/// The terms a case is found by.
-pub(crate) fn terms(name: Option<&str>, doc: &str, contacts: &[String]) -> Vec<String> {
+/// The terms a case is found by (a search word must prefix one of them).
+pub fn terms(name: Option<&str>, doc: &str, contacts: &[String]) -> Vec<String> {
     let mut t: Vec<String> = Vec::new();
     if let Some(n) = name {
         let f = fold(n);

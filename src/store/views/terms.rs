@@ -1,7 +1,8 @@
 //! Keeping `case_terms` up to date with the cases, without a search paying for it.
 //!
 //! Three writers, one rule (a case's rows are replaced together, carrying the
-//! case's `updated_at` and `name` as the search's sort keys):
+//! case's `updated_at` and `name`, the search's sort keys, and its `stage`,
+//! `directorate` and `nationality`, what the case list filters by):
 //! - a person's change (console or CLI: `staff_actions`) re-indexes its case in
 //!   the same transaction, so a search never shows a case as it was before a
 //!   change made through the console;
@@ -34,7 +35,10 @@ const BATCH: i64 = 2000;
 /// milliseconds of work); above it the background job does.
 pub const INLINE_MAX: u64 = 200;
 
-const COLS: &str = "id, name, travel_document, contacts, updated_at";
+/// What a case's term rows are made of: its terms, and what a search sorts and
+/// filters by (schema 15: stage, directorate and nationality too).
+const COLS: &str =
+    "id, name, travel_document, contacts, updated_at, stage, directorate, nationality";
 
 impl Store {
     /// Brings `case_terms` up to date with every case changed since the last call;
@@ -163,7 +167,9 @@ async fn index_rows(tx: &mut Tx, rows: &[Row], force: bool) -> Result<u64, Store
             .collect::<Result<_, StoreError>>()?
         };
         let mut ids = Vec::with_capacity(chunk.len());
-        let mut rows4: Vec<(String, i64, DateTime<Utc>, Option<String>)> = Vec::new();
+        let mut rows: Vec<(String, &Keys)> = Vec::new();
+        let mut keys: Vec<Keys> = Vec::with_capacity(chunk.len());
+        let mut words: Vec<Vec<String>> = Vec::with_capacity(chunk.len());
         for r in chunk {
             let id: i64 = r.get("id")?;
             let at: DateTime<Utc> = r.get("updated_at")?;
@@ -173,12 +179,19 @@ async fn index_rows(tx: &mut Tx, rows: &[Row], force: bool) -> Result<u64, Store
             let name: Option<String> = r.get("name")?;
             let doc: String = r.get("travel_document")?;
             let contacts = r.get_list("contacts")?;
-            rows4.extend(
-                terms(name.as_deref(), &doc, &contacts)
-                    .into_iter()
-                    .map(|t| (t, id, at, name.clone())),
-            );
+            words.push(terms(name.as_deref(), &doc, &contacts));
+            keys.push(Keys {
+                id,
+                at,
+                name,
+                stage: r.get("stage")?,
+                directorate: r.get("directorate")?,
+                nationality: r.get("nationality")?,
+            });
             ids.push(id);
+        }
+        for (w, k) in words.into_iter().zip(&keys) {
+            rows.extend(w.into_iter().map(|t| (t, k)));
         }
         if ids.is_empty() {
             continue;
@@ -192,25 +205,45 @@ async fn index_rows(tx: &mut Tx, rows: &[Row], force: bool) -> Result<u64, Store
             .once(),
         )
         .await?;
-        for part in rows4.chunks(500) {
-            let mut sql =
-                String::from("INSERT INTO case_terms (term, case_id, updated_at, name) VALUES ");
+        for part in rows.chunks(300) {
+            let mut sql = String::from(
+                "INSERT INTO case_terms \
+                 (term, case_id, updated_at, name, stage, directorate, nationality) VALUES ",
+            );
             for k in 0..part.len() {
                 if k > 0 {
                     sql.push_str(", ");
                 }
-                let b = 4 * k;
-                sql.push_str(&format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4));
+                let b = 7 * k;
+                let ps: Vec<String> = (1..=7).map(|j| format!("${}", b + j)).collect();
+                sql.push_str(&format!("({})", ps.join(", ")));
             }
             sql.push_str(" ON CONFLICT DO NOTHING");
             let mut stmt = q(sql).once();
-            for (t, id, at, name) in part {
-                stmt = stmt.bind(t.clone()).bind(*id).bind(*at).bind(name.clone());
+            for (t, k) in part {
+                stmt = stmt
+                    .bind(t.clone())
+                    .bind(k.id)
+                    .bind(k.at)
+                    .bind(k.name.clone())
+                    .bind(k.stage.clone())
+                    .bind(k.directorate.clone())
+                    .bind(k.nationality.clone());
             }
             tx.execute(stmt).await?;
         }
     }
     Ok(done)
+}
+
+/// What every term row of a case carries besides its term.
+struct Keys {
+    id: i64,
+    at: DateTime<Utc>,
+    name: Option<String>,
+    stage: String,
+    directorate: Option<String>,
+    nationality: Option<String>,
 }
 
 fn id_list(ids: &[i64]) -> String {
