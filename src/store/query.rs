@@ -102,6 +102,13 @@ impl Q {
         self
     }
 
+    /// The same statement behind `prefix` (`EXPLAIN QUERY PLAN `), for tests.
+    #[cfg(test)]
+    pub(crate) fn prefixed(mut self, prefix: &str) -> Q {
+        self.sql.insert_str(0, prefix);
+        self
+    }
+
     /// Binds the next `$n`.
     pub(crate) fn bind(mut self, a: impl Into<Arg>) -> Q {
         self.args.push(a.into());

@@ -6,6 +6,8 @@
 //! structs with strings where a status may grow new values (the outbox's `held`).
 
 pub mod case_list;
+#[cfg(test)]
+mod plan_tests;
 pub mod search;
 mod search_page;
 pub mod terms;

@@ -38,7 +38,7 @@ const COUNT_CAP: i64 = 20_000;
 
 /// Where the driving word's term rows come from.
 #[derive(Debug)]
-enum Source {
+pub(super) enum Source {
     /// These exact terms (all the word names), each walked in page order.
     Terms(Vec<String>),
     /// The word's whole prefix range.
@@ -248,7 +248,7 @@ fn arg(args: &mut Vec<Arg>, a: impl Into<Arg>) -> String {
 
 /// The first `rows` term rows of the driving word in page order, each kept when its
 /// case matches every probe word and the filters.
-fn walk_sql(cq: &CaseQuery, source: &Source, probes: &[String], rows: u64) -> Q {
+pub(super) fn walk_sql(cq: &CaseQuery, source: &Source, probes: &[String], rows: u64) -> Q {
     let mut args = Vec::new();
     // NOTE: the filters are checked on the term rows (schema 15), not on a join
     // to `cases`: SQLite drove such a join from the nationality's index (a quarter
