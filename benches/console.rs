@@ -258,6 +258,19 @@ async fn run(
         format!("/cases?page={}", (c * 7 + i) % 20)
     })
     .await;
+    // The list filtered and sorted, as staff narrow it down without searching.
+    let list_filtered_paths = load_paths(a, &cookie, per_client, |c, i| {
+        let filter = [
+            "directorate=durres",
+            "nationality=German",
+            "stage=approved",
+            "stalled=1",
+        ][(c + i) % 4];
+        let sort = ["updated", "name", "created"][(c + i / 4) % 3];
+        format!("/cases?{filter}&sort={sort}&page={}", (c * 7 + i) % 20)
+    })
+    .await;
+    let mut list_filtered: Vec<Duration> = list_filtered_paths.iter().map(|(_, d)| *d).collect();
     let searches = load_paths(a, &cookie, per_client, |c, i| {
         let q = SEARCHES[(c + i) % SEARCHES.len()];
         format!("/cases?q={}", q.replace(' ', "+"))
@@ -301,6 +314,7 @@ async fn run(
     println!("  /healthz (baseline)  p50 {}  p99 {}", ms(b50), ms(b99));
     for (name, v) in [
         ("case list", &mut list),
+        ("list + filter, sort", &mut list_filtered),
         ("search", &mut search),
         ("search + filter", &mut filtered),
         ("case page", &mut case),
@@ -318,6 +332,28 @@ async fn run(
             } else {
                 ""
             }
+        );
+    }
+    // Each filter and sort of the list apart (the page left out).
+    let mut kinds: Vec<String> = list_filtered_paths
+        .iter()
+        .map(|(p, _)| {
+            p.rsplit_once("&page=")
+                .map_or(p.clone(), |(k, _)| k.to_owned())
+        })
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    for kind in kinds {
+        let mut v: Vec<Duration> = list_filtered_paths
+            .iter()
+            .filter(|(p, _)| p.starts_with(&format!("{kind}&page=")))
+            .map(|(_, d)| *d)
+            .collect();
+        println!(
+            "    list {kind:<48} p50 {}  p99 {}",
+            ms(pct(&mut v, 0.5)),
+            ms(pct(&mut v, 0.99))
         );
     }
     // Each search apart (same run, same mix): which kind of word costs what.
