@@ -1,8 +1,10 @@
 //! Console benchmark: N cases in the store (default 100,000; `LEJE_BENCH_N`), on
 //! SQLite and, when `LEJE_TEST_POSTGRES_URL` is set, on PostgreSQL; 8 concurrent
-//! clients, logged in, each asking for the case list, a search, a case page and
-//! the Citizenship list (a page by case; by earliest date, filtered, with a date
-//! of birth for one case in ten) over HTTP; prints p50/p99 of each.
+//! clients, logged in, each asking for the case list (as it opens, and filtered and
+//! sorted), a search (alone and with a filter), a case page and the Citizenship
+//! list (a page by case; by earliest date, filtered, with a date of birth for one
+//! case in ten) over HTTP; prints p50/p99 of each, and of each filter, sort and
+//! kind of search word apart.
 //!
 //! Baseline, side by side in the same run: `/healthz` (same server, same clients,
 //! no store), so each ratio is what the page costs over the bare HTTP round trip.
@@ -13,57 +15,37 @@
 //! Under `cargo test --benches` (no `--bench` argument) it runs a smoke pass with
 //! N = 300 and a few requests, so it cannot rot. Run: `cargo bench --bench console`.
 //!
-//! Measured 2026-12-07, N = 100,000, 8 clients × 100 requests per page, on 2 cores
-//! shared with other builds, leje at opt-level 2 (not the release LTO build):
-//! `CARGO_PROFILE_DEV_OPT_LEVEL=2 cargo test --bench console -- --bench`, inside
-//! `flock /work/bench.lock`. p50 / p99, baseline /healthz first.
+//! Measured 2026-12-07 05:59–06:01 UTC (schema 16), N = 100,000, 8 clients × 100
+//! requests per page, 2 cores with nothing else running (load 1.3–1.8, the bench
+//! itself), leje at opt-level 2 (not the release LTO build):
+//! `CARGO_PROFILE_DEV_OPT_LEVEL=2 cargo test --bench console -- --bench`. p50 / p99:
+//! - SQLite: /healthz 0.3 / 0.5 ms; case list 3.7 / 17.9; list filtered and sorted
+//!   8.2 / 18.4 (each of the 12 combinations' p99 12.7–23.3); search 14.7 / 28.2
+//!   (each kind of word's p99 17–31 in three runs); search with a filter 11.5 / 19.5;
+//!   case page 2.9 / 9.1; citizenship list 7.1 / 12.8; by earliest 1765 / 1796 ms.
+//! - PostgreSQL: /healthz 0.2 / 0.6 ms; case list 3.6 / 19.2; list filtered and
+//!   sorted 3.8 / 9.4; search 10.8 / 31.6; search with a filter 10.0 / 29.9; case
+//!   page 5.0 / 14.5; citizenship list 7.5 / 17.4; by earliest 669 / 824 ms.
+//! - Terms of 100,000 cases indexed (the background job's work) in 42–44 s (SQLite)
+//!   and 45–50 s (PostgreSQL): schema 15's wider rows and two more indexes; 24 and
+//!   38 s before.
 //!
-//! On a quiet machine (no other builds; load 0.8–1.7), 2026-12-07 03:15–03:25 UTC,
-//! two runs; the second with `settle` (PostgreSQL VACUUM ANALYZE after the fill, as
-//! autovacuum would have done):
-//! - SQLite: /healthz 0.4 / 1.0 and 0.5 / 1.3 ms; case list 3.9 / 17.4 and 4.8 / 27.6 ms;
-//!   search 28.1 / 42.3 and 35.8 / 53.8 ms; case page 4.4 / 6.8 and 3.2 / 5.7 ms;
-//!   citizenship list 6.6 / 11.8 and 8.4 / 14.5 ms; by earliest 1455 / 1524 and
-//!   1960 / 2063 ms.
-//! - PostgreSQL: /healthz 0.5 / 1.1 and 0.5 / 2.5 ms; case list 5.1 / 19.2 and
-//!   5.0 / 16.6 ms; search 48.2 / 172.3 (before VACUUM: the term rows' heap is
-//!   visited, no index-only read) and 24.6 / 57.8 ms; case page 9.5 / 36.7 and
-//!   7.2 / 19.6 ms; citizenship list 13.7 / 48.7 and 9.6 / 22.9 ms; by earliest
-//!   872 / 1029 and 821 / 897 ms.
-//! - Search's p99 sits at the 50 ms line (42–58 ms); the list and case page are well
-//!   under it. Terms of 100,000 cases indexed in 20–21 s (SQLite), 42–47 s (PostgreSQL).
+//! The way there, same machine and conditions unless said:
+//! - Schema 14 (a search's page a top-N of one range of term rows), quiet: search
+//!   28.1 / 42.3 and 35.8 / 53.8 ms (SQLite), 24.6 / 57.8 ms (PostgreSQL, after
+//!   VACUUM ANALYZE; 48.2 / 172.3 before it, when the heap was visited for each row).
+//!   A common word read every term row it names (`cuci`: 8,300) and sorted them.
+//! - Schema 15 first step, term walks but filters joined to `cases`: search 14.2 /
+//!   24.8 and 11.4 / 29.0 ms; a search with a filter 21.5 / 38.1 (SQLite) and 26.1 /
+//!   199.7 ms (PostgreSQL: `bn0000` with a nationality walked every case, 60 ms
+//!   alone). Then filters on the term rows: 12.2 / 20.5 and 11.3 / 36.5 ms.
+//! - The list filtered and sorted, before `list_drive` (SQLite sorted every match
+//!   of the filter's index): 60–240 ms p50 per combination, 352 ms p99; PostgreSQL
+//!   83.5 ms p99 (nationality by name, 64 ms p50, before schema 16's index).
+//! - Schema 9 (every matching case looked up and sorted; load ~16): search 81.2 /
+//!   227.9 (SQLite), 72.6 / 816.1 ms (PostgreSQL).
 //!
-//! Under load from other builds:
-//! Schema 14 (search page read from the term rows alone, no DISTINCT), three runs:
-//! - 02:52 UTC, load 5.9 → 7.1: SQLite: /healthz 0.5 / 8.8 ms; case list 9.0 / 39.3 ms;
-//!   search 45.4 / 83.5 ms; case page 4.3 / 15.0 ms. PostgreSQL: /healthz 0.6 / 8.6 ms;
-//!   case list 8.3 / 33.7 ms; search 31.3 / 74.9 ms; case page 9.7 / 25.0 ms.
-//! - 02:46 UTC, load 7.3 → 6.6: SQLite: /healthz 0.6 / 13.1 ms; case list 6.0 / 23.3 ms;
-//!   search 48.6 / 96.1 ms; case page 4.2 / 8.6 ms. PostgreSQL (test stack, fsync off):
-//!   /healthz 0.5 / 5.1 ms; case list 7.4 / 25.6 ms; search 30.4 / 139.8 ms; case page
-//!   7.9 / 21.5 ms. Terms of 100,000 cases indexed (the background job's work) in
-//!   32.9 s (SQLite) and 47.3 s (PostgreSQL).
-//! - 02:37 UTC, load 9.4 → 8.7: SQLite: /healthz 0.5 / 17.1 ms; case list 13.1 / 38.2 ms;
-//!   search 66.9 / 128.8 ms; case page 6.9 / 21.8 ms. PostgreSQL: /healthz 0.5 / 8.1 ms;
-//!   case list 8.3 / 38.4 ms; search 31.3 / 88.2 ms; case page 3.7 / 69.4 ms.
-//!
-//! Before (schema 9, every matching case looked up and sorted; load ~16): SQLite search
-//! 81.2 / 227.9 ms, PostgreSQL 72.6 / 816.1 ms (/healthz 0.6 / 13.2 and 0.5 / 12.4 ms).
-//!
-//! Search still misses the 50 ms p99 under this load: a page is now a top-N over
-//! one index range of term rows, with no case looked up but the page's, yet a
-//! common prefix still reads every term row it names (`cuci`: ~8,300; `bn0000`:
-//! 10,000 distinct documents), ~2–6 ms of CPU per search measured in the sqlite3
-//! shell, which 8 clients on a loaded 2-core machine multiply. What would take it
-//! further, not done: walking the few distinct terms a prefix names (`cuci`) each
-//! along an index on (term, updated_at) and merging; a prefix naming thousands of
-//! distinct terms (`bn0000`) would still need its range read.
-//!
-//! The Citizenship pages, measured 2026-12-07 in a debug build (`LEJE_BENCH_N=100000
-//! cargo test --bench console -- --bench`, SQLite only, load ~10), so compare them
-//! with the case list of the same run only: case list 15.9 / 91.9 ms; citizenship
-//! list by case 44.2 / 133.6 ms; by earliest date, filtered (10,000 clocks each,
-//! 8 at once) 5,180 / 5,434 ms.
+//! Left: the Citizenship list by earliest date computes 10,000 clocks a request.
 
 #[path = "../tests/web/support.rs"]
 mod support;

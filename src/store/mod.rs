@@ -13,7 +13,10 @@
 //! `cases.rs` (stage changes, listing), `citizenship.rs` (facts for the citizenship clock), `review.rs` (conflicts), `outbox.rs`,
 //! `lease.rs` (leases and checkpoints), `actions.rs` (after-processing actions
 //! still to apply), `attachments.rs` (private files, waybill files of schema < 5),
-//! `sqlite.rs`/`postgres.rs` (opening), `cli.rs`/`output.rs`/`import.rs` (commands).
+//! `sqlite.rs`/`postgres.rs` (opening), `cli.rs`/`output.rs`/`import.rs` (commands),
+//! `views/` (what the console's pages read: `case_list` with the list's filters
+//! and orders, `search_page` for how a search reads its page, `terms` for the
+//! search terms kept up to date).
 
 mod actions;
 mod attachments;

@@ -58,7 +58,7 @@ fn queries() -> Vec<CaseQuery> {
 /// (`SCAN c` alone is fine for the unfiltered list: the rowid order is the page's).
 fn sorted_along_an_index(plan: &str, narrowed: bool) -> bool {
     plan.split("; ")
-        .all(|step| !step.contains("TEMP B-TREE") && !(narrowed && step.starts_with("SCAN")))
+        .all(|step| !(step.contains("TEMP B-TREE") || narrowed && step.starts_with("SCAN")))
 }
 
 #[tokio::test]
