@@ -18,7 +18,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 
 use super::search::terms;
-use crate::store::query::{q, Row, Tx};
+use crate::store::bulk::insert;
+use crate::store::query::{q, Arg, Row, Tx};
 use crate::store::{Store, StoreError};
 
 /// Cases whose last change is within this much of the mark are looked at again:
@@ -143,9 +144,10 @@ pub(crate) async fn reindex_case_tx(tx: &mut Tx, case_id: i64) -> Result<(), Sto
 /// cases were written.
 async fn index_rows(tx: &mut Tx, rows: &[Row], force: bool) -> Result<u64, StoreError> {
     let mut done = 0;
-    // NOTE: a chunk of cases per statement (ids in one DELETE, terms in one
-    // multi-row INSERT): one statement per term made indexing 100,000 cases
-    // take minutes on PostgreSQL, a round trip each.
+    // NOTE: a chunk of cases per statement (ids in one DELETE, terms through
+    // `bulk::insert`: multi-row statements on PostgreSQL, rows stepped on one
+    // prepared statement on SQLite): one statement per term made indexing 100,000
+    // cases take minutes on PostgreSQL, a round trip each.
     for chunk in rows.chunks(200) {
         let all: Vec<i64> = chunk
             .iter()
@@ -167,9 +169,7 @@ async fn index_rows(tx: &mut Tx, rows: &[Row], force: bool) -> Result<u64, Store
             .collect::<Result<_, StoreError>>()?
         };
         let mut ids = Vec::with_capacity(chunk.len());
-        let mut rows: Vec<(String, &Keys)> = Vec::new();
-        let mut keys: Vec<Keys> = Vec::with_capacity(chunk.len());
-        let mut words: Vec<Vec<String>> = Vec::with_capacity(chunk.len());
+        let mut rows: Vec<Vec<Arg>> = Vec::new();
         for r in chunk {
             let id: i64 = r.get("id")?;
             let at: DateTime<Utc> = r.get("updated_at")?;
@@ -179,19 +179,23 @@ async fn index_rows(tx: &mut Tx, rows: &[Row], force: bool) -> Result<u64, Store
             let name: Option<String> = r.get("name")?;
             let doc: String = r.get("travel_document")?;
             let contacts = r.get_list("contacts")?;
-            words.push(terms(name.as_deref(), &doc, &contacts));
-            keys.push(Keys {
-                id,
-                at,
-                name,
-                stage: r.get("stage")?,
-                directorate: r.get("directorate")?,
-                nationality: r.get("nationality")?,
-            });
+            let (stage, directorate, nationality): (String, Option<String>, Option<String>) = (
+                r.get("stage")?,
+                r.get("directorate")?,
+                r.get("nationality")?,
+            );
+            for t in terms(name.as_deref(), &doc, &contacts) {
+                rows.push(vec![
+                    t.into(),
+                    id.into(),
+                    at.into(),
+                    name.clone().into(),
+                    stage.clone().into(),
+                    directorate.clone().into(),
+                    nationality.clone().into(),
+                ]);
+            }
             ids.push(id);
-        }
-        for (w, k) in words.into_iter().zip(&keys) {
-            rows.extend(w.into_iter().map(|t| (t, k)));
         }
         if ids.is_empty() {
             continue;
@@ -205,45 +209,16 @@ async fn index_rows(tx: &mut Tx, rows: &[Row], force: bool) -> Result<u64, Store
             .once(),
         )
         .await?;
-        for part in rows.chunks(300) {
-            let mut sql = String::from(
-                "INSERT INTO case_terms \
-                 (term, case_id, updated_at, name, stage, directorate, nationality) VALUES ",
-            );
-            for k in 0..part.len() {
-                if k > 0 {
-                    sql.push_str(", ");
-                }
-                let b = 7 * k;
-                let ps: Vec<String> = (1..=7).map(|j| format!("${}", b + j)).collect();
-                sql.push_str(&format!("({})", ps.join(", ")));
-            }
-            sql.push_str(" ON CONFLICT DO NOTHING");
-            let mut stmt = q(sql).once();
-            for (t, k) in part {
-                stmt = stmt
-                    .bind(t.clone())
-                    .bind(k.id)
-                    .bind(k.at)
-                    .bind(k.name.clone())
-                    .bind(k.stage.clone())
-                    .bind(k.directorate.clone())
-                    .bind(k.nationality.clone());
-            }
-            tx.execute(stmt).await?;
-        }
+        insert(
+            tx,
+            "INSERT INTO case_terms \
+             (term, case_id, updated_at, name, stage, directorate, nationality)",
+            rows,
+            " ON CONFLICT DO NOTHING",
+        )
+        .await?;
     }
     Ok(done)
-}
-
-/// What every term row of a case carries besides its term.
-struct Keys {
-    id: i64,
-    at: DateTime<Utc>,
-    name: Option<String>,
-    stage: String,
-    directorate: Option<String>,
-    nationality: Option<String>,
 }
 
 fn id_list(ids: &[i64]) -> String {
