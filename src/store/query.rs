@@ -73,6 +73,13 @@ pub(crate) fn ts_text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
 }
 
+/// Adds `a` to the arguments of a statement being written, returning its
+/// placeholder (`$n`, n = its place in `args`).
+pub(crate) fn arg(args: &mut Vec<Arg>, a: impl Into<Arg>) -> String {
+    args.push(a.into());
+    format!("${}", args.len())
+}
+
 /// A statement and its arguments.
 #[derive(Debug, Clone)]
 pub(crate) struct Q {
@@ -112,6 +119,12 @@ impl Q {
     /// Binds the next `$n`.
     pub(crate) fn bind(mut self, a: impl Into<Arg>) -> Q {
         self.args.push(a.into());
+        self
+    }
+
+    /// Binds these as the next `$n`s (gathered with [`arg`]).
+    pub(crate) fn bind_all(mut self, args: Vec<Arg>) -> Q {
+        self.args.extend(args);
         self
     }
 }

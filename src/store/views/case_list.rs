@@ -8,7 +8,7 @@
 use super::search_page;
 use super::terms::INLINE_MAX;
 use crate::store::cases::{case_from_row, CASE_COLS};
-use crate::store::query::{q, Arg, Tx, Q};
+use crate::store::query::{arg, q, Arg, Tx, Q};
 use crate::store::types::directorate_str;
 use crate::store::{Case, Stage, Store, StoreError};
 
@@ -87,34 +87,30 @@ pub(super) fn filter_conds(cq: &CaseQuery, args: &mut Vec<Arg>, t: &str) -> Stri
 /// the same test, which SQLite will not answer from an index.
 fn conds(cq: &CaseQuery, args: &mut Vec<Arg>, t: &str, hide: impl Fn(Filter) -> bool) -> String {
     let mut sql = String::new();
-    let mut next = |a: Arg| {
-        args.push(a);
-        format!("${}", args.len())
-    };
     let col = |f: Filter, c: &str| match hide(f) {
         true => format!("+{t}.{c}"),
         false => format!("{t}.{c}"),
     };
     if let Some(s) = cq.stage {
-        let a = next(s.as_str().into());
+        let a = arg(args, s.as_str());
         sql.push_str(&format!(" AND {} = {a}", col(Filter::Stage, "stage")));
     }
     if let Some(d) = cq.directorate {
-        let a = next(directorate_str(d).into());
+        let a = arg(args, directorate_str(d));
         sql.push_str(&format!(
             " AND {} = {a}",
             col(Filter::Directorate, "directorate")
         ));
     }
     if let Some(nat) = &cq.nationality {
-        let a = next(nat.clone().into());
+        let a = arg(args, nat.clone());
         sql.push_str(&format!(
             " AND {} = {a}",
             col(Filter::Nationality, "nationality")
         ));
     }
     if let Some(before) = cq.stalled_before {
-        let a = next(before.into());
+        let a = arg(args, before);
         let list = ACTIVE_STAGES
             .iter()
             .map(|s| format!("'{}'", s.as_str()))
@@ -165,14 +161,11 @@ pub(super) async fn list_drive(tx: &mut Tx, cq: &CaseQuery) -> Result<Drive, Sto
     for f in cq.filters() {
         let mut args = Vec::new();
         let cond = filter_conds(&cq.only(f), &mut args, "c");
-        args.push(COUNT_CAP.into());
-        let mut stmt = q(format!(
-            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM cases c WHERE 1=1{cond} LIMIT ${}) x",
-            args.len()
-        ));
-        for a in args {
-            stmt = stmt.bind(a);
-        }
+        let cap = arg(&mut args, COUNT_CAP);
+        let stmt = q(format!(
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM cases c WHERE 1=1{cond} LIMIT {cap}) x"
+        ))
+        .bind_all(args);
         let n: i64 = tx.fetch_one(stmt).await?.get("n")?;
         if fewest.is_none_or(|(_, m)| n < m) {
             fewest = Some((f, n));
@@ -208,15 +201,10 @@ pub(super) fn case_list_sql(cq: &CaseQuery, drive: Drive) -> Q {
         CaseSort::Created => " ORDER BY c.id DESC",
         CaseSort::Name => " ORDER BY c.name, c.id",
     });
-    args.push((cq.limit as i64).into());
-    args.push((cq.offset as i64).into());
-    let n = args.len();
-    sql.push_str(&format!(" LIMIT ${} OFFSET ${n}", n - 1));
-    let mut query = q(sql);
-    for a in args {
-        query = query.bind(a);
-    }
-    query
+    let limit = arg(&mut args, cq.limit as i64);
+    let offset = arg(&mut args, cq.offset as i64);
+    sql.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
+    q(sql).bind_all(args)
 }
 
 impl CaseQuery {

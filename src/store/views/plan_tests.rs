@@ -68,7 +68,7 @@ async fn the_list_and_a_term_walk_read_in_page_order() {
     let s = Store::open(&url, dir.path()).await.unwrap();
     let mut checked = 0;
     for cq in queries() {
-        let filtered = cq.stage.is_some() || cq.directorate.is_some() || cq.nationality.is_some();
+        let filtered = cq.has_filters();
         let mut tx = s.pool().read().await.unwrap();
         let drive = list_drive(&mut tx, &cq).await.unwrap();
         drop(tx);

@@ -23,7 +23,7 @@
 
 use super::case_list::{filter_conds, CaseQuery, CaseSort};
 use super::search::prefix_end;
-use crate::store::query::{q, Arg, Tx, Q};
+use crate::store::query::{arg, q, Tx, Q};
 use crate::store::StoreError;
 
 /// A word naming at most this many distinct terms is read term by term.
@@ -240,12 +240,6 @@ fn order(sort: CaseSort, t: &str) -> (String, String) {
     }
 }
 
-/// Binds `a`, returning its placeholder.
-fn arg(args: &mut Vec<Arg>, a: impl Into<Arg>) -> String {
-    args.push(a.into());
-    format!("${}", args.len())
-}
-
 /// The first `rows` term rows of the driving word in page order, each kept when its
 /// case matches every probe word and the filters.
 pub(super) fn walk_sql(cq: &CaseQuery, source: &Source, probes: &[String], rows: u64) -> Q {
@@ -301,10 +295,7 @@ pub(super) fn walk_sql(cq: &CaseQuery, source: &Source, probes: &[String], rows:
     if varies || probes.len() > 1 || cq.has_filters() {
         query = query.once();
     }
-    for a in args {
-        query = query.bind(a);
-    }
-    query
+    query.bind_all(args)
 }
 
 /// The page itself, one row per case: the words' ranges, each filtered, intersected.
@@ -332,8 +323,5 @@ fn intersect_sql(cq: &CaseQuery) -> Q {
     if cq.words.len() > 2 || cq.has_filters() {
         query = query.once();
     }
-    for a in args {
-        query = query.bind(a);
-    }
-    query
+    query.bind_all(args)
 }
